@@ -1,0 +1,69 @@
+package todoapi
+
+import (
+	"errors"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Errors a caller can act on. Stores and the auth package wrap these so the
+// transport layer can map them to responses without knowing where they came
+// from.
+var (
+	// ErrNotFound means the task does not exist or belongs to another user;
+	// the two cases are deliberately indistinguishable.
+	ErrNotFound = errors.New("task not found")
+
+	// ErrUnauthenticated means the request carried no usable credentials.
+	ErrUnauthenticated = errors.New("not authenticated")
+
+	// ErrForbidden means the authenticated user may not act on the resource.
+	ErrForbidden = errors.New("forbidden")
+
+	// ErrUnavailable means the database could not be reached; the request
+	// may succeed if retried later.
+	ErrUnavailable = errors.New("database unavailable")
+)
+
+// ValidationError reports every invalid field of an input at once, keyed by
+// field or parameter name, so a client can fix them all in one round trip.
+type ValidationError struct {
+	Fields map[string]string
+}
+
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	b.WriteString("invalid input: ")
+	for i, name := range e.Names() {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(name + ": " + e.Fields[name])
+	}
+	return b.String()
+}
+
+// Names returns the invalid field names in a stable order.
+func (e *ValidationError) Names() []string {
+	return slices.Sorted(maps.Keys(e.Fields))
+}
+
+// problems collects field errors while an input is checked.
+type problems map[string]string
+
+// add records msg for field unless the field already has a message; the first
+// problem found is the most useful one to report.
+func (p problems) add(field, msg string) {
+	if _, ok := p[field]; !ok {
+		p[field] = msg
+	}
+}
+
+// err returns nil when nothing was recorded, so callers can return it directly.
+func (p problems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return &ValidationError{Fields: p}
+}

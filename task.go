@@ -1,0 +1,142 @@
+package todoapi
+
+import (
+	"context"
+	"time"
+)
+
+// Task is one to-do item owned by one user. Its JSON form is the wire format
+// the frontends were written against, so the field names must not change.
+type Task struct {
+	ID          int64      `json:"id"`
+	UserID      string     `json:"user_id"`
+	Title       string     `json:"title"`
+	Description *string    `json:"description"`
+	Completed   bool       `json:"completed"`
+	CompletedAt *time.Time `json:"completed_at"`
+	Priority    Priority   `json:"priority"`
+	Tags        []string   `json:"tags"`
+	DueDate     *time.Time `json:"due_date"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+}
+
+// Priority orders tasks by urgency.
+type Priority string
+
+const (
+	PriorityLow    Priority = "low"
+	PriorityMedium Priority = "medium"
+	PriorityHigh   Priority = "high"
+)
+
+// Priorities lists every priority from least to most urgent.
+var Priorities = []Priority{PriorityLow, PriorityMedium, PriorityHigh}
+
+// Rank orders priorities from 1 (low) to 3 (high); it is 0 for an unknown value.
+// Stores persist the rank so that sorting by priority is an index scan.
+func (p Priority) Rank() int {
+	switch p {
+	case PriorityLow:
+		return 1
+	case PriorityMedium:
+		return 2
+	case PriorityHigh:
+		return 3
+	}
+	return 0
+}
+
+// PriorityFromRank is the inverse of Priority.Rank.
+func PriorityFromRank(rank int) (Priority, bool) {
+	if rank < 1 || rank > len(Priorities) {
+		return "", false
+	}
+	return Priorities[rank-1], true
+}
+
+// Status selects tasks by completion.
+type Status string
+
+const (
+	StatusAll       Status = "all"
+	StatusPending   Status = "pending"
+	StatusCompleted Status = "completed"
+)
+
+// TaskFilter selects the tasks a list returns. The zero value selects all of
+// a user's tasks, newest first.
+type TaskFilter struct {
+	Status Status
+}
+
+// Field is one field of a partial update as the client sent it: absent
+// (Set is false), explicitly null (Set and Null), or a value.
+type Field[T any] struct {
+	Set   bool
+	Null  bool
+	Value T
+}
+
+// Value returns a Field that is present with value v.
+func Value[T any](v T) Field[T] { return Field[T]{Set: true, Value: v} }
+
+// TaskPatch is a client's description of a task or of changes to one, before
+// validation. Creating a task applies a patch to the defaults; PUT and PATCH
+// apply one to the stored task. Null clears description, due_date and tags and
+// is invalid for the other fields.
+type TaskPatch struct {
+	Title       Field[string]
+	Description Field[string]
+	Completed   Field[bool]
+	Priority    Field[string]
+	Tags        Field[[]string]
+	DueDate     Field[string]
+}
+
+// User is an authenticated caller. ID comes from the token's subject; Email
+// and Name are recorded when the token carries them.
+type User struct {
+	ID    string
+	Email string
+	Name  string
+}
+
+// TaskService is what the transport layer needs from the domain. Every method
+// acts on behalf of user and can never see or change another user's tasks.
+type TaskService interface {
+	CreateTask(ctx context.Context, user User, p TaskPatch) (Task, error)
+	Task(ctx context.Context, user User, id int64) (Task, error)
+	ListTasks(ctx context.Context, user User, f TaskFilter) ([]Task, error)
+	UpdateTask(ctx context.Context, user User, id int64, p TaskPatch) (Task, error)
+	// CompleteTask sets completed to *want, or flips it when want is nil.
+	CompleteTask(ctx context.Context, user User, id int64, want *bool) (Task, error)
+	DeleteTask(ctx context.Context, user User, id int64) error
+}
+
+// Store persists users and tasks. Implementations scope every task query to
+// the given user ID and report a missing or foreign task as ErrNotFound, and
+// an unreachable database as ErrUnavailable.
+type Store interface {
+	// UpsertUser records u, keeping the first-seen time of a known user and
+	// moving its last-seen time to seen.
+	UpsertUser(ctx context.Context, u User, seen time.Time) error
+
+	// CreateTask stores t (whose UserID names an existing user) and returns
+	// it with its assigned ID.
+	CreateTask(ctx context.Context, t Task) (Task, error)
+
+	Task(ctx context.Context, userID string, id int64) (Task, error)
+	ListTasks(ctx context.Context, userID string, f TaskFilter) ([]Task, error)
+
+	// UpdateTask loads the task, calls change on it and, when change reports
+	// that it changed something, saves it. Load and save are atomic: no other
+	// update of the same task interleaves. change must not block.
+	UpdateTask(ctx context.Context, userID string, id int64, change func(*Task) bool) (Task, error)
+
+	DeleteTask(ctx context.Context, userID string, id int64) error
+
+	// Ping reports whether the database is reachable.
+	Ping(ctx context.Context) error
+	Close() error
+}

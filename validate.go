@@ -1,0 +1,217 @@
+package todoapi
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits on task fields, in Unicode code points after trimming.
+const (
+	MaxTitleLen       = 200
+	MaxDescriptionLen = 1000
+	MaxTagLen         = 50
+	MaxTags           = 20
+)
+
+// taskChange is a validated TaskPatch: every value is canonical and ready to
+// store. A set Field with a nil pointer or slice clears that field.
+type taskChange struct {
+	title       Field[string]
+	description Field[*string]
+	completed   Field[bool]
+	priority    Field[Priority]
+	tags        Field[[]string]
+	dueDate     Field[*time.Time]
+}
+
+// validate checks every field of p and returns its canonical form, or a
+// *ValidationError naming each invalid field. A new task needs a title.
+func (p TaskPatch) validate(isNew bool) (taskChange, error) {
+	var c taskChange
+	bad := problems{}
+
+	if isNew && !p.Title.Set {
+		bad.add("title", "is required")
+	}
+	if f := p.Title; f.Set {
+		switch title, msg := cleanText(f.Value, false); {
+		case f.Null:
+			bad.add("title", "must not be null")
+		case msg != "":
+			bad.add("title", msg)
+		case title == "":
+			bad.add("title", "must not be empty")
+		case utf8.RuneCountInString(title) > MaxTitleLen:
+			bad.add("title", fmt.Sprintf("must be at most %d characters", MaxTitleLen))
+		default:
+			c.title = Value(title)
+		}
+	}
+
+	if f := p.Description; f.Set {
+		switch desc, msg := cleanText(f.Value, true); {
+		case msg != "":
+			bad.add("description", msg)
+		case utf8.RuneCountInString(desc) > MaxDescriptionLen:
+			bad.add("description", fmt.Sprintf("must be at most %d characters", MaxDescriptionLen))
+		case f.Null || desc == "":
+			c.description = Value[*string](nil)
+		default:
+			c.description = Value(&desc)
+		}
+	}
+
+	if f := p.Completed; f.Set {
+		if f.Null {
+			bad.add("completed", "must be true or false, not null")
+		} else {
+			c.completed = f
+		}
+	}
+
+	if f := p.Priority; f.Set {
+		if prio, ok := ParsePriority(f.Value); ok && !f.Null {
+			c.priority = Value(prio)
+		} else {
+			bad.add("priority", `must be one of "low", "medium", "high"`)
+		}
+	}
+
+	if f := p.Tags; f.Set {
+		if tags, msg := cleanTags(f.Value); msg != "" {
+			bad.add("tags", msg)
+		} else {
+			c.tags = Value(tags)
+		}
+	}
+
+	if f := p.DueDate; f.Set {
+		if f.Null {
+			c.dueDate = Value[*time.Time](nil)
+		} else if due, err := ParseTime(f.Value); err != nil {
+			bad.add("due_date", err.Error())
+		} else {
+			c.dueDate = Value(&due)
+		}
+	}
+
+	return c, bad.err()
+}
+
+// apply writes the change into t and reports whether any stored value
+// changed. completed_at follows completed, and updated_at moves to now only
+// when something changed.
+func (c taskChange) apply(t *Task, now time.Time) bool {
+	changed := false
+	if c.title.Set && c.title.Value != t.Title {
+		t.Title, changed = c.title.Value, true
+	}
+	if c.description.Set && !equalPtr(c.description.Value, t.Description) {
+		t.Description, changed = c.description.Value, true
+	}
+	if c.completed.Set && c.completed.Value != t.Completed {
+		t.Completed, changed = c.completed.Value, true
+		t.CompletedAt = nil
+		if t.Completed {
+			t.CompletedAt = &now
+		}
+	}
+	if c.priority.Set && c.priority.Value != t.Priority {
+		t.Priority, changed = c.priority.Value, true
+	}
+	if c.tags.Set && !slices.Equal(c.tags.Value, t.Tags) {
+		t.Tags, changed = c.tags.Value, true
+	}
+	if c.dueDate.Set && !equalTime(c.dueDate.Value, t.DueDate) {
+		t.DueDate, changed = c.dueDate.Value, true
+	}
+	if changed {
+		t.UpdatedAt = now
+	}
+	return changed
+}
+
+// ParsePriority matches a priority name case-insensitively.
+func ParsePriority(s string) (Priority, bool) {
+	for _, p := range Priorities {
+		if strings.EqualFold(s, string(p)) {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// cleanText trims s and rejects control characters; multiline allows line
+// breaks and tabs, as a description needs them.
+func cleanText(s string, multiline bool) (string, string) {
+	if !utf8.ValidString(s) {
+		return "", "must be valid UTF-8"
+	}
+	s = strings.TrimSpace(s)
+	for _, r := range s {
+		if isControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t')) {
+			return "", fmt.Sprintf("must not contain control characters (found U+%04X)", r)
+		}
+	}
+	return s, ""
+}
+
+// isControl reports whether r is in Unicode category Cc.
+func isControl(r rune) bool {
+	return r <= 0x1F || (r >= 0x7F && r <= 0x9F)
+}
+
+// cleanTags trims each tag, collapses case-insensitive duplicates onto their
+// first spelling and keeps the order. The result is never nil, so a task with
+// no tags stores and returns an empty list.
+func cleanTags(in []string) ([]string, string) {
+	out := make([]string, 0, len(in))
+	seen := make(map[string]bool, len(in))
+	for i, raw := range in {
+		tag, msg := cleanText(raw, false)
+		switch {
+		case msg != "":
+			return nil, fmt.Sprintf("tag %d %s", i+1, msg)
+		case tag == "" || utf8.RuneCountInString(tag) > MaxTagLen:
+			return nil, fmt.Sprintf("tag %d must be 1 to %d characters", i+1, MaxTagLen)
+		}
+		if key := strings.ToLower(tag); !seen[key] {
+			seen[key] = true
+			out = append(out, tag)
+		}
+	}
+	if len(out) > MaxTags {
+		return nil, fmt.Sprintf("must have at most %d distinct tags", MaxTags)
+	}
+	return out, ""
+}
+
+// ParseTime reads a timestamp as clients send them: RFC 3339 with any offset,
+// a plain date (midnight UTC), or a date-time without offset (read as UTC).
+// The result is in UTC with microsecond precision, as stored.
+func ParseTime(s string) (time.Time, error) {
+	for _, layout := range timeLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC().Truncate(time.Microsecond), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("must be an RFC 3339 timestamp, a date YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS]")
+}
+
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02T15:04",
+}
+
+func equalPtr[T comparable](a, b *T) bool {
+	return a == b || (a != nil && b != nil && *a == *b)
+}
+
+func equalTime(a, b *time.Time) bool {
+	return a == b || (a != nil && b != nil && a.Equal(*b))
+}
