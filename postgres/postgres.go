@@ -1,0 +1,276 @@
+// Package postgres stores tasks in PostgreSQL. It is built for small
+// serverless databases such as Neon: a small pool that lets idle connections
+// go, and nothing that breaks behind PgBouncer in transaction mode.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/todoapi/todoapi"
+)
+
+// Options tunes the connection pool. Zero values select the defaults; a
+// setting given in the URL (pool_max_conns, pool_max_conn_idle_time) is used
+// when the option is zero.
+type Options struct {
+	// MaxConns caps open connections per process. Default 10: serverless
+	// databases and their poolers allow few connections, shared by every
+	// replica.
+	MaxConns int32
+	// MaxConnIdleTime closes connections idle this long, so a database that
+	// scales to zero can do so. Default 1 minute.
+	MaxConnIdleTime time.Duration
+}
+
+const (
+	defaultMaxConns        = 10
+	defaultMaxConnIdleTime = time.Minute
+	// defaultConnectTimeout bounds each new connection unless the URL sets
+	// connect_timeout, so that an unreachable server fails a request instead
+	// of holding it for the operating system's TCP timeout. It leaves room
+	// for a serverless database to wake up.
+	defaultConnectTimeout = 10 * time.Second
+)
+
+// Store is a todoapi.Store backed by a PostgreSQL connection pool.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+var _ todoapi.Store = (*Store)(nil)
+
+// Open connects to the database at rawURL (postgres:// or postgresql://) and
+// checks that it answers. It does not migrate; call Migrate. Errors never
+// contain the password.
+func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		// url.Parse errors quote the whole URL, password included.
+		return nil, errors.New("open PostgreSQL: the URL must look like postgres://user:password@host:port/database")
+	}
+	password, _ := u.User.Password()
+	q := u.Query()
+
+	cfg, err := pgxpool.ParseConfig(rawURL)
+	if err != nil {
+		return nil, redact(fmt.Errorf("open PostgreSQL: %w", err), password)
+	}
+	switch {
+	case opt.MaxConns > 0:
+		cfg.MaxConns = opt.MaxConns
+	case !q.Has("pool_max_conns"):
+		cfg.MaxConns = defaultMaxConns
+	}
+	switch {
+	case opt.MaxConnIdleTime > 0:
+		cfg.MaxConnIdleTime = opt.MaxConnIdleTime
+	case !q.Has("pool_max_conn_idle_time"):
+		cfg.MaxConnIdleTime = defaultMaxConnIdleTime
+	}
+	if !q.Has("pool_min_conns") {
+		cfg.MinConns = 0
+	}
+	if !q.Has("connect_timeout") {
+		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
+	if !q.Has("default_query_exec_mode") {
+		// pgx's default caches named prepared statements per connection,
+		// which PgBouncer in transaction mode may route to a server
+		// connection that never saw them, and which fail after a migration
+		// changes a table. Exec mode uses only the unnamed statement, in a
+		// single round trip.
+		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	}
+
+	where := net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port)))
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, redact(fmt.Errorf("connect to PostgreSQL at %s: %w", where, classify(err)), password)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, redact(fmt.Errorf("connect to PostgreSQL at %s: %w", where, classify(err)), password)
+	}
+	return &Store{pool: pool}, nil
+}
+
+// Close closes every connection, waiting for those in use to be released.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// Stat reports the pool's statistics, for metrics.
+func (s *Store) Stat() *pgxpool.Stat { return s.pool.Stat() }
+
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fail("ping", err)
+	}
+	return nil
+}
+
+func (s *Store) UpsertUser(ctx context.Context, u todoapi.User, seen time.Time) error {
+	// Empty email or name means the token did not carry one, which must not
+	// erase a value learned from an earlier token.
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO users (id, email, name, first_seen_at, last_seen_at)
+		VALUES ($1, NULLIF($2, ''), NULLIF($3, ''), $4, $4)
+		ON CONFLICT (id) DO UPDATE SET
+			email = COALESCE(excluded.email, users.email),
+			name = COALESCE(excluded.name, users.name),
+			last_seen_at = excluded.last_seen_at`,
+		u.ID, u.Email, u.Name, seen)
+	if err != nil {
+		return fail("upsert user", err)
+	}
+	return nil
+}
+
+const taskColumns = `id, user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at`
+
+func (s *Store) CreateTask(ctx context.Context, t todoapi.Task) (todoapi.Task, error) {
+	created, err := scanTask(s.pool.QueryRow(ctx, `
+		INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		RETURNING `+taskColumns,
+		t.UserID, t.Title, t.Description, t.Completed, t.CompletedAt, t.Priority.Rank(),
+		nonNil(t.Tags), t.DueDate, t.CreatedAt, t.UpdatedAt))
+	if err != nil {
+		return todoapi.Task{}, fail("create task", err)
+	}
+	return created, nil
+}
+
+func (s *Store) Task(ctx context.Context, userID string, id int64) (todoapi.Task, error) {
+	t, err := scanTask(s.pool.QueryRow(ctx,
+		`SELECT `+taskColumns+` FROM tasks WHERE id = $1 AND user_id = $2`, id, userID))
+	if err != nil {
+		return todoapi.Task{}, fail("get task", err)
+	}
+	return t, nil
+}
+
+func (s *Store) ListTasks(ctx context.Context, userID string, f todoapi.TaskFilter) ([]todoapi.Task, error) {
+	query := `SELECT ` + taskColumns + ` FROM tasks WHERE user_id = $1`
+	switch f.Status {
+	case "", todoapi.StatusAll:
+	case todoapi.StatusPending:
+		query += ` AND NOT completed`
+	case todoapi.StatusCompleted:
+		query += ` AND completed`
+	default:
+		return nil, fmt.Errorf("list tasks: unknown status %q", f.Status)
+	}
+	query += ` ORDER BY created_at DESC, id DESC`
+
+	rows, err := s.pool.Query(ctx, query, userID)
+	if err != nil {
+		return nil, fail("list tasks", err)
+	}
+	tasks, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (todoapi.Task, error) {
+		return scanTask(row)
+	})
+	if err != nil {
+		return nil, fail("list tasks", err)
+	}
+	if tasks == nil {
+		tasks = []todoapi.Task{}
+	}
+	return tasks, nil
+}
+
+func (s *Store) UpdateTask(ctx context.Context, userID string, id int64, change func(*todoapi.Task) bool) (todoapi.Task, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return todoapi.Task{}, fail("update task", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+
+	// FOR UPDATE makes concurrent updates of one task wait for each other
+	// instead of overwriting each other's changes.
+	cur, err := scanTask(tx.QueryRow(ctx,
+		`SELECT `+taskColumns+` FROM tasks WHERE id = $1 AND user_id = $2 FOR UPDATE`, id, userID))
+	if err != nil {
+		return todoapi.Task{}, fail("update task", err)
+	}
+	next := cur
+	next.Tags = slices.Clone(cur.Tags)
+	if !change(&next) {
+		return cur, nil
+	}
+	// The WHERE clause uses the loaded identity, not next's, so change cannot
+	// move a task to another user or id.
+	saved, err := scanTask(tx.QueryRow(ctx, `
+		UPDATE tasks SET title = $1, description = $2, completed = $3, completed_at = $4,
+			priority = $5, tags = $6, due_date = $7, updated_at = $8
+		WHERE id = $9 AND user_id = $10
+		RETURNING `+taskColumns,
+		next.Title, next.Description, next.Completed, next.CompletedAt, next.Priority.Rank(),
+		nonNil(next.Tags), next.DueDate, next.UpdatedAt, cur.ID, cur.UserID))
+	if err != nil {
+		return todoapi.Task{}, fail("update task", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return todoapi.Task{}, fail("update task", err)
+	}
+	return saved, nil
+}
+
+func (s *Store) DeleteTask(ctx context.Context, userID string, id int64) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM tasks WHERE id = $1 AND user_id = $2`, id, userID)
+	if err != nil {
+		return fail("delete task", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("delete task: %w", todoapi.ErrNotFound)
+	}
+	return nil
+}
+
+// nonNil keeps a nil tag list from becoming NULL, which the column refuses.
+func nonNil(tags []string) []string {
+	if tags == nil {
+		return []string{}
+	}
+	return tags
+}
+
+func scanTask(row pgx.Row) (todoapi.Task, error) {
+	var (
+		t    todoapi.Task
+		rank int16
+	)
+	err := row.Scan(&t.ID, &t.UserID, &t.Title, &t.Description, &t.Completed, &t.CompletedAt,
+		&rank, &t.Tags, &t.DueDate, &t.CreatedAt, &t.UpdatedAt)
+	if err != nil {
+		return todoapi.Task{}, err
+	}
+	var ok bool
+	if t.Priority, ok = todoapi.PriorityFromRank(int(rank)); !ok {
+		return todoapi.Task{}, fmt.Errorf("task %d has invalid priority rank %d", t.ID, rank)
+	}
+	// pgx returns times in the local zone; the API promises UTC.
+	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	t.CompletedAt, t.DueDate = utc(t.CompletedAt), utc(t.DueDate)
+	t.Tags = nonNil(t.Tags)
+	return t, nil
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

@@ -1,0 +1,159 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/todoapi/todoapi"
+	"github.com/todoapi/todoapi/internal/migrate"
+	"github.com/todoapi/todoapi/internal/storetest"
+	"github.com/todoapi/todoapi/postgres"
+	"github.com/todoapi/todoapi/postgres/pgtest"
+)
+
+func open(t *testing.T, url string) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(t.Context(), url, postgres.Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) todoapi.Store {
+		s := open(t, pgtest.NewDatabase(t))
+		if err := s.Migrate(t.Context()); err != nil {
+			t.Fatalf("Migrate: %v", err)
+		}
+		return s
+	})
+}
+
+func TestConcurrentMigrate(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	const n = 5
+	stores := make([]*postgres.Store, n)
+	for i := range stores {
+		stores[i] = open(t, url)
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, s := range stores {
+		wg.Go(func() {
+			<-start
+			errs[i] = s.Migrate(t.Context())
+		})
+	}
+	close(start)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("concurrent Migrate: %v", err)
+	}
+
+	got, err := stores[0].MigrationCounts(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := migrate.Load(os.DirFS("."), "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64]int{}
+	for _, m := range files {
+		want[m.Version] = 1
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("schema_migrations rows per version = %v, want %v", got, want)
+	}
+}
+
+func TestOpenUnreachable(t *testing.T) {
+	const password = "s3cr3t-Pa55"
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	for _, url := range []string{
+		"postgres://alice:" + password + "@127.0.0.1:1/todo?sslmode=disable",
+		"postgresql://alice:" + password + "@127.0.0.1:1/todo?sslmode=disable&connect_timeout=2",
+	} {
+		s, err := postgres.Open(ctx, url, postgres.Options{})
+		if err == nil {
+			s.Close()
+			t.Fatalf("Open of an unreachable server succeeded")
+		}
+		msg := err.Error()
+		if !errors.Is(err, todoapi.ErrUnavailable) {
+			t.Errorf("err = %v, want ErrUnavailable", err)
+		}
+		if strings.Contains(msg, password) {
+			t.Errorf("error contains the password: %s", msg)
+		}
+		if !strings.HasPrefix(msg, "connect to PostgreSQL at 127.0.0.1:1: ") || strings.Contains(msg, "\n") {
+			t.Errorf("error = %q, want one line starting with the address", msg)
+		}
+	}
+}
+
+func TestOpenBadURL(t *testing.T) {
+	const password = "s3cr3t-Pa55"
+	for _, url := range []string{
+		"mysql://alice:" + password + "@127.0.0.1/todo",
+		"postgres://alice:" + password + "@127.0.0.1/todo?sslmode=bogus",
+		"postgres://alice:" + password + "@127.0.0.1/todo?pool_max_conns=many",
+		"postgres://alice:" + password + "@127.0.0.1:99999999/todo",
+		"postgres://alice:" + password + "@[::1/todo",
+	} {
+		s, err := postgres.Open(t.Context(), url, postgres.Options{})
+		if err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded", url)
+			continue
+		}
+		if strings.Contains(err.Error(), password) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("Open(%q) error leaks the password or spans lines: %q", url, err)
+		}
+		if errors.Is(err, todoapi.ErrUnavailable) {
+			t.Errorf("Open(%q): a malformed URL is not an outage: %v", url, err)
+		}
+	}
+}
+
+func TestOpenMissingDatabase(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	url = strings.Replace(url, "todoapi_test_", "todoapi_missing_", 1)
+	_, err := postgres.Open(t.Context(), url, postgres.Options{})
+	if err == nil {
+		t.Fatal("Open of a database that does not exist succeeded")
+	}
+	if errors.Is(err, todoapi.ErrUnavailable) {
+		t.Errorf("a missing database is a configuration error, not an outage: %v", err)
+	}
+}
+
+func TestPoolOptions(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	s, err := postgres.Open(t.Context(), url, postgres.Options{MaxConns: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := s.Stat().MaxConns(); got != 3 {
+		t.Errorf("MaxConns = %d, want 3", got)
+	}
+	def := open(t, url)
+	if got := def.Stat().MaxConns(); got != 10 {
+		t.Errorf("default MaxConns = %d, want 10", got)
+	}
+	fromURL := open(t, url+"&pool_max_conns=7")
+	if got := fromURL.Stat().MaxConns(); got != 7 {
+		t.Errorf("MaxConns from the URL = %d, want 7", got)
+	}
+}

@@ -1,0 +1,372 @@
+// Package sqlite stores tasks in an SQLite file, so that the service runs
+// with no database server. It uses a pure Go driver: the binary builds with
+// CGO_ENABLED=0.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/todoapi/todoapi"
+)
+
+// Store is a todoapi.Store backed by one SQLite file.
+//
+// SQLite allows one writer at a time. Writes go through a pool of exactly one
+// connection, so they queue in Go instead of contending for SQLite's lock and
+// failing with SQLITE_BUSY; in WAL mode reads run in parallel on their own
+// pool and never wait for the writer.
+type Store struct {
+	writer *sql.DB
+	reader *sql.DB
+	closed atomic.Bool
+}
+
+var _ todoapi.Store = (*Store)(nil)
+
+// Open opens the SQLite database at path, creating the file if needed. It
+// does not migrate; call Migrate.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		// Two pools on an in-memory database would be two databases. A file:
+		// URI is refused rather than guessed at: callers strip the scheme of
+		// DATABASE_URL and pass the path.
+		return nil, fmt.Errorf("open SQLite database: need a file path, got %q", path)
+	}
+	writer, err := openPool(ctx, path, true)
+	if err != nil {
+		return nil, err
+	}
+	// The writer connects first: it switches a new file to WAL, which the
+	// readers then find already set.
+	reader, err := openPool(ctx, path, false)
+	if err != nil {
+		writer.Close()
+		return nil, err
+	}
+	return &Store{writer: writer, reader: reader}, nil
+}
+
+func openPool(ctx context.Context, path string, write bool) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn(path, write))
+	if err != nil {
+		return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
+	}
+	if write {
+		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
+	} else {
+		n := max(4, runtime.GOMAXPROCS(0))
+		db.SetMaxOpenConns(n)
+		db.SetMaxIdleConns(n)
+	}
+	// Connections are cheap to keep and their pragmas are per connection;
+	// recycling them would only redo that work.
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open SQLite database %s: %w", path, classify(err))
+	}
+	return db, nil
+}
+
+// dsn builds the driver's connection string. The pragmas run on every new
+// connection: foreign keys and the busy timeout are per connection in SQLite,
+// and synchronous=FULL makes each commit durable before the caller answers
+// 201. The writer begins transactions IMMEDIATE so a read-then-write
+// transaction holds the write lock from its first statement and cannot fail
+// halfway when it upgrades. Readers are query_only as a guard against a write
+// slipping onto the wrong pool.
+func dsn(path string, write bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Add("_pragma", "synchronous(FULL)")
+	if write {
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(ON)")
+	}
+	// A file: URI with an escaped path keeps characters such as '?' or '#'
+	// in the file name from being read as URI syntax.
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// Close closes both pools. In-flight calls should have finished.
+func (s *Store) Close() error {
+	s.closed.Store(true)
+	return errors.Join(s.reader.Close(), s.writer.Close())
+}
+
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.reader.PingContext(ctx); err != nil {
+		return s.fail("ping", err)
+	}
+	return nil
+}
+
+func (s *Store) UpsertUser(ctx context.Context, u todoapi.User, seen time.Time) error {
+	// Empty email or name means the token did not carry one, which must not
+	// erase a value learned from an earlier token.
+	_, err := s.writer.ExecContext(ctx, `
+		INSERT INTO users (id, email, name, first_seen_at, last_seen_at)
+		VALUES (?, NULLIF(?, ''), NULLIF(?, ''), ?, ?)
+		ON CONFLICT (id) DO UPDATE SET
+			email = COALESCE(excluded.email, users.email),
+			name = COALESCE(excluded.name, users.name),
+			last_seen_at = excluded.last_seen_at`,
+		u.ID, u.Email, u.Name, seen.UnixMicro(), seen.UnixMicro())
+	if err != nil {
+		return s.fail("upsert user", err)
+	}
+	return nil
+}
+
+const taskColumns = `id, user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at`
+
+func (s *Store) CreateTask(ctx context.Context, t todoapi.Task) (todoapi.Task, error) {
+	v, err := columnValues(t)
+	if err != nil {
+		return todoapi.Task{}, fmt.Errorf("create task: %w", err)
+	}
+	row := s.writer.QueryRowContext(ctx, `
+		INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		RETURNING `+taskColumns,
+		t.UserID, v.title, v.description, v.completed, v.completedAt, v.priority, v.tags, v.dueDate, v.createdAt, v.updatedAt)
+	created, err := scanTask(row)
+	if err != nil {
+		return todoapi.Task{}, s.fail("create task", err)
+	}
+	return created, nil
+}
+
+func (s *Store) Task(ctx context.Context, userID string, id int64) (todoapi.Task, error) {
+	t, err := scanTask(s.reader.QueryRowContext(ctx,
+		`SELECT `+taskColumns+` FROM tasks WHERE id = ? AND user_id = ?`, id, userID))
+	if err != nil {
+		return todoapi.Task{}, s.fail("get task", err)
+	}
+	return t, nil
+}
+
+func (s *Store) ListTasks(ctx context.Context, userID string, f todoapi.TaskFilter) ([]todoapi.Task, error) {
+	query := `SELECT ` + taskColumns + ` FROM tasks WHERE user_id = ?`
+	args := []any{userID}
+	switch f.Status {
+	case "", todoapi.StatusAll:
+	case todoapi.StatusPending:
+		query += ` AND completed = 0`
+	case todoapi.StatusCompleted:
+		query += ` AND completed = 1`
+	default:
+		return nil, fmt.Errorf("list tasks: unknown status %q", f.Status)
+	}
+	query += ` ORDER BY created_at DESC, id DESC`
+
+	rows, err := s.reader.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, s.fail("list tasks", err)
+	}
+	defer rows.Close()
+	tasks := []todoapi.Task{}
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			return nil, s.fail("list tasks", err)
+		}
+		tasks = append(tasks, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail("list tasks", err)
+	}
+	return tasks, nil
+}
+
+func (s *Store) UpdateTask(ctx context.Context, userID string, id int64, change func(*todoapi.Task) bool) (todoapi.Task, error) {
+	// The load runs on the writer inside a BEGIN IMMEDIATE transaction, so no
+	// other write can land between it and the save.
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return todoapi.Task{}, s.fail("update task", err)
+	}
+	defer tx.Rollback()
+
+	cur, err := scanTask(tx.QueryRowContext(ctx,
+		`SELECT `+taskColumns+` FROM tasks WHERE id = ? AND user_id = ?`, id, userID))
+	if err != nil {
+		return todoapi.Task{}, s.fail("update task", err)
+	}
+	next := cur
+	next.Tags = slices.Clone(cur.Tags)
+	if !change(&next) {
+		return cur, nil
+	}
+	v, err := columnValues(next)
+	if err != nil {
+		return todoapi.Task{}, fmt.Errorf("update task: %w", err)
+	}
+	// The WHERE clause uses the loaded identity, not next's, so change cannot
+	// move a task to another user or id.
+	saved, err := scanTask(tx.QueryRowContext(ctx, `
+		UPDATE tasks SET title = ?, description = ?, completed = ?, completed_at = ?,
+			priority = ?, tags = ?, due_date = ?, updated_at = ?
+		WHERE id = ? AND user_id = ?
+		RETURNING `+taskColumns,
+		v.title, v.description, v.completed, v.completedAt, v.priority, v.tags, v.dueDate, v.updatedAt,
+		cur.ID, cur.UserID))
+	if err != nil {
+		return todoapi.Task{}, s.fail("update task", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return todoapi.Task{}, s.fail("update task", err)
+	}
+	return saved, nil
+}
+
+func (s *Store) DeleteTask(ctx context.Context, userID string, id int64) error {
+	res, err := s.writer.ExecContext(ctx, `DELETE FROM tasks WHERE id = ? AND user_id = ?`, id, userID)
+	if err != nil {
+		return s.fail("delete task", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.fail("delete task", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("delete task: %w", todoapi.ErrNotFound)
+	}
+	return nil
+}
+
+// values holds a task's columns in their stored form.
+type values struct {
+	title       string
+	description *string
+	completed   bool
+	completedAt *int64
+	priority    int
+	tags        string
+	dueDate     *int64
+	createdAt   int64
+	updatedAt   int64
+}
+
+func columnValues(t todoapi.Task) (values, error) {
+	tags := t.Tags
+	if tags == nil {
+		tags = []string{}
+	}
+	b, err := json.Marshal(tags)
+	if err != nil {
+		return values{}, fmt.Errorf("encode tags: %w", err)
+	}
+	return values{
+		title:       t.Title,
+		description: t.Description,
+		completed:   t.Completed,
+		completedAt: micros(t.CompletedAt),
+		priority:    t.Priority.Rank(),
+		tags:        string(b),
+		dueDate:     micros(t.DueDate),
+		createdAt:   t.CreatedAt.UnixMicro(),
+		updatedAt:   t.UpdatedAt.UnixMicro(),
+	}, nil
+}
+
+func micros(t *time.Time) *int64 {
+	if t == nil {
+		return nil
+	}
+	us := t.UnixMicro()
+	return &us
+}
+
+func fromMicros(us sql.NullInt64) *time.Time {
+	if !us.Valid {
+		return nil
+	}
+	t := time.UnixMicro(us.Int64).UTC()
+	return &t
+}
+
+func scanTask(row interface{ Scan(...any) error }) (todoapi.Task, error) {
+	var (
+		t                    todoapi.Task
+		description          sql.NullString
+		completedAt, dueDate sql.NullInt64
+		rank                 int
+		tags                 string
+		createdAt, updatedAt int64
+	)
+	err := row.Scan(&t.ID, &t.UserID, &t.Title, &description, &t.Completed, &completedAt,
+		&rank, &tags, &dueDate, &createdAt, &updatedAt)
+	if err != nil {
+		return todoapi.Task{}, err
+	}
+	if description.Valid {
+		t.Description = &description.String
+	}
+	t.CompletedAt = fromMicros(completedAt)
+	t.DueDate = fromMicros(dueDate)
+	t.CreatedAt = time.UnixMicro(createdAt).UTC()
+	t.UpdatedAt = time.UnixMicro(updatedAt).UTC()
+	var ok bool
+	if t.Priority, ok = todoapi.PriorityFromRank(rank); !ok {
+		return todoapi.Task{}, fmt.Errorf("task %d has invalid priority rank %d", t.ID, rank)
+	}
+	// The column's CHECK guarantees an array, which decodes to a non-nil
+	// slice even when empty.
+	if err := json.Unmarshal([]byte(tags), &t.Tags); err != nil {
+		return todoapi.Task{}, fmt.Errorf("task %d has invalid tags: %w", t.ID, err)
+	}
+	return t, nil
+}
+
+// fail wraps err with what was being done, mapping a missing row to
+// ErrNotFound and a database that cannot be used right now to ErrUnavailable.
+func (s *Store) fail(op string, err error) error {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%s: %w", op, todoapi.ErrNotFound)
+	case s.closed.Load() && !isContext(err):
+		return fmt.Errorf("%s: %w: store is closed", op, todoapi.ErrUnavailable)
+	}
+	return fmt.Errorf("%s: %w", op, classify(err))
+}
+
+// classify marks errors that say the database file cannot be used at the
+// moment (locked for too long, I/O failure, disk full, cannot be opened) as
+// ErrUnavailable, keeping err in the chain.
+func classify(err error) error {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		switch e.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR,
+			sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_FULL:
+			return fmt.Errorf("%w: %w", todoapi.ErrUnavailable, err)
+		}
+	}
+	if errors.Is(err, sql.ErrConnDone) {
+		return fmt.Errorf("%w: %w", todoapi.ErrUnavailable, err)
+	}
+	return err
+}
+
+func isContext(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}

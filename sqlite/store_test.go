@@ -1,0 +1,177 @@
+package sqlite_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/todoapi/todoapi"
+	"github.com/todoapi/todoapi/internal/migrate"
+	"github.com/todoapi/todoapi/internal/storetest"
+	"github.com/todoapi/todoapi/sqlite"
+)
+
+func open(t *testing.T, path string) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("Open(%q): %v", path, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func openMigrated(t *testing.T, path string) *sqlite.Store {
+	t.Helper()
+	s := open(t, path)
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	return s
+}
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) todoapi.Store {
+		return openMigrated(t, filepath.Join(t.TempDir(), "todo.db"))
+	})
+}
+
+func TestReopenSeesCommittedData(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "todo.db")
+	s := openMigrated(t, path)
+	if err := s.UpsertUser(ctx, todoapi.User{ID: "alice"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	created, err := s.CreateTask(ctx, todoapi.Task{
+		UserID: "alice", Title: "durable", Priority: todoapi.PriorityHigh,
+		Tags: []string{"x"}, CreatedAt: now, UpdatedAt: now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	again := open(t, path)
+	got, err := again.Task(ctx, "alice", created.ID)
+	if err != nil {
+		t.Fatalf("Task after reopen: %v", err)
+	}
+	if got.Title != "durable" || !got.CreatedAt.Equal(now) || !slices.Equal(got.Tags, []string{"x"}) {
+		t.Fatalf("Task after reopen = %+v, want %+v", got, created)
+	}
+}
+
+func TestConnectionSettings(t *testing.T) {
+	s := openMigrated(t, filepath.Join(t.TempDir(), "todo.db"))
+	for _, writer := range []bool{true, false} {
+		for pragma, want := range map[string]string{
+			"journal_mode": "wal",
+			"foreign_keys": "1",
+			"busy_timeout": "5000",
+			"synchronous":  "2", // FULL
+		} {
+			got, err := s.Pragma(t.Context(), writer, pragma)
+			if err != nil {
+				t.Fatalf("PRAGMA %s: %v", pragma, err)
+			}
+			if got != want {
+				t.Errorf("writer=%v: PRAGMA %s = %s, want %s", writer, pragma, got, want)
+			}
+		}
+	}
+	if got := s.WriterMaxOpen(); got != 1 {
+		t.Errorf("writer pool allows %d connections, want 1", got)
+	}
+	if got, _ := s.Pragma(t.Context(), false, "query_only"); got != "1" {
+		t.Errorf("reader PRAGMA query_only = %s, want 1", got)
+	}
+}
+
+func TestConcurrentMigrate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "todo.db")
+	const n = 5
+	stores := make([]*sqlite.Store, n)
+	for i := range stores {
+		stores[i] = open(t, path)
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, s := range stores {
+		wg.Go(func() {
+			<-start
+			errs[i] = s.Migrate(t.Context())
+		})
+	}
+	close(start)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("concurrent Migrate: %v", err)
+	}
+	got, err := stores[0].AppliedVersions(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := migrate.Load(os.DirFS("."), "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []int64
+	for _, m := range files {
+		want = append(want, m.Version)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("schema_migrations = %v, want each of %v once", got, want)
+	}
+}
+
+func TestOpenOddPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a dir#1")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "to?do%20&x=1.db")
+	s := openMigrated(t, path)
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database file not created at the given path: %v", err)
+	}
+}
+
+func TestOpenRejects(t *testing.T) {
+	for _, path := range []string{"", ":memory:", "file:todo.db"} {
+		if s, err := sqlite.Open(t.Context(), path); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded, want an error", path)
+		}
+	}
+	missing := filepath.Join(t.TempDir(), "no", "such", "dir", "todo.db")
+	_, err := sqlite.Open(t.Context(), missing)
+	if !errors.Is(err, todoapi.ErrUnavailable) || !strings.Contains(err.Error(), missing) {
+		t.Errorf("Open in a missing directory: err = %v, want ErrUnavailable naming the path", err)
+	}
+}
+
+func TestMigrateCanceled(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "todo.db"))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := s.Migrate(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Migrate with canceled context: err = %v", err)
+	}
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate after a canceled one: %v", err)
+	}
+}
