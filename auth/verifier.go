@@ -1,0 +1,291 @@
+// Package auth turns a bearer token into the todoapi.User it was issued for.
+//
+// A Verifier accepts a token only when a configured key source can verify its
+// signature. The key sources, not the token, decide which signing algorithms
+// are possible: the token's "alg" header merely selects among the algorithms
+// the configured sources own, so "alg": "none", an HMAC token "signed" with a
+// public key, or any algorithm no source owns is rejected before a key is
+// ever looked up (SPEC §3.1).
+//
+// Today the only source is the shared secret (BETTER_AUTH_SECRET, HS256).
+// JWKS sources (EdDSA, ES256, ES512, RS256, PS256 keys selected by kid) plug
+// into the same keySource interface without changing the Verifier's API.
+//
+// The package knows nothing about HTTP: the transport layer extracts the
+// bearer value and maps the returned errors, which all wrap
+// todoapi.ErrUnauthenticated, to 401 responses.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/todoapi/todoapi"
+)
+
+// MaxTokenBytes is the largest token Verify will look at. Anything larger is
+// rejected before it is decoded, so an attacker cannot make the server
+// base64-decode and JSON-parse arbitrarily large input (SPEC §3.1).
+const MaxTokenBytes = 8 << 10
+
+// DefaultLeeway is the clock skew tolerated on exp, nbf and iat when
+// Config.Leeway is zero. Issuer and API clocks are rarely in perfect sync, and
+// a few seconds of drift must not log users out.
+const DefaultLeeway = 30 * time.Second
+
+// ErrNoKeySource is returned by NewVerifier when nothing could verify a token.
+// Callers use it to decide between development mode and a start-up error
+// (SPEC §1).
+var ErrNoKeySource = errors.New("auth: no key source configured (set BETTER_AUTH_SECRET)")
+
+// Config selects the key sources and claim requirements of a Verifier.
+type Config struct {
+	// Secret is BETTER_AUTH_SECRET. When non-empty, HS256 tokens whose
+	// signature was made with exactly these bytes are accepted. The value is
+	// used as is: no trimming and no base64 decoding, because Better Auth
+	// signs with the raw string and any normalisation here would silently
+	// accept a different key than the one configured.
+	Secret string
+
+	// Issuer and Audience, when non-empty, must match the token's iss claim
+	// and be contained in its aud claim. When empty they are not checked.
+	Issuer, Audience string
+
+	// Leeway is the clock skew tolerated on exp, nbf and iat; zero means
+	// DefaultLeeway. It must not be negative.
+	Leeway time.Duration
+}
+
+// Verifier checks bearer tokens. It is immutable after NewVerifier and safe
+// for concurrent use.
+type Verifier struct {
+	// parser decodes and verifies signatures only; claims are checked by the
+	// binding that verified the signature, so that each key source can have
+	// its own iss/aud requirements (SPEC §1 gives JWKS tokens a default
+	// issuer that HS256 tokens do not have).
+	parser *jwt.Parser
+
+	// byAlg maps each accepted JWS algorithm to the one source that owns it.
+	byAlg map[string]*binding
+}
+
+// binding is a key source together with the claim rules for the tokens it
+// verifies.
+type binding struct {
+	source keySource
+	claims *jwt.Validator
+	// issuer and audience are kept to name the missing claim in a rejection.
+	issuer, audience string
+}
+
+// NewVerifier builds a Verifier from cfg. It returns ErrNoKeySource when cfg
+// configures no key source, so that a misconfigured server cannot start up
+// accepting nothing (or, worse, everything).
+func NewVerifier(cfg Config) (*Verifier, error) {
+	if cfg.Leeway < 0 {
+		return nil, fmt.Errorf("auth: negative leeway %s", cfg.Leeway)
+	}
+	leeway := cfg.Leeway
+	if leeway == 0 {
+		leeway = DefaultLeeway
+	}
+
+	var sources []keySource
+	if cfg.Secret != "" {
+		sources = append(sources, newHMACSource(cfg.Secret))
+	}
+	if len(sources) == 0 {
+		return nil, ErrNoKeySource
+	}
+
+	v := &Verifier{byAlg: make(map[string]*binding)}
+	for _, src := range sources {
+		b := newBinding(src, leeway, cfg.Issuer, cfg.Audience)
+		for _, alg := range src.algorithms() {
+			if _, dup := v.byAlg[alg]; dup {
+				// Two owners would make the keyfunc's choice arbitrary.
+				return nil, fmt.Errorf("auth: algorithm %s claimed by two key sources", alg)
+			}
+			v.byAlg[alg] = b
+		}
+	}
+
+	// WithValidMethods is belt and braces: the keyfunc also refuses
+	// algorithms no source owns.
+	methods := make([]string, 0, len(v.byAlg))
+	for alg := range v.byAlg {
+		methods = append(methods, alg)
+	}
+	slices.Sort(methods)
+	v.parser = jwt.NewParser(
+		jwt.WithValidMethods(methods),
+		jwt.WithStrictDecoding(),
+		jwt.WithoutClaimsValidation(),
+	)
+	return v, nil
+}
+
+// newBinding pairs src with the claim rules its tokens must satisfy.
+func newBinding(src keySource, leeway time.Duration, issuer, audience string) *binding {
+	opts := []jwt.ParserOption{
+		jwt.WithLeeway(leeway),
+		jwt.WithExpirationRequired(),
+		// jwt v5 always checks nbf (with leeway) when present, but checks
+		// iat only on request; a token issued in the future is as suspect
+		// as one not yet valid.
+		jwt.WithIssuedAt(),
+	}
+	if issuer != "" {
+		opts = append(opts, jwt.WithIssuer(issuer))
+	}
+	if audience != "" {
+		// Only when set: WithAudience("") would demand an empty audience.
+		opts = append(opts, jwt.WithAudience(audience))
+	}
+	return &binding{
+		source:   src,
+		claims:   jwt.NewValidator(opts...),
+		issuer:   issuer,
+		audience: audience,
+	}
+}
+
+// Algorithms lists the JWS algorithms the configured key sources can verify,
+// sorted. It is meant for start-up logging.
+func (v *Verifier) Algorithms() []string {
+	algs := make([]string, 0, len(v.byAlg))
+	for alg := range v.byAlg {
+		algs = append(algs, alg)
+	}
+	slices.Sort(algs)
+	return algs
+}
+
+// Verify checks token's size, encoding, signature and claims and returns the
+// user it was issued for. Every failure wraps todoapi.ErrUnauthenticated and
+// carries a short fixed reason, safe for a debug log: it never contains the
+// token or values taken from it. ctx bounds any key lookup a source needs to
+// make (the secret needs none).
+func (v *Verifier) Verify(ctx context.Context, token string) (todoapi.User, error) {
+	if token == "" {
+		return todoapi.User{}, reject("empty token")
+	}
+	if len(token) > MaxTokenBytes {
+		return todoapi.User{}, reject("token too large")
+	}
+	if !wellFormed(token) {
+		return todoapi.User{}, reject("malformed token")
+	}
+
+	var (
+		claims tokenClaims
+		used   *binding
+	)
+	keyfunc := func(t *jwt.Token) (any, error) {
+		if _, ok := t.Header["crit"]; ok {
+			// RFC 7515 §4.1.11: extensions we do not understand must not
+			// be ignored, and we understand none.
+			return nil, reject("unsupported critical header")
+		}
+		b, ok := v.byAlg[t.Method.Alg()]
+		if !ok {
+			return nil, reject("unsupported algorithm")
+		}
+		key, err := b.source.key(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		used = b
+		return key, nil
+	}
+
+	parsed, err := v.parser.ParseWithClaims(token, &claims, keyfunc)
+	if err != nil {
+		return todoapi.User{}, parseFailure(err, parsed, v)
+	}
+	if err := used.claims.Validate(&claims); err != nil {
+		return todoapi.User{}, used.claimsFailure(err, &claims)
+	}
+	return claims.user()
+}
+
+// wellFormed reports whether token consists only of base64url characters and
+// exactly two dots. The base64 decoder would otherwise silently skip CR and
+// LF, accepting several spellings of one token.
+func wellFormed(token string) bool {
+	dots := 0
+	for i := 0; i < len(token); i++ {
+		c := token[i]
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
+		case c == '.':
+			dots++
+		default:
+			return false
+		}
+	}
+	return dots == 2
+}
+
+// parseFailure turns an error from the jwt parser into a rejection with a
+// fixed reason. The parser's own messages are not passed on because some of
+// them quote decoded token content.
+func parseFailure(err error, parsed *jwt.Token, v *Verifier) error {
+	var r *rejection
+	switch {
+	case errors.As(err, &r):
+		return r
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return reject("malformed token")
+	case parsed != nil && parsed.Method != nil && v.byAlg[parsed.Method.Alg()] == nil,
+		errors.Is(err, jwt.ErrTokenUnverifiable):
+		// The parser reports an algorithm outside WithValidMethods as a
+		// signature error, and an unknown or missing alg as unverifiable.
+		return reject("unsupported algorithm")
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return reject("invalid signature")
+	}
+	return reject("invalid token")
+}
+
+// claimsFailure names the first claim problem in err, which may join several.
+func (b *binding) claimsFailure(err error, c *tokenClaims) error {
+	switch {
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		switch {
+		case c.ExpiresAt == nil:
+			return reject("missing exp claim")
+		case b.issuer != "" && c.Issuer == "":
+			return reject("missing iss claim")
+		case b.audience != "":
+			return reject("missing aud claim")
+		}
+		return reject("missing required claim")
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return reject("token expired")
+	case errors.Is(err, jwt.ErrTokenNotValidYet):
+		return reject("token not valid yet")
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return reject("token issued in the future")
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		return reject("issuer mismatch")
+	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+		return reject("audience mismatch")
+	}
+	return reject("invalid claims")
+}
+
+// rejection is the error Verify returns. Its message is
+// "not authenticated: <reason>" and it unwraps to todoapi.ErrUnauthenticated.
+type rejection struct{ reason string }
+
+func reject(reason string) *rejection { return &rejection{reason: reason} }
+
+func (r *rejection) Error() string { return todoapi.ErrUnauthenticated.Error() + ": " + r.reason }
+
+func (r *rejection) Unwrap() error { return todoapi.ErrUnauthenticated }
