@@ -1,0 +1,79 @@
+package http
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/todoapi/todoapi"
+)
+
+// bearerScheme names the security scheme that marks an operation as needing
+// a token, both in the OpenAPI document and for authenticate.
+const bearerScheme = "bearer"
+
+var requireBearer = []map[string][]string{{bearerScheme: {}}}
+
+type userKey struct{}
+
+// authenticate runs before every operation that declares bearer security. It
+// verifies the token, checks that a {user_id} path segment names the token's
+// user (or is "me"), and hands the user to the handler through the context.
+func (s *server) authenticate(ctx huma.Context, next func(huma.Context)) {
+	if len(ctx.Operation().Security) == 0 {
+		next(ctx)
+		return
+	}
+	token, ok := bearerToken(ctx.Header("Authorization"))
+	if !ok {
+		s.writeErr(ctx, unauthorized("missing bearer token", "Bearer"))
+		return
+	}
+	user, err := s.verifier.Verify(ctx.Context(), token)
+	if err != nil {
+		s.log.DebugContext(ctx.Context(), "token rejected", "request_id", requestID(ctx.Context()), "reason", err)
+		s.writeErr(ctx, unauthorized("invalid or expired token", `Bearer error="invalid_token"`))
+		return
+	}
+	if p := ctx.Param("user_id"); p != "" && p != "me" && p != user.ID {
+		s.writeErr(ctx, s.errorResponse(ctx.Context(), todoapi.ErrForbidden, "").(*problem))
+		return
+	}
+	next(huma.WithValue(ctx, userKey{}, user))
+}
+
+// unauthorized is a 401 with the WWW-Authenticate challenge RFC 6750 asks for.
+func unauthorized(detail, challenge string) *problem {
+	p := newProblem(http.StatusUnauthorized, detail).(*problem)
+	p.headers = map[string]string{"WWW-Authenticate": challenge}
+	return p
+}
+
+// writeErr writes p from a middleware, where returning an error is not possible.
+func (s *server) writeErr(ctx huma.Context, p *problem) {
+	for k, v := range p.headers {
+		ctx.SetHeader(k, v)
+	}
+	ctx.SetHeader("Content-Type", problemContentType(ctx.Header("Accept")))
+	ctx.SetStatus(p.Status)
+	_ = jsonFormat.Marshal(ctx.BodyWriter(), p)
+}
+
+// bearerToken extracts the token from an Authorization header; the scheme
+// name is case-insensitive (RFC 7235).
+func bearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// userFrom returns the user authenticate stored in ctx.
+func userFrom(ctx context.Context) todoapi.User {
+	u, _ := ctx.Value(userKey{}).(todoapi.User)
+	return u
+}

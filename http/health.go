@@ -1,0 +1,43 @@
+package http
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+)
+
+type healthOutput struct {
+	Body struct {
+		Status string `json:"status" example:"ok"`
+	}
+}
+
+func (s *server) registerHealth() {
+	huma.Register(s.api, huma.Operation{
+		OperationID: "healthz", Method: http.MethodGet, Path: "/healthz",
+		Summary: "Liveness", Description: "200 while the process is running.", Tags: []string{"Service"},
+	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
+		return okOutput(), nil
+	})
+	huma.Register(s.api, huma.Operation{
+		OperationID: "readyz", Method: http.MethodGet, Path: "/readyz",
+		Summary: "Readiness", Description: "200 when the database answers, 503 when it does not.",
+		Tags: []string{"Service"}, Errors: []int{http.StatusServiceUnavailable},
+	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := s.db.Ping(ctx); err != nil {
+			s.log.WarnContext(ctx, "readiness check failed", "request_id", requestID(ctx), "err", err)
+			return nil, newProblem(http.StatusServiceUnavailable, "the database is unavailable")
+		}
+		return okOutput(), nil
+	})
+}
+
+func okOutput() *healthOutput {
+	out := &healthOutput{}
+	out.Body.Status = "ok"
+	return out
+}

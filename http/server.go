@@ -1,0 +1,198 @@
+// Package http serves the todoapi REST API over net/http. huma describes each
+// operation once, in Go types, and derives both request validation and the
+// OpenAPI document from that description.
+package http
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"unicode/utf8"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/todoapi/todoapi"
+)
+
+// Verifier turns a bearer token into the user it was issued to.
+type Verifier interface {
+	Verify(ctx context.Context, token string) (todoapi.User, error)
+}
+
+// Pinger reports whether the database is reachable.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Config is what the HTTP layer needs from the rest of the program.
+type Config struct {
+	Tasks    todoapi.TaskService
+	Verifier Verifier
+	Database Pinger
+	Logger   *slog.Logger
+
+	// MaxBodyBytes is the largest request body accepted; larger ones get 413.
+	MaxBodyBytes int64
+	// Version is reported in the OpenAPI document.
+	Version string
+}
+
+// DefaultMaxBodyBytes is used when Config.MaxBodyBytes is zero.
+const DefaultMaxBodyBytes = 64 << 10
+
+type server struct {
+	tasks    todoapi.TaskService
+	verifier Verifier
+	db       Pinger
+	log      *slog.Logger
+	maxBody  int64
+	api      huma.API
+}
+
+// NewHandler returns the whole service as one http.Handler: the /api
+// operations, the health endpoints and /openapi.json.
+func NewHandler(c Config) http.Handler {
+	s := &server{
+		tasks:    c.Tasks,
+		verifier: c.Verifier,
+		db:       c.Database,
+		log:      c.Logger,
+		maxBody:  c.MaxBodyBytes,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+
+	mux := http.NewServeMux()
+	s.api = humago.New(mux, apiConfig(c.Version))
+	s.api.UseMiddleware(s.authenticate)
+	s.registerTasks()
+	s.registerHealth()
+
+	return withRequestID(s.routeOrProblem(mux))
+}
+
+// apiConfig is huma's default configuration minus what would change the
+// wire format: no $schema fields in bodies, no CDN-hosted docs page.
+func apiConfig(version string) huma.Config {
+	config := huma.DefaultConfig("todoapi", version)
+	config.Info.Description = "A multi-user to-do list API. Every /api operation needs " +
+		"`Authorization: Bearer <JWT>`; `{user_id}` must be the token's user, or `me`."
+	config.CreateHooks = nil // adds $schema to every response body
+	config.DocsPath = ""
+	config.SchemasPath = ""
+	config.OpenAPIPath = "/openapi"
+	config.Formats = map[string]huma.Format{
+		"application/json": jsonFormat,
+		"json":             jsonFormat,
+	}
+	config.Transformers = append(config.Transformers, setProblemContentType)
+	config.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		bearerScheme: {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
+	}
+	return config
+}
+
+// jsonFormat is huma's JSON format, except that a body which is not valid
+// UTF-8 is refused: encoding/json would otherwise replace the bad bytes
+// silently and store something the client never sent.
+var jsonFormat = huma.Format{
+	Marshal: huma.DefaultJSONFormat.Marshal,
+	Unmarshal: func(data []byte, v any) error {
+		if !utf8.Valid(data) {
+			return errInvalidUTF8
+		}
+		return json.Unmarshal(data, v)
+	},
+}
+
+var errInvalidUTF8 = jsonError("request body is not valid UTF-8")
+
+type jsonError string
+
+func (e jsonError) Error() string { return string(e) }
+
+// routeOrProblem answers requests the mux has no route for with a problem
+// document instead of the mux's plain-text 404 and 405 pages, keeping the
+// Allow header the mux computes for 405.
+func (s *server) routeOrProblem(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		rec := &statusRecorder{header: http.Header{}}
+		h.ServeHTTP(rec, r)
+		status, detail := http.StatusNotFound, "no such endpoint"
+		if rec.status == http.StatusMethodNotAllowed {
+			status, detail = rec.status, "method "+r.Method+" is not allowed here"
+			w.Header().Set("Allow", rec.header.Get("Allow"))
+		}
+		writeProblem(w, r, newProblem(status, detail).(*problem))
+	})
+}
+
+// writeProblem writes p outside huma, for the few responses huma never sees.
+func writeProblem(w http.ResponseWriter, r *http.Request, p *problem) {
+	w.Header().Set("Content-Type", problemContentType(r.Header.Get("Accept")))
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// statusRecorder captures what the mux's fallback handler would answer.
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (r *statusRecorder) Header() http.Header         { return r.header }
+func (r *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (r *statusRecorder) WriteHeader(status int)      { r.status = status }
+
+type requestIDKey struct{}
+
+// withRequestID gives every request an id, reusing the client's X-Request-ID
+// when it is sane, and returns it in the response so a report can be matched
+// to the log.
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-ID")
+		if !saneRequestID(id) {
+			var b [12]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-ID", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+	})
+}
+
+// saneRequestID accepts short ids of URL-safe characters only, so a client
+// cannot inject text into logs or headers.
+func saneRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, c := range []byte(id) {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '_' || c == '.' || c == ':'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}

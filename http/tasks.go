@@ -1,0 +1,202 @@
+package http
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/todoapi/todoapi"
+)
+
+type userPath struct {
+	UserID string `path:"user_id" doc:"The id of the token's user, or me." example:"me"`
+}
+
+type taskPath struct {
+	userPath
+	ID string `path:"id" doc:"The task's id." example:"42"`
+}
+
+// taskID parses the id segment. An id that cannot name a task is answered
+// like a task that does not exist.
+func (p taskPath) taskID() (int64, error) {
+	if p.ID == "" || p.ID[0] < '0' || p.ID[0] > '9' {
+		return 0, todoapi.ErrNotFound
+	}
+	id, err := strconv.ParseInt(p.ID, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, todoapi.ErrNotFound
+	}
+	return id, nil
+}
+
+type listInput struct {
+	userPath
+	Status string `query:"status" enum:"all,pending,completed" default:"all" doc:"Which tasks to list by completion."`
+}
+
+type createInput struct {
+	userPath
+	Body newTaskBody
+}
+
+type updateInput struct {
+	taskPath
+	Body taskPatchBody
+}
+
+type completeInput struct {
+	taskPath
+	Body *completeBody `required:"false"`
+}
+
+type taskOutput struct {
+	Body todoapi.Task
+}
+
+type createdOutput struct {
+	Location string `header:"Location" doc:"The new task's URL."`
+	Body     todoapi.Task
+}
+
+type listOutput struct {
+	Body []todoapi.Task
+}
+
+func (s *server) registerTasks() {
+	const collection = "/api/{user_id}/tasks"
+	const item = collection + "/{id}"
+	authErrors := []int{http.StatusUnauthorized, http.StatusForbidden}
+	itemErrors := append(authErrors, http.StatusNotFound)
+	bodyErrors := []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge,
+		http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity}
+
+	register(s, huma.Operation{
+		OperationID: "list-tasks", Method: http.MethodGet, Path: collection,
+		Summary: "List tasks", Description: "The user's tasks, newest first.",
+		Errors: append(authErrors, http.StatusUnprocessableEntity),
+	}, s.listTasks)
+	register(s, huma.Operation{
+		OperationID: "create-task", Method: http.MethodPost, Path: collection,
+		Summary: "Create a task", DefaultStatus: http.StatusCreated,
+		Errors: append(authErrors, bodyErrors...),
+	}, s.createTask)
+	register(s, huma.Operation{
+		OperationID: "get-task", Method: http.MethodGet, Path: item,
+		Summary: "Get a task", Errors: itemErrors,
+	}, s.getTask)
+	register(s, huma.Operation{
+		OperationID: "update-task", Method: http.MethodPut, Path: item,
+		Summary:     "Update a task",
+		Description: "A partial update: fields present replace the stored values, absent fields keep theirs.",
+		Errors:      append(itemErrors, bodyErrors...),
+	}, s.updateTask)
+	register(s, huma.Operation{
+		OperationID: "patch-task", Method: http.MethodPatch, Path: item,
+		Summary:     "Patch a task",
+		Description: "A JSON merge patch (RFC 7396): null clears description, due_date and tags.",
+		Errors:      append(itemErrors, bodyErrors...),
+		RequestBody: &huma.RequestBody{Content: map[string]*huma.MediaType{
+			"application/merge-patch+json": {}, "application/json": {},
+		}},
+	}, s.updateTask)
+	register(s, huma.Operation{
+		OperationID: "complete-task", Method: http.MethodPatch, Path: item + "/complete",
+		Summary:     "Toggle completion",
+		Description: "Without a body, flips completed. With {\"completed\": true|false}, sets it, so retries are safe.",
+		Errors:      append(itemErrors, bodyErrors...),
+	}, s.completeTask)
+	register(s, huma.Operation{
+		OperationID: "delete-task", Method: http.MethodDelete, Path: item,
+		Summary: "Delete a task", DefaultStatus: http.StatusNoContent, Errors: itemErrors,
+	}, s.deleteTask)
+}
+
+// register adds an /api operation: tagged, token-protected and bounded in
+// body size.
+func register[I, O any](s *server, op huma.Operation, h func(context.Context, *I) (*O, error)) {
+	op.Tags = []string{"Tasks"}
+	op.Security = requireBearer
+	// huma refuses a body of exactly MaxBodyBytes; the limit itself is allowed.
+	op.MaxBodyBytes = s.maxBody + 1
+	huma.Register(s.api, op, h)
+}
+
+func (s *server) listTasks(ctx context.Context, in *listInput) (*listOutput, error) {
+	tasks, err := s.tasks.ListTasks(ctx, userFrom(ctx), todoapi.TaskFilter{Status: todoapi.Status(in.Status)})
+	if err != nil {
+		return nil, s.errorResponse(ctx, err, "query")
+	}
+	return &listOutput{Body: tasks}, nil
+}
+
+func (s *server) createTask(ctx context.Context, in *createInput) (*createdOutput, error) {
+	user := userFrom(ctx)
+	task, err := s.tasks.CreateTask(ctx, user, in.Body.patch(in.Body.Title))
+	if err != nil {
+		return nil, s.errorResponse(ctx, err, "body")
+	}
+	return &createdOutput{Location: taskURL(task), Body: task}, nil
+}
+
+func (s *server) getTask(ctx context.Context, in *taskPath) (*taskOutput, error) {
+	id, err := in.taskID()
+	if err == nil {
+		var task todoapi.Task
+		if task, err = s.tasks.Task(ctx, userFrom(ctx), id); err == nil {
+			return &taskOutput{Body: task}, nil
+		}
+	}
+	return nil, s.errorResponse(ctx, err, "path")
+}
+
+func (s *server) updateTask(ctx context.Context, in *updateInput) (*taskOutput, error) {
+	id, err := in.taskID()
+	if err == nil {
+		var task todoapi.Task
+		if task, err = s.tasks.UpdateTask(ctx, userFrom(ctx), id, in.Body.patch(in.Body.Title)); err == nil {
+			return &taskOutput{Body: task}, nil
+		}
+	}
+	return nil, s.errorResponse(ctx, err, "body")
+}
+
+func (s *server) completeTask(ctx context.Context, in *completeInput) (*taskOutput, error) {
+	id, err := in.taskID()
+	if err != nil {
+		return nil, s.errorResponse(ctx, err, "path")
+	}
+	var want *bool
+	if in.Body != nil && in.Body.Completed.Set {
+		if in.Body.Completed.Null {
+			return nil, s.errorResponse(ctx, &todoapi.ValidationError{
+				Fields: map[string]string{"completed": "must be true or false, not null"}}, "body")
+		}
+		want = &in.Body.Completed.Value
+	}
+	task, err := s.tasks.CompleteTask(ctx, userFrom(ctx), id, want)
+	if err != nil {
+		return nil, s.errorResponse(ctx, err, "body")
+	}
+	return &taskOutput{Body: task}, nil
+}
+
+func (s *server) deleteTask(ctx context.Context, in *taskPath) (*struct{}, error) {
+	id, err := in.taskID()
+	if err == nil {
+		err = s.tasks.DeleteTask(ctx, userFrom(ctx), id)
+	}
+	if err != nil {
+		return nil, s.errorResponse(ctx, err, "path")
+	}
+	return nil, nil
+}
+
+// taskURL is the canonical location of t, with the real user id even when
+// the request said "me".
+func taskURL(t todoapi.Task) string {
+	return "/api/" + url.PathEscape(t.UserID) + "/tasks/" + strconv.FormatInt(t.ID, 10)
+}
