@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/todoapi/todoapi"
+	"github.com/todoapi/todoapi/auth"
+	todohttp "github.com/todoapi/todoapi/http"
+	"github.com/todoapi/todoapi/postgres"
+	"github.com/todoapi/todoapi/sqlite"
+)
+
+// store is a todoapi.Store that can bring its schema up to date.
+type store interface {
+	todoapi.Store
+	Migrate(ctx context.Context) error
+}
+
+// openStore opens the database DATABASE_URL names.
+func openStore(ctx context.Context, c config) (store, error) {
+	scheme, rest, _ := strings.Cut(c.DatabaseURL, ":")
+	switch strings.ToLower(scheme) {
+	case "postgres", "postgresql":
+		return postgres.Open(ctx, c.DatabaseURL, postgres.Options{MaxConns: c.DBMaxConns})
+	case "sqlite", "file":
+		path, _, _ := strings.Cut(rest, "?")
+		// sqlite:///rel.db and sqlite:////abs.db, as SQLAlchemy spells them.
+		path = strings.TrimPrefix(path, "///")
+		if path == "" {
+			return nil, fmt.Errorf("DATABASE_URL %q names no file", c.DatabaseURL)
+		}
+		return sqlite.Open(ctx, path)
+	}
+	return nil, fmt.Errorf("DATABASE_URL must start with postgres://, postgresql://, sqlite: or file: (got %q)", redact(c.DatabaseURL))
+}
+
+// redact keeps a URL recognisable in an error without its password.
+func redact(s string) string {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return s
+	}
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		rest = "…@" + rest[at+1:]
+	}
+	return scheme + "://" + rest
+}
+
+func migrate(ctx context.Context, args []string, stdout io.Writer) error {
+	if err := newFlags("migrate", stdout).Parse(args); err != nil {
+		return err
+	}
+	c, err := loadConfig(os.Getenv)
+	if err != nil {
+		return err
+	}
+	db, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "migrations applied")
+	return nil
+}
+
+func serve(ctx context.Context, args []string, stdout io.Writer) error {
+	if err := newFlags("serve", stdout).Parse(args); err != nil {
+		return err
+	}
+	c, err := loadConfig(os.Getenv)
+	if err != nil {
+		return err
+	}
+	log := c.newLogger()
+
+	devMode := c.AuthSecret == ""
+	if devMode {
+		if c.Production {
+			return errors.New("APP_ENV=production needs BETTER_AUTH_SECRET: set it to the secret your Better Auth server signs tokens with")
+		}
+		c.AuthSecret = randomSecret()
+	}
+	verifier, err := auth.NewVerifier(auth.Config{
+		Secret: c.AuthSecret, Issuer: c.Issuer, Audience: c.Audience, Leeway: c.JWTLeeway,
+	})
+	if err != nil {
+		return err
+	}
+
+	db, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+
+	addr := net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	baseURL := "http://" + ln.Addr().String()
+
+	srv := &http.Server{
+		Handler: todohttp.NewHandler(todohttp.Config{
+			Tasks:        todoapi.NewService(db),
+			Verifier:     verifier,
+			Database:     db,
+			Logger:       log,
+			MaxBodyBytes: c.MaxBodyBytes,
+			Version:      versionString(),
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	log.Info("todoapi listening", "url", baseURL, "database", databaseKind(c.DatabaseURL), "version", versionString())
+	fmt.Fprintf(stdout, "todoapi listening on %s\n", baseURL)
+	if devMode {
+		if err := printDevToken(stdout, c.AuthSecret, c, baseURL); err != nil {
+			return err
+		}
+		log.Warn("DEVELOPMENT MODE: BETTER_AUTH_SECRET is not set, so tokens are signed with a random secret that dies with this process; set APP_ENV=production to forbid this")
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "drain_timeout", c.ShutdownTimeout)
+	drain, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(drain); err != nil {
+		log.Warn("requests still running at the drain timeout were cut off", "err", err)
+	}
+	return nil
+}
+
+func databaseKind(url string) string {
+	if strings.HasPrefix(url, "postgres") {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+func randomSecret() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// printDevToken gives a developer something to paste: a token for a demo
+// user and a curl line that lists that user's tasks.
+func printDevToken(w io.Writer, secret string, c config, baseURL string) error {
+	tok, err := auth.Mint(secret, auth.MintClaims{
+		Subject: "demo-user", Email: "demo@example.com", Name: "Demo User",
+		Issuer: c.Issuer, Audience: c.Audience, TTL: 24 * time.Hour,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, `
+  DEVELOPMENT MODE: no BETTER_AUTH_SECRET is set. Tokens are signed with a
+  random secret made for this run, so they stop working when it stops.
+
+  Demo token (user "demo-user", valid 24h):
+    export TOKEN=%s
+
+  Try:
+    curl -H "Authorization: Bearer $TOKEN" %s/api/me/tasks
+
+`, tok, baseURL)
+	return nil
+}
