@@ -30,10 +30,10 @@ func (optional[T]) Schema(r huma.Registry) *huma.Schema {
 	return r.Schema(reflect.TypeFor[T](), true, "")
 }
 
-// taskFields are the fields a client may send for a task, besides the title.
+// TaskFields are the fields a client may send for a task, besides the title.
 // Unknown keys, and the ones the server owns (id, user_id, timestamps), are
-// ignored.
-type taskFields struct {
+// ignored. (Exported only because huma skips unexported embedded structs.)
+type TaskFields struct {
 	_           struct{}           `json:"-" additionalProperties:"true"`
 	Description optional[string]   `json:"description,omitempty" nullable:"true" doc:"Up to 1000 characters after trimming; empty or null clears it." example:"Two litres"`
 	Completed   optional[bool]     `json:"completed,omitempty" doc:"Whether the task is done; completed_at follows it."`
@@ -45,14 +45,14 @@ type taskFields struct {
 // newTaskBody is the body of POST: a title is required.
 type newTaskBody struct {
 	Title optional[string] `json:"title" required:"true" doc:"1 to 200 characters after trimming white space." example:"Buy milk"`
-	taskFields
+	TaskFields
 }
 
 // taskPatchBody is the body of PUT and PATCH: fields present replace the
 // stored values, fields absent keep theirs.
 type taskPatchBody struct {
 	Title optional[string] `json:"title,omitempty" doc:"1 to 200 characters after trimming white space." example:"Buy milk"`
-	taskFields
+	TaskFields
 }
 
 // completeBody is the optional body of the completion toggle.
@@ -61,7 +61,7 @@ type completeBody struct {
 	Completed optional[bool] `json:"completed,omitempty" doc:"Set completed to this value; without it the toggle flips completed."`
 }
 
-func (f taskFields) patch(title optional[string]) todoapi.TaskPatch {
+func (f TaskFields) patch(title optional[string]) todoapi.TaskPatch {
 	return todoapi.TaskPatch{
 		Title:       title.Field,
 		Description: f.Description.Field,

@@ -127,7 +127,7 @@ func (s *server) routeOrProblem(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)
 		if pattern != "" {
-			h.ServeHTTP(w, r)
+			mux.ServeHTTP(w, r) // unlike h, this fills in r.PathValue
 			return
 		}
 		rec := &statusRecorder{header: http.Header{}}

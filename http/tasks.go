@@ -11,18 +11,20 @@ import (
 	"github.com/todoapi/todoapi"
 )
 
-type userPath struct {
+// UserPath and TaskPath are the path parameters of the /api operations. They
+// are exported only because huma skips unexported embedded structs.
+type UserPath struct {
 	UserID string `path:"user_id" doc:"The id of the token's user, or me." example:"me"`
 }
 
-type taskPath struct {
-	userPath
+type TaskPath struct {
+	UserPath
 	ID string `path:"id" doc:"The task's id." example:"42"`
 }
 
 // taskID parses the id segment. An id that cannot name a task is answered
 // like a task that does not exist.
-func (p taskPath) taskID() (int64, error) {
+func (p TaskPath) taskID() (int64, error) {
 	if p.ID == "" || p.ID[0] < '0' || p.ID[0] > '9' {
 		return 0, todoapi.ErrNotFound
 	}
@@ -34,22 +36,22 @@ func (p taskPath) taskID() (int64, error) {
 }
 
 type listInput struct {
-	userPath
+	UserPath
 	Status string `query:"status" enum:"all,pending,completed" default:"all" doc:"Which tasks to list by completion."`
 }
 
 type createInput struct {
-	userPath
+	UserPath
 	Body newTaskBody
 }
 
 type updateInput struct {
-	taskPath
+	TaskPath
 	Body taskPatchBody
 }
 
 type completeInput struct {
-	taskPath
+	TaskPath
 	Body *completeBody `required:"false"`
 }
 
@@ -142,7 +144,7 @@ func (s *server) createTask(ctx context.Context, in *createInput) (*createdOutpu
 	return &createdOutput{Location: taskURL(task), Body: task}, nil
 }
 
-func (s *server) getTask(ctx context.Context, in *taskPath) (*taskOutput, error) {
+func (s *server) getTask(ctx context.Context, in *TaskPath) (*taskOutput, error) {
 	id, err := in.taskID()
 	if err == nil {
 		var task todoapi.Task
@@ -184,7 +186,7 @@ func (s *server) completeTask(ctx context.Context, in *completeInput) (*taskOutp
 	return &taskOutput{Body: task}, nil
 }
 
-func (s *server) deleteTask(ctx context.Context, in *taskPath) (*struct{}, error) {
+func (s *server) deleteTask(ctx context.Context, in *TaskPath) (*struct{}, error) {
 	id, err := in.taskID()
 	if err == nil {
 		err = s.tasks.DeleteTask(ctx, userFrom(ctx), id)
