@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -101,9 +102,7 @@ func (s *server) registerTasks() {
 		Summary:     "Patch a task",
 		Description: "A JSON merge patch (RFC 7396): null clears description, due_date and tags.",
 		Errors:      append(itemErrors, bodyErrors...),
-		RequestBody: &huma.RequestBody{Content: map[string]*huma.MediaType{
-			"application/merge-patch+json": {}, "application/json": {},
-		}},
+		RequestBody: s.mergePatchBody(),
 	}, s.updateTask)
 	register(s, huma.Operation{
 		OperationID: "complete-task", Method: http.MethodPatch, Path: item + "/complete",
@@ -115,6 +114,53 @@ func (s *server) registerTasks() {
 		OperationID: "delete-task", Method: http.MethodDelete, Path: item,
 		Summary: "Delete a task", DefaultStatus: http.StatusNoContent, Errors: itemErrors,
 	}, s.deleteTask)
+
+	describeTask(s.api.OpenAPI().Components.Schemas)
+}
+
+// mergePatchBody documents that PATCH takes the patch body as either media
+// type; huma would otherwise list only application/json.
+func (s *server) mergePatchBody() *huma.RequestBody {
+	schema := s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[taskPatchBody](), true, "")
+	return &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{
+		"application/merge-patch+json": {Schema: schema},
+		"application/json":             {Schema: schema},
+	}}
+}
+
+// describeTask adds to the generated Task schema what the domain type's Go
+// fields cannot say, keeping huma out of the domain package.
+func describeTask(registry huma.Registry) {
+	task := registry.Map()["Task"]
+	if task == nil {
+		return
+	}
+	docs := map[string]string{
+		"id":           "Server-assigned, unique across the service.",
+		"user_id":      "The owner: the token's user.",
+		"title":        "1 to 200 characters.",
+		"description":  "Up to 1000 characters, or null.",
+		"completed":    "Whether the task is done.",
+		"completed_at": "When the task was last completed (UTC); null while it is open.",
+		"priority":     "low, medium or high.",
+		"tags":         "Up to 20 distinct tags, in the order given.",
+		"due_date":     "When the task is due (UTC), or null.",
+		"created_at":   "When the task was created (UTC).",
+		"updated_at":   "When a stored value last changed (UTC).",
+	}
+	for name, doc := range docs {
+		if p := task.Properties[name]; p != nil {
+			p.Description = doc
+		}
+	}
+	if p := task.Properties["priority"]; p != nil {
+		for _, prio := range todoapi.Priorities {
+			p.Enum = append(p.Enum, string(prio))
+		}
+	}
+	if p := task.Properties["tags"]; p != nil {
+		p.Nullable = false // the service always returns a list
+	}
 }
 
 // register adds an /api operation: tagged, token-protected and bounded in
