@@ -36,11 +36,6 @@ func (p TaskPath) taskID() (int64, error) {
 	return id, nil
 }
 
-type listInput struct {
-	UserPath
-	Status string `query:"status" enum:"all,pending,completed" default:"all" doc:"Which tasks to list by completion."`
-}
-
 type createInput struct {
 	UserPath
 	Body newTaskBody
@@ -63,10 +58,6 @@ type taskOutput struct {
 type createdOutput struct {
 	Location string `header:"Location" doc:"The new task's URL."`
 	Body     todoapi.Task
-}
-
-type listOutput struct {
-	Body []todoapi.Task
 }
 
 func (s *server) registerTasks() {
@@ -171,14 +162,6 @@ func register[I, O any](s *server, op huma.Operation, h func(context.Context, *I
 	// huma refuses a body of exactly MaxBodyBytes; the limit itself is allowed.
 	op.MaxBodyBytes = s.maxBody + 1
 	huma.Register(s.api, op, h)
-}
-
-func (s *server) listTasks(ctx context.Context, in *listInput) (*listOutput, error) {
-	tasks, err := s.tasks.ListTasks(ctx, userFrom(ctx), todoapi.TaskFilter{Status: todoapi.Status(in.Status)})
-	if err != nil {
-		return nil, s.errorResponse(ctx, err, "query")
-	}
-	return &listOutput{Body: tasks}, nil
 }
 
 func (s *server) createTask(ctx context.Context, in *createInput) (*createdOutput, error) {
