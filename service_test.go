@@ -1,0 +1,100 @@
+package todoapi_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/todoapi/todoapi"
+	"github.com/todoapi/todoapi/sqlite"
+)
+
+// countingStore is the real SQLite store, counting the user upserts that
+// reach it.
+type countingStore struct {
+	*sqlite.Store
+	upserts atomic.Int32
+}
+
+func (s *countingStore) UpsertUser(ctx context.Context, u todoapi.User, seen time.Time) error {
+	s.upserts.Add(1)
+	return s.Store.UpsertUser(ctx, u, seen)
+}
+
+func newService(t *testing.T) (*todoapi.Service, *countingStore) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, t.TempDir()+"/todo.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	store := &countingStore{Store: db}
+	return todoapi.NewService(store), store
+}
+
+// The users table is filled from tokens without a write per request: one
+// upsert when a user is first seen, another only when the profile changes
+// or the last-seen time is stale.
+func TestUsersRecordedWithoutAWritePerRequest(t *testing.T) {
+	svc, store := newService(t)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	svc.Now = func() time.Time { return now }
+	alice := todoapi.User{ID: "alice", Email: "alice@example.com"}
+
+	task, err := svc.CreateTask(ctx, alice, todoapi.TaskPatch{Title: todoapi.Value("first")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		if _, err := svc.ListTasks(ctx, alice, todoapi.TaskFilter{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.CompleteTask(ctx, alice, task.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := store.upserts.Load(); n != 1 {
+		t.Fatalf("41 requests by one user made %d upserts; want 1", n)
+	}
+
+	renamed := alice
+	renamed.Name = "Alice"
+	if _, err := svc.Task(ctx, renamed, task.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := store.upserts.Load(); n != 2 {
+		t.Fatalf("a changed profile made %d upserts in all; want 2", n)
+	}
+
+	now = now.Add(time.Hour)
+	if _, err := svc.Task(ctx, renamed, task.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := store.upserts.Load(); n != 3 {
+		t.Fatalf("an hour later the last-seen time was not refreshed: %d upserts; want 3", n)
+	}
+}
+
+// A rejected input stores nothing and records no user.
+func TestInvalidCreateWritesNothing(t *testing.T) {
+	svc, store := newService(t)
+	ctx := context.Background()
+	bob := todoapi.User{ID: "bob"}
+	_, err := svc.CreateTask(ctx, bob, todoapi.TaskPatch{Title: todoapi.Value(" ")})
+	if err == nil {
+		t.Fatal("blank title accepted")
+	}
+	if n := store.upserts.Load(); n != 0 {
+		t.Errorf("an invalid create upserted the user %d times", n)
+	}
+	tasks, err := svc.ListTasks(ctx, bob, todoapi.TaskFilter{})
+	if err != nil || len(tasks) != 0 {
+		t.Fatalf("after a rejected create: %v, %v; want no tasks", tasks, err)
+	}
+}
