@@ -7,9 +7,14 @@
 // public key, or any algorithm no source owns is rejected before a key is
 // ever looked up (SPEC §3.1).
 //
-// Today the only source is the shared secret (BETTER_AUTH_SECRET, HS256).
-// JWKS sources (EdDSA, ES256, ES512, RS256, PS256 keys selected by kid) plug
-// into the same keySource interface without changing the Verifier's API.
+// There are two sources. The shared secret (BETTER_AUTH_SECRET) owns HS256.
+// A JWKS source (Better Auth's BETTER_AUTH_URL/api/auth/jwks, or JWKS_URL)
+// owns EdDSA, ES256, ES512, RS256 and PS256 and selects a key by the token's
+// kid, handing it out only for the one algorithm that key is for. Each
+// source has its own iss/aud requirements. Both may be configured at once.
+//
+// Verified tokens are remembered until they expire (see tokenCache), which
+// saves the signature check on every further request with the same token.
 //
 // The package knows nothing about HTTP: the transport layer extracts the
 // bearer value and maps the returned errors, which all wrap
@@ -41,7 +46,7 @@ const DefaultLeeway = 30 * time.Second
 // ErrNoKeySource is returned by NewVerifier when nothing could verify a token.
 // Callers use it to decide between development mode and a start-up error
 // (SPEC §1).
-var ErrNoKeySource = errors.New("auth: no key source configured (set BETTER_AUTH_SECRET)")
+var ErrNoKeySource = errors.New("auth: no key source configured (set BETTER_AUTH_SECRET, or BETTER_AUTH_URL / JWKS_URL)")
 
 // Config selects the key sources and claim requirements of a Verifier.
 type Config struct {
@@ -52,17 +57,25 @@ type Config struct {
 	// accept a different key than the one configured.
 	Secret string
 
-	// Issuer and Audience, when non-empty, must match the token's iss claim
-	// and be contained in its aud claim. When empty they are not checked.
+	// Issuer and Audience, when non-empty, must match the iss claim and be
+	// contained in the aud claim of HS256 tokens. When empty they are not
+	// checked. JWKS tokens have their own, in JWKS.
 	Issuer, Audience string
+
+	// JWKS configures a JSON Web Key Set source; JWKS.URL empty means none.
+	JWKS JWKSConfig
+
+	// CacheSize is how many verified tokens are remembered (until each
+	// one's exp); zero means DefaultCacheSize, negative disables the cache.
+	CacheSize int
 
 	// Leeway is the clock skew tolerated on exp, nbf and iat; zero means
 	// DefaultLeeway. It must not be negative.
 	Leeway time.Duration
 }
 
-// Verifier checks bearer tokens. It is immutable after NewVerifier and safe
-// for concurrent use.
+// Verifier checks bearer tokens. It is safe for concurrent use. With a JWKS
+// source it runs a refresh goroutine until Close.
 type Verifier struct {
 	// parser decodes and verifies signatures only; claims are checked by the
 	// binding that verified the signature, so that each key source can have
@@ -72,6 +85,12 @@ type Verifier struct {
 
 	// byAlg maps each accepted JWS algorithm to the one source that owns it.
 	byAlg map[string]*binding
+
+	// jwks is the JWKS source, if any, for Close.
+	jwks *jwksSource
+
+	// cache remembers verified tokens; nil when disabled.
+	cache *tokenCache
 }
 
 // binding is a key source together with the claim rules for the tokens it
@@ -95,17 +114,37 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		leeway = DefaultLeeway
 	}
 
-	var sources []keySource
+	type sourceRules struct {
+		src              keySource
+		issuer, audience string
+	}
+	var sources []sourceRules
 	if cfg.Secret != "" {
-		sources = append(sources, newHMACSource(cfg.Secret))
+		sources = append(sources, sourceRules{newHMACSource(cfg.Secret), cfg.Issuer, cfg.Audience})
+	}
+	var jwks *jwksSource
+	if cfg.JWKS.URL != "" {
+		var err error
+		if jwks, err = newJWKSSource(cfg.JWKS); err != nil {
+			return nil, err
+		}
+		sources = append(sources, sourceRules{jwks, cfg.JWKS.Issuer, cfg.JWKS.Audience})
 	}
 	if len(sources) == 0 {
 		return nil, ErrNoKeySource
 	}
 
-	v := &Verifier{byAlg: make(map[string]*binding)}
-	for _, src := range sources {
-		b := newBinding(src, leeway, cfg.Issuer, cfg.Audience)
+	v := &Verifier{byAlg: make(map[string]*binding), jwks: jwks}
+	if cfg.CacheSize >= 0 {
+		size := cfg.CacheSize
+		if size == 0 {
+			size = DefaultCacheSize
+		}
+		v.cache = newTokenCache(size)
+	}
+	for _, sr := range sources {
+		src := sr.src
+		b := newBinding(src, leeway, sr.issuer, sr.audience)
 		for _, alg := range src.algorithms() {
 			if _, dup := v.byAlg[alg]; dup {
 				// Two owners would make the keyfunc's choice arbitrary.
@@ -127,7 +166,24 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		jwt.WithStrictDecoding(),
 		jwt.WithoutClaimsValidation(),
 	)
+	if jwks != nil {
+		if v.cache != nil {
+			// A token verified by a key that has left the set must not
+			// stay accepted from the cache.
+			jwks.onChange = v.cache.flush
+		}
+		jwks.start()
+	}
 	return v, nil
+}
+
+// Close stops the JWKS refresh goroutine, if any, and waits for it. Verify
+// keeps working afterwards with the keys already known. Close is idempotent.
+func (v *Verifier) Close() error {
+	if v.jwks != nil {
+		v.jwks.close()
+	}
+	return nil
 }
 
 // newBinding pairs src with the claim rules its tokens must satisfy.
@@ -170,7 +226,7 @@ func (v *Verifier) Algorithms() []string {
 // user it was issued for. Every failure wraps todoapi.ErrUnauthenticated and
 // carries a short fixed reason, safe for a debug log: it never contains the
 // token or values taken from it. ctx bounds any key lookup a source needs to
-// make (the secret needs none).
+// make (the secret needs none; a JWKS source may wait for a refresh).
 func (v *Verifier) Verify(ctx context.Context, token string) (todoapi.User, error) {
 	if token == "" {
 		return todoapi.User{}, reject("empty token")
@@ -178,8 +234,27 @@ func (v *Verifier) Verify(ctx context.Context, token string) (todoapi.User, erro
 	if len(token) > MaxTokenBytes {
 		return todoapi.User{}, reject("token too large")
 	}
+	if v.cache == nil {
+		u, _, err := v.verifyExp(ctx, token)
+		return u, err
+	}
+	key := cacheKey(token)
+	now := time.Now()
+	if u, ok := v.cache.get(key, now); ok {
+		return u, nil
+	}
+	gen := v.cache.generation()
+	u, exp, err := v.verifyExp(ctx, token)
+	if err == nil {
+		v.cache.put(key, u, exp, gen, now)
+	}
+	return u, err
+}
+
+// verifyExp checks token, bypassing the cache, and also returns its expiry.
+func (v *Verifier) verifyExp(ctx context.Context, token string) (todoapi.User, time.Time, error) {
 	if !wellFormed(token) {
-		return todoapi.User{}, reject("malformed token")
+		return todoapi.User{}, time.Time{}, reject("malformed token")
 	}
 
 	var (
@@ -206,12 +281,17 @@ func (v *Verifier) Verify(ctx context.Context, token string) (todoapi.User, erro
 
 	parsed, err := v.parser.ParseWithClaims(token, &claims, keyfunc)
 	if err != nil {
-		return todoapi.User{}, parseFailure(err, parsed, v)
+		return todoapi.User{}, time.Time{}, parseFailure(err, parsed, v)
 	}
 	if err := used.claims.Validate(&claims); err != nil {
-		return todoapi.User{}, used.claimsFailure(err, &claims)
+		return todoapi.User{}, time.Time{}, used.claimsFailure(err, &claims)
 	}
-	return claims.user()
+	u, err := claims.user()
+	if err != nil {
+		return todoapi.User{}, time.Time{}, err
+	}
+	// Validate required exp, so ExpiresAt is set.
+	return u, claims.ExpiresAt.Time, nil
 }
 
 // wellFormed reports whether token consists only of base64url characters and

@@ -480,15 +480,3 @@ func TestVerifyConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
-
-func BenchmarkVerifyHS256(b *testing.B) {
-	v := secretVerifier(b)
-	tok := hs256(b, testSecret, with(validClaims(), "exp", time.Now().Add(24*time.Hour).Unix()))
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := v.Verify(ctx, tok); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

@@ -1,0 +1,570 @@
+package auth
+
+import (
+	"context"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+var allJWKSAlgs = []string{"EdDSA", "ES256", "ES512", "RS256", "PS256"}
+
+func TestJWKSEveryAlgorithm(t *testing.T) {
+	var keys []testKey
+	for _, alg := range allJWKSAlgs {
+		keys = append(keys, newTestKey(t, alg, "kid-"+alg))
+	}
+	srv := newJWKSServer(t, keys...)
+	v := jwksVerifier(t, srv.url())
+	if got, want := v.Algorithms(), []string{"ES256", "ES512", "EdDSA", "PS256", "RS256"}; !slices.Equal(got, want) {
+		t.Errorf("Algorithms() = %v, want %v", got, want)
+	}
+	for _, k := range keys {
+		t.Run(k.alg, func(t *testing.T) {
+			u := accept(t, v, k.sign(t, with(baClaims(), "sub", "user-"+k.alg)))
+			if u.ID != "user-"+k.alg || u.Email != "ada@example.com" {
+				t.Errorf("user = %+v", u)
+			}
+		})
+	}
+	if n := srv.requests.Load(); n != 1 {
+		t.Errorf("%d JWKS requests for one set of known keys, want 1", n)
+	}
+}
+
+// TestJWKSSeveralKeys: a set holding several keys, two of one algorithm, as
+// during a rotation; each verifies only its own tokens.
+func TestJWKSSeveralKeys(t *testing.T) {
+	old, cur := newTestKey(t, "EdDSA", "old"), newTestKey(t, "EdDSA", "current")
+	rs := newTestKey(t, "RS256", "rsa")
+	srv := newJWKSServer(t, old, cur, rs)
+	v := jwksVerifier(t, srv.url())
+	for _, k := range []testKey{old, cur, rs} {
+		accept(t, v, k.sign(t, baClaims()))
+	}
+	// A token signed by one key but naming another's kid.
+	forged := old
+	forged.kid = "current"
+	refuse(t, v, forged.sign(t, baClaims()), "invalid signature")
+}
+
+func TestJWKSRejections(t *testing.T) {
+	ed := newTestKey(t, "EdDSA", "ed")
+	es := newTestKey(t, "ES256", "es")
+	rs := newTestKey(t, "RS256", "rs")
+	srv := newJWKSServer(t, ed, es, rs)
+	v := jwksVerifier(t, srv.url())
+	withSecret := jwksVerifier(t, srv.url(), func(c *Config) { c.Secret = testSecret })
+	enc := base64.RawURLEncoding.EncodeToString
+
+	t.Run("tampered payload", func(t *testing.T) {
+		for _, k := range []testKey{ed, es, rs} {
+			parts := strings.Split(k.sign(t, baClaims()), ".")
+			forged := enc(mustJSON(with(baClaims(), "sub", "admin")))
+			refuse(t, v, parts[0]+"."+forged+"."+parts[2], "invalid signature")
+		}
+	})
+	t.Run("tampered header", func(t *testing.T) {
+		parts := strings.Split(es.sign(t, baClaims()), ".")
+		hdr := enc([]byte(`{"alg":"ES256","kid":"es","typ":"JWT","x":1}`))
+		refuse(t, v, hdr+"."+parts[1]+"."+parts[2], "invalid signature")
+	})
+
+	t.Run("HS256 signed with the public key", func(t *testing.T) {
+		der, err := x509.MarshalPKIXPublicKey(rs.priv.Public())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pemKey := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+		edJWK, esJWK, rsJWK := mustJSON(ed.jwk()), mustJSON(es.jwk()), mustJSON(rs.jwk())
+		rsN, _ := base64.RawURLEncoding.DecodeString(rs.jwk()["n"].(string))
+		for name, secret := range map[string][]byte{
+			"RSA PEM":        pemKey,
+			"RSA DER":        der,
+			"RSA n":          rsN,
+			"Ed25519 bytes":  []byte(ed.priv.Public().(ed25519.PublicKey)),
+			"Ed25519 JWK":    edJWK,
+			"ES256 JWK":      esJWK,
+			"RSA JWK":        rsJWK,
+			"Ed25519 x text": []byte(ed.jwk()["x"].(string)),
+		} {
+			t.Run(name, func(t *testing.T) {
+				for _, kid := range []string{"ed", "es", "rs"} {
+					tok := jwt.NewWithClaims(jwt.SigningMethodHS256, baClaims())
+					tok.Header["kid"] = kid
+					s, err := tok.SignedString(secret)
+					if err != nil {
+						t.Fatal(err)
+					}
+					// No secret configured: HS256 is not an
+					// algorithm the JWKS source owns.
+					refuse(t, v, s, "unsupported algorithm")
+					// With a secret, HS256 goes to the secret,
+					// never to a JWKS key.
+					refuse(t, withSecret, s, "invalid signature")
+				}
+			})
+		}
+	})
+
+	t.Run("alg none", func(t *testing.T) {
+		for _, alg := range []string{"none", "None", "NONE", ""} {
+			hdr := enc(mustJSON(map[string]any{"alg": alg, "kid": "ed", "typ": "JWT"}))
+			body := enc(mustJSON(baClaims()))
+			refuse(t, v, hdr+"."+body+".", "unsupported algorithm")
+			refuse(t, withSecret, hdr+"."+body+".", "unsupported algorithm")
+		}
+	})
+
+	t.Run("algorithms no source owns", func(t *testing.T) {
+		es384 := newTestKey(t, "ES384", "es")
+		refuse(t, v, es384.sign(t, baClaims()), "unsupported algorithm")
+		hdr := enc([]byte(`{"alg":"RS512","kid":"rs"}`))
+		refuse(t, v, hdr+"."+enc(mustJSON(baClaims()))+".c2ln", "unsupported algorithm")
+	})
+
+	t.Run("kid of a key for another algorithm", func(t *testing.T) {
+		// The RSA key signs PS256 under its RS256 kid: same key material,
+		// other algorithm, refused before any signature check.
+		ps := rs
+		ps.method, ps.alg = jwt.SigningMethodPS256, "PS256"
+		refuse(t, v, ps.sign(t, baClaims()), "key algorithm mismatch")
+		// An ES512 token naming the ES256 key.
+		es512 := newTestKey(t, "ES512", "es")
+		refuse(t, v, es512.sign(t, baClaims()), "key algorithm mismatch")
+		// An EdDSA token naming the RSA key.
+		ed2 := ed
+		ed2.kid = "rs"
+		refuse(t, v, ed2.sign(t, baClaims()), "key algorithm mismatch")
+	})
+
+	t.Run("kid", func(t *testing.T) {
+		noKid := jwt.NewWithClaims(jwt.SigningMethodEdDSA, baClaims())
+		s, _ := noKid.SignedString(ed.priv)
+		refuse(t, v, s, "missing kid")
+		numKid := jwt.NewWithClaims(jwt.SigningMethodEdDSA, baClaims())
+		numKid.Header["kid"] = 7
+		s, _ = numKid.SignedString(ed.priv)
+		refuse(t, v, s, "missing kid")
+		stranger := newTestKey(t, "EdDSA", "not-in-the-set")
+		refuse(t, v, stranger.sign(t, baClaims()), "unknown key id")
+		long := ed
+		long.kid = strings.Repeat("k", 300)
+		refuse(t, v, long.sign(t, baClaims()), "unknown key id")
+	})
+
+	t.Run("iss and aud", func(t *testing.T) {
+		refuse(t, v, ed.sign(t, with(baClaims(), "iss", "http://evil.test")), "issuer mismatch")
+		refuse(t, v, ed.sign(t, with(baClaims(), "iss", testIssuer+"/")), "issuer mismatch")
+		refuse(t, v, ed.sign(t, with(baClaims(), "iss", nil)), "missing iss claim")
+		refuse(t, v, ed.sign(t, with(baClaims(), "aud", "http://other.test")), "audience mismatch")
+		refuse(t, v, ed.sign(t, with(baClaims(), "aud", nil)), "missing aud claim")
+		accept(t, v, ed.sign(t, with(baClaims(), "aud", []string{"x", testAudience})))
+	})
+
+	t.Run("expired", func(t *testing.T) {
+		now := time.Now()
+		refuse(t, v, ed.sign(t, with(baClaims(), "iat", now.Add(-time.Hour).Unix(), "exp", now.Add(-time.Minute).Unix())), "token expired")
+		refuse(t, v, ed.sign(t, with(baClaims(), "exp", nil)), "missing exp claim")
+		refuse(t, v, ed.sign(t, with(baClaims(), "nbf", now.Add(time.Hour).Unix())), "token not valid yet")
+	})
+}
+
+// TestJWKSAndSecretSideBySide: each source keeps its own iss/aud rules; HS256
+// tokens are not held to the JWKS issuer.
+func TestJWKSAndSecretSideBySide(t *testing.T) {
+	ed := newTestKey(t, "EdDSA", "ed")
+	srv := newJWKSServer(t, ed)
+	v := jwksVerifier(t, srv.url(), func(c *Config) { c.Secret = testSecret })
+	if got := v.Algorithms(); !slices.Equal(got, []string{"ES256", "ES512", "EdDSA", "HS256", "PS256", "RS256"}) {
+		t.Errorf("Algorithms() = %v", got)
+	}
+	accept(t, v, hs256(t, testSecret, validClaims()))
+	accept(t, v, ed.sign(t, baClaims()))
+	refuse(t, v, ed.sign(t, validClaims()), "missing iss claim")
+
+	// With iss/aud for HS256 too.
+	both := jwksVerifier(t, srv.url(), func(c *Config) {
+		c.Secret, c.Issuer, c.Audience = testSecret, "hs-issuer", "hs-audience"
+	})
+	refuse(t, both, hs256(t, testSecret, validClaims()), "missing iss claim")
+	accept(t, both, hs256(t, testSecret, with(validClaims(), "iss", "hs-issuer", "aud", "hs-audience")))
+	accept(t, both, ed.sign(t, baClaims()))
+}
+
+// TestJWKSUnknownKidBurst: tokens naming unknown kids cost the auth server at
+// most one request per cool-down, however many arrive at once.
+func TestJWKSUnknownKidBurst(t *testing.T) {
+	known := newTestKey(t, "EdDSA", "known")
+	srv := newJWKSServer(t, known)
+	const coolDown = 400 * time.Millisecond
+	v := jwksVerifier(t, srv.url(), func(c *Config) {
+		c.JWKS.MinRefreshInterval, c.JWKS.RefreshInterval = coolDown, time.Hour
+	})
+	waitLoaded(t, v)
+	time.Sleep(coolDown) // let the start-up fetch's cool-down pass
+
+	stranger := newTestKey(t, "EdDSA", "x")
+	burst := func() {
+		var wg sync.WaitGroup
+		for i := range 100 {
+			tok := stranger
+			tok.kid = fmt.Sprintf("unknown-%d", i)
+			s := tok.sign(t, baClaims())
+			wg.Go(func() {
+				if _, err := v.Verify(context.Background(), s); err == nil {
+					t.Error("token with an unknown kid accepted")
+				}
+			})
+		}
+		wg.Wait()
+	}
+
+	start := time.Now()
+	burst()
+	if n := srv.requests.Load(); n != 2 {
+		t.Fatalf("after a burst of 100 unknown kids: %d JWKS requests, want 2 (start-up + one)", n)
+	}
+	burst()
+	burst()
+	if time.Since(start) < coolDown {
+		if n := srv.requests.Load(); n != 2 {
+			t.Fatalf("more bursts within the cool-down: %d JWKS requests, want still 2", n)
+		}
+	}
+	time.Sleep(coolDown)
+	burst()
+	if n := srv.requests.Load(); n != 3 {
+		t.Fatalf("a burst after the cool-down: %d JWKS requests, want 3", n)
+	}
+	// Known keys were verified throughout without any fetch.
+	accept(t, v, known.sign(t, baClaims()))
+	if n := srv.requests.Load(); n != 3 {
+		t.Fatalf("a known kid caused a fetch: %d requests", n)
+	}
+}
+
+// TestJWKSNewKidSharesOneFetch: a key that appears in the set (rotation) is
+// picked up on first sight; 100 concurrent tokens signed by it wait for, and
+// share, one fetch.
+func TestJWKSNewKidSharesOneFetch(t *testing.T) {
+	k1 := newTestKey(t, "EdDSA", "k1")
+	srv := newJWKSServer(t, k1)
+	v := jwksVerifier(t, srv.url(), func(c *Config) {
+		c.JWKS.MinRefreshInterval, c.JWKS.RefreshInterval = 50*time.Millisecond, time.Hour
+	})
+	waitLoaded(t, v)
+	time.Sleep(60 * time.Millisecond)
+
+	k2 := newTestKey(t, "ES256", "k2")
+	srv.setKeys(k1, k2)
+	srv.setDelay(200 * time.Millisecond) // so the requests overlap the fetch
+	tok := k2.sign(t, baClaims())
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Go(func() {
+			if _, err := v.Verify(context.Background(), tok); err != nil {
+				t.Errorf("token signed by the new key: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := srv.requests.Load(); n != 2 {
+		t.Errorf("%d JWKS requests, want 2 (start-up + one shared)", n)
+	}
+	accept(t, v, k1.sign(t, baClaims()))
+}
+
+// TestJWKSDownAtStart: the auth server is not listening when the verifier
+// starts; start-up succeeds, and its tokens are accepted soon after it comes
+// up, with the default intervals.
+func TestJWKSDownAtStart(t *testing.T) {
+	t.Parallel()
+	addr := reservePort(t)
+	v := jwksVerifier(t, "http://"+addr+"/api/auth/jwks")
+	k := newTestKey(t, "EdDSA", "k")
+	tok := k.sign(t, baClaims())
+
+	// Rejected, promptly, while it is down.
+	begin := time.Now()
+	refuse(t, v, tok, "unknown key id")
+	if d := time.Since(begin); d > 3*time.Second {
+		t.Errorf("a rejection took %s while the JWKS was down", d)
+	}
+
+	time.Sleep(1200 * time.Millisecond) // a retry or two fail meanwhile
+	srv := newJWKSServerAt(t, addr, k)
+	up := time.Now()
+	eventually(t, 10*time.Second, "token accepted after the JWKS came up", func() bool {
+		_, err := v.Verify(context.Background(), tok)
+		return err == nil
+	})
+	t.Logf("accepted %s after the JWKS came up; %d requests reached it", time.Since(up).Round(time.Millisecond), srv.requests.Load())
+}
+
+// TestJWKSRefreshFailureKeepsKeys: every kind of failed refresh leaves the
+// known keys in use; a successful one replaces them, and a token whose key
+// left the set is rejected from then on (cached or not).
+func TestJWKSRefreshFailureKeepsKeys(t *testing.T) {
+	t.Parallel()
+	k1 := newTestKey(t, "EdDSA", "k1")
+	srv := newJWKSServer(t, k1)
+	v := jwksVerifier(t, srv.url(), func(c *Config) {
+		c.JWKS.RefreshInterval, c.JWKS.MinRefreshInterval = 50*time.Millisecond, 50*time.Millisecond
+		c.JWKS.MaxBytes = 64 << 10
+	})
+	waitLoaded(t, v)
+	tok1 := k1.sign(t, baClaims())
+	accept(t, v, tok1)
+
+	emptySet := mustJSON(map[string]any{"keys": []any{}})
+	unusable := mustJSON(map[string]any{"keys": []any{map[string]any{"kty": "oct", "kid": "h", "k": "c2VjcmV0"}}})
+	huge := mustJSON(map[string]any{"keys": []any{k1.jwk()}, "pad": strings.Repeat("x", 100<<10)})
+	for name, resp := range map[string]struct {
+		status int
+		body   []byte
+	}{
+		"500":          {http.StatusInternalServerError, []byte(`oops`)},
+		"404":          {http.StatusNotFound, []byte(`{"keys":[]}`)},
+		"not JSON":     {http.StatusOK, []byte(`<html>`)},
+		"empty set":    {http.StatusOK, emptySet},
+		"no usable":    {http.StatusOK, unusable},
+		"over the max": {http.StatusOK, huge},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv.setRaw(resp.status, resp.body)
+			n := srv.requests.Load()
+			eventually(t, 5*time.Second, "two failed refreshes", func() bool { return srv.requests.Load() >= n+2 })
+			accept(t, v, tok1)
+			accept(t, v, k1.sign(t, with(baClaims(), "sub", "fresh-"+name)))
+		})
+	}
+
+	t.Run("down", func(t *testing.T) {
+		// A second verifier whose server goes away entirely.
+		k := newTestKey(t, "ES256", "k")
+		srv2 := newJWKSServer(t, k)
+		v2 := jwksVerifier(t, srv2.url(), func(c *Config) {
+			c.JWKS.RefreshInterval, c.JWKS.MinRefreshInterval = 50*time.Millisecond, 50*time.Millisecond
+		})
+		waitLoaded(t, v2)
+		srv2.Close()
+		time.Sleep(300 * time.Millisecond)
+		accept(t, v2, k.sign(t, baClaims()))
+	})
+
+	t.Run("key removed", func(t *testing.T) {
+		k2 := newTestKey(t, "EdDSA", "k2")
+		srv.setKeys(k2)
+		eventually(t, 5*time.Second, "the token of the removed key rejected", func() bool {
+			_, err := v.Verify(context.Background(), tok1)
+			return err != nil
+		})
+		refuse(t, v, tok1, "unknown key id")
+		accept(t, v, k2.sign(t, baClaims()))
+	})
+}
+
+// TestJWKSCloseStopsRefreshing: after Close no request reaches the server,
+// Verify still works with the known keys, and Close is idempotent.
+func TestJWKSCloseStopsRefreshing(t *testing.T) {
+	k := newTestKey(t, "EdDSA", "k")
+	srv := newJWKSServer(t, k)
+	v := newVerifier(t, Config{JWKS: JWKSConfig{URL: srv.url(), RefreshInterval: 20 * time.Millisecond, MinRefreshInterval: 20 * time.Millisecond}})
+	waitLoaded(t, v)
+	eventually(t, 5*time.Second, "periodic refreshes", func() bool { return srv.requests.Load() >= 3 })
+	v.Close()
+	select {
+	case <-v.jwks.done:
+	default:
+		t.Fatal("refresh goroutine still running after Close")
+	}
+	n := srv.requests.Load()
+	time.Sleep(100 * time.Millisecond)
+	accept(t, v, k.sign(t, validClaims()))
+	stranger := newTestKey(t, "EdDSA", "other")
+	refuse(t, v, stranger.sign(t, validClaims()), "unknown key id")
+	if m := srv.requests.Load(); m != n {
+		t.Errorf("%d requests after Close", m-n)
+	}
+	v.Close()
+}
+
+// TestJWKSCloseAbortsFetch: Close does not wait for a hanging auth server,
+// and a Verify waiting on that fetch returns.
+func TestJWKSCloseAbortsFetch(t *testing.T) {
+	t.Parallel()
+	k := newTestKey(t, "EdDSA", "k")
+	srv := newJWKSServer(t, k)
+	srv.setDelay(3 * time.Second)
+	v := newVerifier(t, Config{JWKS: JWKSConfig{URL: srv.url()}})
+	verified := make(chan error, 1)
+	go func() {
+		_, err := v.Verify(context.Background(), k.sign(t, validClaims()))
+		verified <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	begin := time.Now()
+	v.Close()
+	if d := time.Since(begin); d > time.Second {
+		t.Errorf("Close took %s", d)
+	}
+	select {
+	case err := <-verified:
+		if err == nil {
+			t.Error("accepted without keys")
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Verify still waiting after Close")
+	}
+}
+
+// TestJWKSVerifyHonoursContext: a request whose context ends stops waiting
+// for a slow fetch.
+func TestJWKSVerifyHonoursContext(t *testing.T) {
+	t.Parallel()
+	k := newTestKey(t, "EdDSA", "k")
+	srv := newJWKSServer(t, k)
+	srv.setDelay(2 * time.Second)
+	v := jwksVerifier(t, srv.url())
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	begin := time.Now()
+	if _, err := v.Verify(ctx, k.sign(t, validClaims())); err == nil {
+		t.Fatal("accepted before the keys were known")
+	}
+	if d := time.Since(begin); d > time.Second {
+		t.Errorf("Verify waited %s past its context", d)
+	}
+}
+
+func TestJWKSConfigErrors(t *testing.T) {
+	for _, cfg := range []JWKSConfig{
+		{URL: "auth.example.com/jwks"},
+		{URL: "ftp://auth.example.com/jwks"},
+		{URL: "http:///jwks"},
+		{URL: "http://a/jwks", RefreshInterval: time.Minute, MinRefreshInterval: time.Hour},
+		{URL: "http://a/jwks", RefreshInterval: -time.Minute},
+	} {
+		if v, err := NewVerifier(Config{JWKS: cfg}); err == nil {
+			v.Close()
+			t.Errorf("%+v accepted", cfg)
+		}
+	}
+}
+
+func TestParseJWK(t *testing.T) {
+	good := map[string]map[string]any{}
+	for _, alg := range allJWKSAlgs {
+		good[alg] = newTestKey(t, alg, "k").jwk()
+	}
+	set := func(m map[string]any, kv ...any) rawJWK {
+		out := map[string]any{}
+		for k, v := range m {
+			out[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			if kv[i+1] == nil {
+				delete(out, kv[i].(string))
+			} else {
+				out[kv[i].(string)] = kv[i+1]
+			}
+		}
+		var r rawJWK
+		if err := json.Unmarshal(mustJSON(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for _, alg := range allJWKSAlgs {
+		k, err := parseJWK(set(good[alg]))
+		if err != nil || k.alg != alg {
+			t.Errorf("%s: %v, alg %q", alg, err, k.alg)
+		}
+	}
+	// alg may be absent; the key type decides (RSA: RS256).
+	for alg, want := range map[string]string{"EdDSA": "EdDSA", "ES256": "ES256", "ES512": "ES512", "RS256": "RS256", "PS256": "RS256"} {
+		if k, err := parseJWK(set(good[alg], "alg", nil)); err != nil || k.alg != want {
+			t.Errorf("%s without alg: %v, alg %q, want %q", alg, err, k.alg, want)
+		}
+	}
+	if _, err := parseJWK(set(good["EdDSA"], "use", "sig", "key_ops", []string{"verify"})); err != nil {
+		t.Errorf("use sig, key_ops verify: %v", err)
+	}
+
+	small, _ := rsa.GenerateKey(rand.Reader, 1024)
+	smallJWK := testKey{kid: "s", alg: "RS256", priv: small}.jwk()
+	onCurve := good["ES256"]
+	offCurveY, _ := base64.RawURLEncoding.DecodeString(onCurve["y"].(string))
+	offCurveY[len(offCurveY)-1] ^= 1
+
+	for name, r := range map[string]rawJWK{
+		"no kid":                 set(good["EdDSA"], "kid", nil),
+		"private key":            set(good["EdDSA"], "d", "AAAA"),
+		"use enc":                set(good["EdDSA"], "use", "enc"),
+		"key_ops sign only":      set(good["EdDSA"], "key_ops", []string{"sign"}),
+		"EdDSA labelled RS256":   set(good["EdDSA"], "alg", "RS256"),
+		"Ed448":                  set(good["EdDSA"], "crv", "Ed448"),
+		"Ed25519 short x":        set(good["EdDSA"], "x", "AAAA"),
+		"Ed25519 padded x":       set(good["EdDSA"], "x", good["EdDSA"]["x"].(string)+"="),
+		"P-256 labelled ES512":   set(good["ES256"], "alg", "ES512"),
+		"P-521 labelled ES256":   set(good["ES512"], "alg", "ES256"),
+		"P-256 labelled HS256":   set(good["ES256"], "alg", "HS256"),
+		"P-384":                  set(good["ES256"], "crv", "P-384"),
+		"point not on the curve": set(good["ES256"], "y", base64.RawURLEncoding.EncodeToString(offCurveY)),
+		"EC missing y":           set(good["ES256"], "y", nil),
+		"RSA labelled RS512":     set(good["RS256"], "alg", "RS512"),
+		"RSA labelled EdDSA":     set(good["RS256"], "alg", "EdDSA"),
+		"RSA 1024 bits":          set(smallJWK),
+		"RSA even exponent":      set(good["RS256"], "e", "AQAA"),
+		"RSA exponent 1":         set(good["RS256"], "e", "AQ"),
+		"RSA huge exponent":      set(good["RS256"], "e", "AQAAAAAB"),
+		"oct":                    {Kty: "oct", Kid: "h"},
+		"no kty":                 set(good["EdDSA"], "kty", nil),
+	} {
+		if k, err := parseJWK(r); err == nil {
+			t.Errorf("%s: accepted as %s", name, k.alg)
+		}
+	}
+}
+
+// TestParseKeySetSkipsBadKeys: one unusable key does not take the others
+// down; duplicate kid+alg keeps the first.
+func TestParseKeySetSkipsBadKeys(t *testing.T) {
+	a, b := newTestKey(t, "EdDSA", "a"), newTestKey(t, "EdDSA", "a")
+	es := newTestKey(t, "ES256", "a") // same kid, other alg: both kept
+	body := mustJSON(map[string]any{"keys": []any{
+		a.jwk(), map[string]any{"kty": "oct", "kid": "x"}, "garbage", b.jwk(), es.jwk(),
+	}})
+	ks, skipped, err := parseKeySet(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(skipped) != 3 {
+		t.Errorf("skipped %q, want 3", skipped)
+	}
+	k, _ := ks.lookup("a", "EdDSA")
+	if !k.key.(interface{ Equal(crypto.PublicKey) bool }).Equal(a.priv.Public()) {
+		t.Error("duplicate kid+alg did not keep the first key")
+	}
+	if k, _ := ks.lookup("a", "ES256"); k.key == nil {
+		t.Error("same kid, other alg, lost")
+	}
+	if _, known := ks.lookup("a", "RS256"); !known {
+		t.Error("kid a not known")
+	}
+}
