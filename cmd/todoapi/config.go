@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/joho/godotenv"
+
+	"github.com/todoapi/todoapi/auth"
 )
 
 // config is everything todoapi reads from its environment, in one place.
@@ -21,6 +24,13 @@ type config struct {
 	Issuer          string
 	Audience        string
 	JWTLeeway       time.Duration
+	BetterAuthURL   string
+	JWKSURL         string // explicit, or derived from BetterAuthURL
+	JWKSIssuer      string // iss required of JWKS tokens; "" = not checked
+	JWKSAudience    string // aud required of JWKS tokens; "" = not checked
+	JWKSRefresh     time.Duration
+	JWKSMinRefresh  time.Duration
+	JWKSTimeout     time.Duration
 	Host            string
 	Port            int
 	LogLevel        slog.Level
@@ -35,15 +45,20 @@ type config struct {
 var settings = []struct{ name, def, doc string }{
 	{"DATABASE_URL", "sqlite:todo.db", "postgres://… or postgresql://… (Neon URLs as printed), or sqlite:PATH / file:PATH"},
 	{"DB_MAX_CONNS", "10", "PostgreSQL connection pool size"},
-	{"BETTER_AUTH_SECRET", "", "shared secret; HS256 tokens signed with it are accepted (unset: development mode)"},
-	{"JWT_ISSUER", "", "required iss claim, when set"},
-	{"JWT_AUDIENCE", "", "required aud claim, when set"},
+	{"BETTER_AUTH_SECRET", "", "shared secret; HS256 tokens signed with it are accepted"},
+	{"BETTER_AUTH_URL", "", "Better Auth base URL; tokens signed by its JWKS (BETTER_AUTH_URL/api/auth/jwks) are accepted"},
+	{"JWKS_URL", "BETTER_AUTH_URL/api/auth/jwks", "JWKS to verify EdDSA/ES256/ES512/RS256/PS256 tokens with"},
+	{"JWT_ISSUER", "", "required iss claim (default for JWKS tokens: the origin of BETTER_AUTH_URL; HS256 tokens: not checked)"},
+	{"JWT_AUDIENCE", "", "required aud claim (default for JWKS tokens: the origin of BETTER_AUTH_URL; HS256 tokens: not checked)"},
 	{"JWT_LEEWAY", "30s", "clock skew allowed when checking exp, nbf and iat"},
+	{"JWKS_REFRESH_INTERVAL", "10m", "how often the JWKS is re-read"},
+	{"JWKS_MIN_REFRESH_INTERVAL", "30s", "cool-down between JWKS fetches caused by unknown kids, and the longest retry delay after a failed fetch"},
+	{"JWKS_TIMEOUT", "10s", "time limit of one JWKS fetch"},
 	{"HOST", "127.0.0.1", "listen address"},
 	{"PORT", "8000", "listen port"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"LOG_FORMAT", "text on a terminal, else json", "text or json"},
-	{"APP_ENV", "development", "production refuses to start without auth configuration"},
+	{"APP_ENV", "development", "production refuses to start without BETTER_AUTH_SECRET or BETTER_AUTH_URL/JWKS_URL"},
 	{"MAX_BODY_BYTES", "65536", "largest request body accepted"},
 	{"SHUTDOWN_TIMEOUT", "15s", "how long in-flight requests may take to finish on SIGTERM"},
 }
@@ -84,6 +99,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Issuer:          env("JWT_ISSUER", ""),
 		Audience:        env("JWT_AUDIENCE", ""),
 		JWTLeeway:       durationVar("JWT_LEEWAY", 30*time.Second),
+		BetterAuthURL:   env("BETTER_AUTH_URL", ""),
+		JWKSURL:         env("JWKS_URL", ""),
+		JWKSRefresh:     durationVar("JWKS_REFRESH_INTERVAL", auth.DefaultJWKSRefreshInterval),
+		JWKSMinRefresh:  durationVar("JWKS_MIN_REFRESH_INTERVAL", auth.DefaultJWKSMinRefreshInterval),
+		JWKSTimeout:     durationVar("JWKS_TIMEOUT", auth.DefaultJWKSTimeout),
 		Host:            env("HOST", "127.0.0.1"),
 		Port:            int(intVar("PORT", 8000, 0, 65535)),
 		LogFormat:       strings.ToLower(env("LOG_FORMAT", "")),
@@ -99,10 +119,78 @@ func loadConfig(getenv func(string) string) (config, error) {
 		bad = append(bad, "LOG_FORMAT must be text or json")
 	}
 	c.Production = strings.EqualFold(env("APP_ENV", "development"), "production")
+	bad = append(bad, c.resolveJWKS()...)
 	if len(bad) > 0 {
 		return c, errors.New(strings.Join(bad, "; "))
 	}
 	return c, nil
+}
+
+// resolveJWKS derives the JWKS URL and the iss/aud required of JWKS tokens
+// from BETTER_AUTH_URL, JWKS_URL, JWT_ISSUER and JWT_AUDIENCE (SPEC §1), and
+// returns what is wrong with them.
+//
+// Better Auth serves its key set at BETTER_AUTH_URL/api/auth/jwks and signs
+// tokens with iss and aud set to the origin of its base URL
+// (scheme://host[:port], without path or trailing slash), so that origin is
+// the default issuer and audience for JWKS tokens. Like Better Auth, a
+// BETTER_AUTH_URL that already has a path is taken as the auth base path
+// itself (…/api/auth → …/api/auth/jwks). JWKS_URL overrides the URL;
+// JWT_ISSUER and JWT_AUDIENCE override iss and aud for every token.
+func (c *config) resolveJWKS() (bad []string) {
+	c.JWKSIssuer, c.JWKSAudience = c.Issuer, c.Audience
+	if c.BetterAuthURL != "" {
+		u, err := url.Parse(c.BetterAuthURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			return []string{"BETTER_AUTH_URL must be an http:// or https:// URL such as https://app.example.com"}
+		}
+		origin := u.Scheme + "://" + u.Host
+		if c.JWKSURL == "" {
+			base := strings.TrimRight(origin+u.EscapedPath(), "/")
+			if strings.Trim(u.EscapedPath(), "/") == "" {
+				base += "/api/auth"
+			}
+			c.JWKSURL = base + "/jwks"
+		}
+		if c.JWKSIssuer == "" {
+			c.JWKSIssuer = origin
+		}
+		if c.JWKSAudience == "" {
+			c.JWKSAudience = origin
+		}
+	}
+	if c.JWKSURL != "" {
+		u, err := url.Parse(c.JWKSURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad = append(bad, "JWKS_URL must be an http:// or https:// URL")
+		}
+	}
+	if c.JWKSRefresh <= 0 || c.JWKSMinRefresh <= 0 || c.JWKSTimeout <= 0 {
+		bad = append(bad, "JWKS_REFRESH_INTERVAL, JWKS_MIN_REFRESH_INTERVAL and JWKS_TIMEOUT must be positive")
+	} else if c.JWKSMinRefresh > c.JWKSRefresh {
+		bad = append(bad, "JWKS_MIN_REFRESH_INTERVAL must not exceed JWKS_REFRESH_INTERVAL")
+	}
+	return bad
+}
+
+// authConfig is the verifier configuration: HS256 with BETTER_AUTH_SECRET
+// when set, JWKS when a URL is known. log receives JWKS refresh outcomes.
+func (c config) authConfig(log *slog.Logger) auth.Config {
+	ac := auth.Config{
+		Secret: c.AuthSecret, Issuer: c.Issuer, Audience: c.Audience, Leeway: c.JWTLeeway,
+	}
+	if c.JWKSURL != "" {
+		ac.JWKS = auth.JWKSConfig{
+			URL:                c.JWKSURL,
+			Issuer:             c.JWKSIssuer,
+			Audience:           c.JWKSAudience,
+			RefreshInterval:    c.JWKSRefresh,
+			MinRefreshInterval: c.JWKSMinRefresh,
+			Timeout:            c.JWKSTimeout,
+			Logger:             log,
+		}
+	}
+	return ac
 }
 
 // newLogger writes text to a terminal and JSON otherwise, unless LOG_FORMAT

@@ -96,10 +96,14 @@ func TestStartupErrors(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		"production without auth": {map[string]string{"APP_ENV": "production"}, "BETTER_AUTH_SECRET"},
-		"unsupported database":    {map[string]string{"DATABASE_URL": "mysql://root:hunter2@db/todo", "BETTER_AUTH_SECRET": "s"}, "DATABASE_URL must start with"},
-		"bad port":                {map[string]string{"PORT": "http"}, "PORT must be"},
-		"bad log level":           {map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL must be"},
+		"production without auth":                  {map[string]string{"APP_ENV": "production"}, "BETTER_AUTH_URL (or JWKS_URL)"},
+		"production without auth names the secret": {map[string]string{"APP_ENV": "production"}, "BETTER_AUTH_SECRET"},
+		"bad BETTER_AUTH_URL":                      {map[string]string{"BETTER_AUTH_URL": "auth.example.com"}, "BETTER_AUTH_URL must be"},
+		"bad JWKS_URL":                             {map[string]string{"JWKS_URL": "ftp://x/jwks"}, "JWKS_URL must be"},
+		"cool-down over interval":                  {map[string]string{"JWKS_URL": "http://x/jwks", "JWKS_REFRESH_INTERVAL": "1m", "JWKS_MIN_REFRESH_INTERVAL": "2m"}, "JWKS_MIN_REFRESH_INTERVAL must not exceed"},
+		"unsupported database":                     {map[string]string{"DATABASE_URL": "mysql://root:hunter2@db/todo", "BETTER_AUTH_SECRET": "s"}, "DATABASE_URL must start with"},
+		"bad port":                                 {map[string]string{"PORT": "http"}, "PORT must be"},
+		"bad log level":                            {map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL must be"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			isolate(t)

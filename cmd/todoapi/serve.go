@@ -90,18 +90,23 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	log := c.newLogger()
 
-	devMode := c.AuthSecret == ""
+	devMode := c.AuthSecret == "" && c.JWKSURL == ""
 	if devMode {
 		if c.Production {
-			return errors.New("APP_ENV=production needs BETTER_AUTH_SECRET: set it to the secret your Better Auth server signs tokens with")
+			return errors.New("APP_ENV=production needs auth configuration: set BETTER_AUTH_URL (or JWKS_URL) to accept tokens signed by Better Auth's JWKS, and/or BETTER_AUTH_SECRET to accept HS256 tokens signed with that secret")
 		}
 		c.AuthSecret = randomSecret()
 	}
-	verifier, err := auth.NewVerifier(auth.Config{
-		Secret: c.AuthSecret, Issuer: c.Issuer, Audience: c.Audience, Leeway: c.JWTLeeway,
-	})
+	// With a JWKS this starts fetching it in the background: an auth
+	// server that is not up yet is not an error (SPEC §3.1).
+	verifier, err := auth.NewVerifier(c.authConfig(log))
 	if err != nil {
 		return err
+	}
+	defer verifier.Close()
+	if c.JWKSURL != "" {
+		log.Info("accepting tokens signed by the JWKS", "jwks_url", c.JWKSURL,
+			"issuer", c.JWKSIssuer, "audience", c.JWKSAudience, "algorithms", verifier.Algorithms())
 	}
 
 	db, err := openStore(ctx, c)
@@ -142,7 +147,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		if err := printDevToken(stdout, c.AuthSecret, c, baseURL); err != nil {
 			return err
 		}
-		log.Warn("DEVELOPMENT MODE: BETTER_AUTH_SECRET is not set, so tokens are signed with a random secret that dies with this process; set APP_ENV=production to forbid this")
+		log.Warn("DEVELOPMENT MODE: neither BETTER_AUTH_SECRET nor BETTER_AUTH_URL/JWKS_URL is set, so tokens are signed with a random secret that dies with this process; set APP_ENV=production to forbid this")
 	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -188,8 +193,9 @@ func printDevToken(w io.Writer, secret string, c config, baseURL string) error {
 		return err
 	}
 	fmt.Fprintf(w, `
-  DEVELOPMENT MODE: no BETTER_AUTH_SECRET is set. Tokens are signed with a
-  random secret made for this run, so they stop working when it stops.
+  DEVELOPMENT MODE: neither BETTER_AUTH_SECRET nor BETTER_AUTH_URL/JWKS_URL
+  is set. Tokens are signed with a random secret made for this run, so they
+  stop working when it stops.
 
   Demo token (user "demo-user", valid 24h):
     export TOKEN=%s
