@@ -6,8 +6,10 @@ import (
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/todoapi/todoapi"
+	"github.com/todoapi/todoapi/metrics"
 )
 
 // bearerScheme names the security scheme that marks an operation as needing
@@ -19,8 +21,14 @@ var requireBearer = []map[string][]string{{bearerScheme: {}}}
 type userKey struct{}
 
 // authenticate runs before every operation that declares bearer security. It
-// verifies the token, checks that a {user_id} path segment names the token's
-// user (or is "me"), and hands the user to the handler through the context.
+// verifies the token and hands the user to the next step through the
+// context.
+//
+// A client address whose recent tokens kept failing gets 429 before its
+// token is even looked at: verifying can cost a JWKS refresh or a call to
+// the auth server, and an open door invites guessing. Only present but
+// unusable tokens count; a missing header costs nothing to refuse, and
+// counting it would turn a signed-out frontend's 401s into 429s.
 func (s *server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	if len(ctx.Operation().Security) == 0 {
 		next(ctx)
@@ -31,17 +39,36 @@ func (s *server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		s.writeErr(ctx, unauthorized("missing bearer token", "Bearer"))
 		return
 	}
+	r, _ := humago.Unwrap(ctx)
+	ip := s.clientIP(r)
+	if blocked, wait := s.authFailures.exhausted(ip); blocked {
+		s.metrics.RateLimited(metrics.LimitAuthFailure)
+		s.writeErr(ctx, tooManyRequests("too many failed authentication attempts", wait))
+		return
+	}
 	user, err := s.verifier.Verify(ctx.Context(), token)
 	if err != nil {
+		s.authFailures.spend(ip)
 		s.log.DebugContext(ctx.Context(), "token rejected", "request_id", requestID(ctx.Context()), "reason", err)
 		s.writeErr(ctx, unauthorized("invalid or expired token", `Bearer error="invalid_token"`))
 		return
 	}
-	if p := ctx.Param("user_id"); p != "" && p != "me" && p != user.ID {
+	infoFrom(ctx.Context()).userID = user.ID
+	next(huma.WithValue(ctx, userKey{}, user))
+}
+
+// authorizePath checks that a {user_id} path segment names the token's user
+// (or is "me").
+func (s *server) authorizePath(ctx huma.Context, next func(huma.Context)) {
+	if len(ctx.Operation().Security) == 0 {
+		next(ctx)
+		return
+	}
+	if p := ctx.Param("user_id"); p != "" && p != "me" && p != userFrom(ctx.Context()).ID {
 		s.writeErr(ctx, s.errorResponse(ctx.Context(), todoapi.ErrForbidden, "").(*problem))
 		return
 	}
-	next(huma.WithValue(ctx, userKey{}, user))
+	next(ctx)
 }
 
 // unauthorized is a 401 with the WWW-Authenticate challenge RFC 6750 asks for.

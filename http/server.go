@@ -11,12 +11,17 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/todoapi/todoapi"
+	"github.com/todoapi/todoapi/metrics"
 )
 
 // Verifier turns a bearer token into the user it was issued to.
@@ -38,31 +43,62 @@ type Config struct {
 
 	// MaxBodyBytes is the largest request body accepted; larger ones get 413.
 	MaxBodyBytes int64
+	// BodyReadTimeout bounds how long a client may take to send a request
+	// body once its handler starts reading it; 0 means huma's 5 s. (huma
+	// sets this per operation and so replaces http.Server.ReadTimeout for
+	// bodies.)
+	BodyReadTimeout time.Duration
 	// Version is reported in the OpenAPI document.
 	Version string
+
+	// CORSOrigins are the browser origins (scheme://host[:port]) allowed to
+	// call the API from another origin; "*" allows any. Empty: none.
+	CORSOrigins []string
+	// UserRateLimit is each user's token bucket; zero disables it.
+	UserRateLimit RateLimit
+	// AuthFailureLimit is each client address's budget of requests with an
+	// unusable bearer token; when it is spent the address gets 429 until it
+	// refills. Zero disables it.
+	AuthFailureLimit RateLimit
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed when
+	// finding a client's address. Empty: the header is ignored.
+	TrustedProxies []netip.Prefix
+	// Metrics records what /metrics serves; nil gives the handler its own.
+	Metrics *metrics.Metrics
 }
 
 // DefaultMaxBodyBytes is used when Config.MaxBodyBytes is zero.
 const DefaultMaxBodyBytes = 64 << 10
 
 type server struct {
-	tasks    todoapi.TaskService
-	verifier Verifier
-	db       Pinger
-	log      *slog.Logger
-	maxBody  int64
-	api      huma.API
+	tasks           todoapi.TaskService
+	verifier        Verifier
+	db              Pinger
+	log             *slog.Logger
+	maxBody         int64
+	bodyReadTimeout time.Duration
+	api             huma.API
+	metrics         *metrics.Metrics
+	userLimits      *limiterSet
+	authFailures    *limiterSet
+	trustedProxies  []netip.Prefix
 }
 
 // NewHandler returns the whole service as one http.Handler: the /api
-// operations, the health endpoints and /openapi.json.
+// operations, the health endpoints, /metrics, /openapi.json and /docs,
+// behind the edge middleware listed at its end.
 func NewHandler(c Config) http.Handler {
 	s := &server{
-		tasks:    c.Tasks,
-		verifier: c.Verifier,
-		db:       c.Database,
-		log:      c.Logger,
-		maxBody:  c.MaxBodyBytes,
+		tasks:           c.Tasks,
+		verifier:        c.Verifier,
+		db:              c.Database,
+		log:             c.Logger,
+		maxBody:         c.MaxBodyBytes,
+		bodyReadTimeout: c.BodyReadTimeout,
+		metrics:         c.Metrics,
+		userLimits:      newLimiterSet(c.UserRateLimit, maxLimiterKeys),
+		authFailures:    newLimiterSet(c.AuthFailureLimit, maxLimiterKeys),
+		trustedProxies:  c.TrustedProxies,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -70,14 +106,34 @@ func NewHandler(c Config) http.Handler {
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
 	}
+	if s.metrics == nil {
+		s.metrics = metrics.New()
+	}
 
 	mux := http.NewServeMux()
-	s.api = humago.New(mux, apiConfig(c.Version))
-	s.api.UseMiddleware(s.authenticate)
+	config := apiConfig(c.Version)
+	config.Transformers = append(config.Transformers, s.bodyLimitDetail)
+	s.api = humago.New(mux, config)
+	// Around every huma operation, in order: who is calling (401, or 429
+	// for an address whose tokens keep failing), whether they are over
+	// their rate (429), and whether the path is theirs (403).
+	s.api.UseMiddleware(s.authenticate, s.limitUser, s.authorizePath)
 	s.registerTasks()
 	s.registerHealth()
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	newDocs().register(mux)
 
-	return withRequestID(s.routeOrProblem(mux))
+	// The edge, outermost first. Each layer sees what the ones before it
+	// set: every response, even a panic's 500, has a request id, security
+	// headers and (for allowed origins) CORS headers, and is logged and
+	// counted once.
+	return chain(s.routeOrProblem(mux),
+		withRequestID,           // X-Request-ID, the client's when sane
+		s.observe,               // one log line and the request metrics
+		securityHeaders,         // nosniff, no-referrer, no-store on /api
+		withCORS(c.CORSOrigins), // CORS for the configured origins only
+		s.recoverPanics,         // a panic becomes a logged 500 problem
+	)
 }
 
 // apiConfig is huma's default configuration minus what would change the
@@ -99,6 +155,18 @@ func apiConfig(version string) huma.Config {
 		bearerScheme: {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
 	}
 	return config
+}
+
+// bodyLimitDetail restates huma's 413 with the configured limit. Operations
+// are registered with one byte more than MaxBodyBytes, because huma refuses
+// a body that fills its limit exactly, so huma's own message names a number
+// one too high.
+func (s *server) bodyLimitDetail(_ huma.Context, _ string, v any) (any, error) {
+	if p, ok := v.(*problem); ok && p.Status == http.StatusRequestEntityTooLarge {
+		p.Detail = "the request body is larger than the limit of " + strconv.FormatInt(s.maxBody, 10) + " bytes"
+		p.Message = p.Detail
+	}
+	return v, nil
 }
 
 // jsonFormat is huma's JSON format, except that a body which is not valid
@@ -127,6 +195,12 @@ func (s *server) routeOrProblem(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)
 		if pattern != "" {
+			// "GET /api/{user_id}/tasks" → "/api/{user_id}/tasks"
+			route := pattern
+			if _, path, ok := strings.Cut(pattern, " "); ok {
+				route = path
+			}
+			infoFrom(r.Context()).route = route
 			mux.ServeHTTP(w, r) // unlike h, this fills in r.PathValue
 			return
 		}

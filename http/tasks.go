@@ -161,6 +161,7 @@ func register[I, O any](s *server, op huma.Operation, h func(context.Context, *I
 	op.Security = requireBearer
 	// huma refuses a body of exactly MaxBodyBytes; the limit itself is allowed.
 	op.MaxBodyBytes = s.maxBody + 1
+	op.BodyReadTimeout = s.bodyReadTimeout
 	huma.Register(s.api, op, h)
 }
 

@@ -1,0 +1,295 @@
+package http
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/todoapi/todoapi"
+)
+
+func TestUserRateLimit(t *testing.T) {
+	e := newEdgeEnv(t, func(c *Config) {
+		c.UserRateLimit = RateLimit{RPS: 1, Burst: 5}
+		c.CORSOrigins = []string{edgeFrontend}
+	})
+	alice, bob := edgeToken(t, "alice"), edgeToken(t, "bob")
+	for i := range 5 {
+		if rec := e.do(t, http.MethodGet, "/api/me/tasks", alice, ""); rec.Code != http.StatusOK {
+			t.Fatalf("request %d within the burst: %d %s", i+1, rec.Code, rec.Body)
+		}
+	}
+	rec := e.do(t, http.MethodGet, "/api/me/tasks", alice, "", "Origin", edgeFrontend, "Accept", "application/problem+json")
+	if rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("6th request in a burst of 5: %d, want 429", rec.Code)
+	}
+	secs, err := strconv.Atoi(rec.Header().Get("Retry-After"))
+	if err != nil || secs < 1 || secs > 2 {
+		t.Errorf("Retry-After %q; want whole seconds, about 1 at 1 request/s", rec.Header().Get("Retry-After"))
+	}
+	var p problem
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Status != 429 || p.Detail == "" || p.Message != p.Detail {
+		t.Errorf("429 body is not our problem document: %s", rec.Body)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
+		t.Errorf("429 Content-Type %q for a client that accepts problem+json", ct)
+	}
+	if rec.Header().Get("Access-Control-Allow-Origin") != edgeFrontend {
+		t.Errorf("a browser could not read the 429: no CORS headers")
+	}
+	// Other paths of the same user share the bucket, including other users'
+	// paths (which would be 403): the limit is per user, not per route.
+	if rec := e.do(t, http.MethodGet, "/api/bob/tasks", alice, ""); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("alice on bob's path while over her limit: %d, want 429", rec.Code)
+	}
+	// Another user is unaffected.
+	if rec := e.do(t, http.MethodGet, "/api/me/tasks", bob, ""); rec.Code != http.StatusOK {
+		t.Errorf("bob, while alice is limited: %d", rec.Code)
+	}
+	// Endpoints without a token are not limited per user.
+	for range 10 {
+		if rec := e.do(t, http.MethodGet, "/healthz", "", ""); rec.Code != http.StatusOK {
+			t.Fatalf("/healthz: %d", rec.Code)
+		}
+	}
+	metrics := e.do(t, http.MethodGet, "/metrics", "", "").Body.String()
+	if !strings.Contains(metrics, `todoapi_rate_limited_total{limit="user"} 2`) {
+		t.Errorf("metrics do not count the 2 rejections:\n%s", grepLines(metrics, "rate_limited"))
+	}
+}
+
+func TestUserRateLimitRefills(t *testing.T) {
+	e := newEdgeEnv(t, func(c *Config) { c.UserRateLimit = RateLimit{RPS: 20, Burst: 2} })
+	tok := edgeToken(t, "alice")
+	statuses := func() (ok, limited int) {
+		for range 4 {
+			switch e.do(t, http.MethodGet, "/api/me/tasks", tok, "").Code {
+			case 200:
+				ok++
+			case 429:
+				limited++
+			}
+		}
+		return
+	}
+	if ok, limited := statuses(); ok < 2 || limited == 0 {
+		t.Fatalf("burst of 4 at burst size 2: %d ok, %d limited", ok, limited)
+	}
+	time.Sleep(200 * time.Millisecond) // 20/s refills the bucket of 2 in 100 ms
+	if rec := e.do(t, http.MethodGet, "/api/me/tasks", tok, ""); rec.Code != http.StatusOK {
+		t.Errorf("after the bucket refilled: %d", rec.Code)
+	}
+}
+
+func TestRateLimitDisabled(t *testing.T) {
+	e := newEdgeEnv(t, func(c *Config) { c.UserRateLimit = RateLimit{RPS: 0, Burst: 100} })
+	tok := edgeToken(t, "alice")
+	for i := range 300 {
+		if rec := e.do(t, http.MethodGet, "/api/me/tasks", tok, ""); rec.Code != http.StatusOK {
+			t.Fatalf("request %d with the limit disabled: %d", i+1, rec.Code)
+		}
+	}
+}
+
+func TestAuthFailureLimitPerIP(t *testing.T) {
+	e := newEdgeEnv(t, func(c *Config) {
+		c.AuthFailureLimit = RateLimit{RPS: 0.5, Burst: 3}
+	})
+	good := edgeToken(t, "alice")
+	from := func(ip, token string) int {
+		req := edgeRequest(http.MethodGet, "/api/me/tasks", token)
+		req.RemoteAddr = ip + ":40000"
+		rec := edgeServe(e.handler, req)
+		if rec.Code == http.StatusTooManyRequests && rec.Header().Get("Retry-After") == "" {
+			t.Errorf("429 without Retry-After")
+		}
+		return rec.Code
+	}
+	// Three bad tokens use up the budget; the fourth gets 429 instead of 401.
+	for i := range 3 {
+		if got := from("203.0.113.7", "bad.token."+strconv.Itoa(i)); got != http.StatusUnauthorized {
+			t.Fatalf("bad token %d: %d, want 401", i+1, got)
+		}
+	}
+	if got := from("203.0.113.7", "bad.token.4"); got != http.StatusTooManyRequests {
+		t.Fatalf("4th bad token from one address: %d, want 429", got)
+	}
+	// While the address is blocked even a good token waits: verification is
+	// what the limit protects.
+	if got := from("203.0.113.7", good); got != http.StatusTooManyRequests {
+		t.Errorf("good token from the blocked address: %d, want 429", got)
+	}
+	// Other addresses are unaffected, and missing tokens never count.
+	if got := from("198.51.100.1", good); got != http.StatusOK {
+		t.Errorf("good token from another address: %d", got)
+	}
+	for range 10 {
+		if got := from("198.51.100.2", ""); got != http.StatusUnauthorized {
+			t.Fatalf("missing token: %d, want 401 every time", got)
+		}
+	}
+	metrics := e.do(t, http.MethodGet, "/metrics", "", "").Body.String()
+	if !strings.Contains(metrics, `todoapi_rate_limited_total{limit="auth_failure"} 2`) {
+		t.Errorf("metrics do not count 2 auth-failure rejections:\n%s", grepLines(metrics, "rate_limited"))
+	}
+}
+
+// TestAuthFailureLimitBurstOfBadTokens sends a burst of bad tokens from
+// one address concurrently and prints how many got through to the verifier.
+func TestAuthFailureLimitBurstOfBadTokens(t *testing.T) {
+	e := newEdgeEnv(t, func(c *Config) { c.AuthFailureLimit = RateLimit{RPS: 1, Burst: 20} })
+	var unauthorized, limited atomic.Int64
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				req := edgeRequest(http.MethodGet, "/api/me/tasks", fmt.Sprintf("guess-%d-%d", w, i))
+				req.RemoteAddr = "192.0.2.9:5555"
+				switch edgeServe(e.handler, req).Code {
+				case http.StatusUnauthorized:
+					unauthorized.Add(1)
+				case http.StatusTooManyRequests:
+					limited.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("400 bad tokens from one address: %d reached the verifier (401), %d refused (429)", unauthorized.Load(), limited.Load())
+	if unauthorized.Load() > 25 || unauthorized.Load()+limited.Load() != 400 {
+		t.Errorf("%d bad tokens were verified; the budget is a burst of 20 plus 1/s", unauthorized.Load())
+	}
+}
+
+func TestClientIPAndTrustedProxies(t *testing.T) {
+	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	for _, tc := range []struct {
+		name, remote string
+		xff          []string
+		trusted      []netip.Prefix
+		want         string
+	}{
+		{"no proxies: the peer", "203.0.113.5:1234", []string{"1.2.3.4"}, nil, "203.0.113.5"},
+		{"untrusted peer: header ignored", "203.0.113.5:1234", []string{"1.2.3.4"}, proxies, "203.0.113.5"},
+		{"trusted proxy: the client it saw", "10.1.2.3:80", []string{"198.51.100.7"}, proxies, "198.51.100.7"},
+		{"spoofed left part ignored", "10.1.2.3:80", []string{"6.6.6.6, 198.51.100.7"}, proxies, "198.51.100.7"},
+		{"chain of trusted proxies", "10.1.2.3:80", []string{"198.51.100.7, 10.9.9.9", "10.4.4.4"}, proxies, "198.51.100.7"},
+		{"IPv6 loopback proxy", "[::1]:80", []string{"2001:db8::1"}, proxies, "2001:db8::1"},
+		{"garbage stops the walk", "10.1.2.3:80", []string{"198.51.100.7, nonsense"}, proxies, "10.1.2.3"},
+		{"IPv4-mapped peer", "[::ffff:203.0.113.5]:1", nil, nil, "203.0.113.5"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got string
+			s := &server{trustedProxies: tc.trusted}
+			req := edgeRequest(http.MethodGet, "/", "")
+			req.RemoteAddr = tc.remote
+			for _, v := range tc.xff {
+				req.Header.Add("X-Forwarded-For", v)
+			}
+			got = s.clientIP(req)
+			if got != tc.want {
+				t.Errorf("client IP %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestLimiterSetIsBounded: a flood of distinct keys (a user per request,
+// or an attacker's many addresses) never grows the set past its bound, and
+// buckets that have refilled are forgotten.
+func TestLimiterSetIsBounded(t *testing.T) {
+	set := newLimiterSet(RateLimit{RPS: 10, Burst: 10}, 100)
+	now := time.Unix(1_000_000, 0)
+	set.now = func() time.Time { return now }
+	for i := range 10_000 {
+		set.allow("user-" + strconv.Itoa(i))
+	}
+	if n := set.len(); n != 100 {
+		t.Errorf("after 10 000 keys the set holds %d buckets, want the bound of 100", n)
+	}
+	// A key in use keeps its (empty) bucket even while others come and go.
+	for range 10 {
+		set.allow("hot")
+	}
+	if ok, _ := set.allow("hot"); ok {
+		t.Fatalf("the 11th request in a burst of 10 was allowed")
+	}
+	for i := range 50 {
+		set.allow("cold-" + strconv.Itoa(i))
+	}
+	if ok, wait := set.allow("hot"); ok || wait <= 0 {
+		t.Errorf("hot key lost its bucket to 50 newer keys (ok=%v, wait=%v)", ok, wait)
+	}
+	// Once every bucket has had time to refill, they are dropped on the
+	// next insertion.
+	now = now.Add(2 * time.Second)
+	set.allow("late")
+	if n := set.len(); n != 1 {
+		t.Errorf("after every bucket refilled the set holds %d, want 1", n)
+	}
+}
+
+// TestPanicBecomesLogged500: a handler that panics answers a generic 500
+// problem, the stack goes to the log with the request id, and the server
+// keeps serving.
+func TestPanicBecomesLogged500(t *testing.T) {
+	e := newEdgeEnv(t, func(c *Config) {
+		c.Tasks = panickyTasks{c.Tasks}
+		c.CORSOrigins = []string{edgeFrontend}
+	})
+	tok := edgeToken(t, "alice")
+	rec := e.do(t, http.MethodPost, "/api/me/tasks", tok, `{"title":"boom"}`, "X-Request-ID", "panic-req-1", "Origin", edgeFrontend)
+	if rec.Code != http.StatusInternalServerError {
+		t.Fatalf("status %d, want 500; body %s", rec.Code, rec.Body)
+	}
+	body := rec.Body.String()
+	var p problem
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Status != 500 || p.Detail != "an unexpected error occurred" {
+		t.Errorf("500 body %s", body)
+	}
+	for _, leak := range []string{"goroutine", ".go:", "secret-internal-state", "panickyTasks"} {
+		if strings.Contains(body, leak) {
+			t.Errorf("the response leaks %q: %s", leak, body)
+		}
+	}
+	h := rec.Header()
+	if h.Get("X-Request-ID") != "panic-req-1" || h.Get("X-Content-Type-Options") != "nosniff" ||
+		h.Get("Access-Control-Allow-Origin") != edgeFrontend || h.Get("Location") != "" {
+		t.Errorf("500 headers: %v", h)
+	}
+	logs := e.logs.String()
+	if !strings.Contains(logs, "secret-internal-state") || !strings.Contains(logs, `"stack":"goroutine`) || !strings.Contains(logs, `"request_id":"panic-req-1"`) {
+		t.Errorf("the panic, its stack and the request id are not in the log:\n%s", logs)
+	}
+	if line := logLine(t, logs, "panic-req-1"); line["status"] != float64(500) {
+		t.Errorf("the request's log line says status %v", line["status"])
+	}
+	if rec := e.do(t, http.MethodGet, "/api/me/tasks", tok, ""); rec.Code != http.StatusOK {
+		t.Errorf("after the panic: %d", rec.Code)
+	}
+}
+
+// panickyTasks panics on create, with an internal value in the message.
+type panickyTasks struct{ todoapi.TaskService }
+
+func (panickyTasks) CreateTask(context.Context, todoapi.User, todoapi.TaskPatch) (todoapi.Task, error) {
+	panic("secret-internal-state")
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for line := range strings.SplitSeq(s, "\n") {
+		if strings.Contains(line, sub) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -1,0 +1,216 @@
+package http
+
+import (
+	"container/list"
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"golang.org/x/time/rate"
+
+	"github.com/todoapi/todoapi/metrics"
+)
+
+// RateLimit is a token bucket: RPS tokens a second, holding at most Burst.
+// An RPS of zero (or less) disables the limit.
+type RateLimit struct {
+	RPS   float64
+	Burst int
+}
+
+func (l RateLimit) enabled() bool { return l.RPS > 0 && l.Burst > 0 }
+
+// maxLimiterKeys bounds how many buckets a limiterSet keeps. At about 200
+// bytes a bucket this is ~13 MB at worst.
+const maxLimiterKeys = 1 << 16
+
+// limiterSet keeps one token bucket per key (a user id, a client IP) in a
+// map that cannot grow without bound: buckets are kept in least-recently-
+// used order, a bucket unused long enough to have refilled completely is
+// dropped (a new one would be identical, so nothing is lost), and when the
+// set is full of recently used buckets the least recent one goes. That last
+// case gives the evicted key a fresh bucket, so it errs towards letting
+// requests through rather than refusing keys it has no room for.
+type limiterSet struct {
+	limit rate.Limit
+	burst int
+	// idle is how long an unused bucket takes to fill up again.
+	idle time.Duration
+	max  int
+	now  func() time.Time
+
+	mu    sync.Mutex
+	lru   *list.List // of *limiterEntry, most recently used first
+	byKey map[string]*list.Element
+}
+
+type limiterEntry struct {
+	key  string
+	lim  *rate.Limiter
+	used time.Time
+}
+
+// newLimiterSet returns nil when l is disabled; a nil set allows everything.
+func newLimiterSet(l RateLimit, max int) *limiterSet {
+	if !l.enabled() {
+		return nil
+	}
+	return &limiterSet{
+		limit: rate.Limit(l.RPS),
+		burst: l.Burst,
+		idle:  time.Duration(float64(l.Burst)/l.RPS*float64(time.Second)) + time.Second,
+		max:   max,
+		now:   time.Now,
+		lru:   list.New(),
+		byKey: make(map[string]*list.Element),
+	}
+}
+
+// bucket returns key's bucket, creating it if needed.
+func (s *limiterSet) bucket(key string, now time.Time) *rate.Limiter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if el, ok := s.byKey[key]; ok {
+		e := el.Value.(*limiterEntry)
+		e.used = now
+		s.lru.MoveToFront(el)
+		return e.lim
+	}
+	// Forget buckets that have refilled, oldest first; then, if still full,
+	// the least recently used one.
+	for back := s.lru.Back(); back != nil; back = s.lru.Back() {
+		e := back.Value.(*limiterEntry)
+		if now.Sub(e.used) < s.idle && s.lru.Len() < s.max {
+			break
+		}
+		s.lru.Remove(back)
+		delete(s.byKey, e.key)
+	}
+	e := &limiterEntry{key: key, lim: rate.NewLimiter(s.limit, s.burst), used: now}
+	s.byKey[key] = s.lru.PushFront(e)
+	return e.lim
+}
+
+// len reports how many buckets are kept, for tests.
+func (s *limiterSet) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lru.Len()
+}
+
+// allow takes a token from key's bucket. When there is none it reports how
+// long until there will be.
+func (s *limiterSet) allow(key string) (bool, time.Duration) {
+	if s == nil {
+		return true, 0
+	}
+	now := s.now()
+	lim := s.bucket(key, now)
+	if lim.AllowN(now, 1) {
+		return true, 0
+	}
+	return false, s.wait(lim, now)
+}
+
+// exhausted reports, without taking a token, whether key's bucket is empty,
+// and if so how long until it is not.
+func (s *limiterSet) exhausted(key string) (bool, time.Duration) {
+	if s == nil {
+		return false, 0
+	}
+	now := s.now()
+	lim := s.bucket(key, now)
+	if lim.TokensAt(now) >= 1 {
+		return false, 0
+	}
+	return true, s.wait(lim, now)
+}
+
+// spend takes a token from key's bucket if there is one.
+func (s *limiterSet) spend(key string) {
+	if s != nil {
+		now := s.now()
+		s.bucket(key, now).AllowN(now, 1)
+	}
+}
+
+func (s *limiterSet) wait(lim *rate.Limiter, now time.Time) time.Duration {
+	missing := 1 - lim.TokensAt(now)
+	return time.Duration(missing / float64(s.limit) * float64(time.Second))
+}
+
+// tooManyRequests is the 429 problem, with Retry-After in whole seconds
+// (rounded up, at least 1) as RFC 9110 §10.2.3 allows.
+func tooManyRequests(detail string, wait time.Duration) *problem {
+	secs := max(1, int(math.Ceil(wait.Seconds())))
+	p := newProblem(http.StatusTooManyRequests, detail+"; retry after "+strconv.Itoa(secs)+"s").(*problem)
+	p.headers = map[string]string{"Retry-After": strconv.Itoa(secs)}
+	return p
+}
+
+// limitUser spends one token of the authenticated user's bucket per request
+// and answers 429 when the bucket is empty. Keying on the user rather than
+// the address keeps users behind one NAT or proxy apart and follows a user
+// across addresses. It runs after authenticate and before the path check,
+// so that requests for other users' paths count too.
+func (s *server) limitUser(ctx huma.Context, next func(huma.Context)) {
+	user := userFrom(ctx.Context())
+	if user.ID == "" { // an operation without security
+		next(ctx)
+		return
+	}
+	if ok, wait := s.userLimits.allow(user.ID); !ok {
+		s.metrics.RateLimited(metrics.LimitUser)
+		s.writeErr(ctx, tooManyRequests("too many requests", wait))
+		return
+	}
+	next(ctx)
+}
+
+// clientIP is the address failed authentications are counted against: the
+// connection's peer, unless that peer is a configured trusted proxy, in
+// which case X-Forwarded-For is read from the right, skipping trusted
+// proxies, and the first other address is the client. Without trusted
+// proxies the header is ignored: anyone can write it, and believing it would
+// let a client pick a fresh address for every guess.
+func (s *server) clientIP(r *http.Request) string {
+	var addr netip.Addr
+	if peer, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		addr = peer.Addr().Unmap()
+	} else if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		addr, _ = netip.ParseAddr(host)
+	}
+	if !addr.IsValid() {
+		return r.RemoteAddr
+	}
+	if len(s.trustedProxies) == 0 || !s.trusted(addr) {
+		return addr.String()
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // a malformed hop: trust nothing to its left
+		}
+		addr = hop.Unmap()
+		if !s.trusted(addr) {
+			break
+		}
+	}
+	return addr.String()
+}
+
+func (s *server) trusted(a netip.Addr) bool {
+	for _, p := range s.trustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
