@@ -195,6 +195,8 @@ func (s *jwksSource) close() {
 	s.mu.Unlock()
 	s.cancel()
 	<-s.done
+	// Keep-alive connections have goroutines of their own.
+	s.client.CloseIdleConnections()
 }
 
 func (s *jwksSource) algorithms() []string { return slices.Clone(jwksAlgorithms) }

@@ -13,6 +13,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -396,6 +398,7 @@ func TestBetterAuthEndToEnd(t *testing.T) {
 			}
 
 			driveEveryEndpoint(t, base, alice, bob, aliceTok, bobTok)
+			forgeries(t, ba, base, aliceTok)
 			rotate(t, ba, base, alice)
 		})
 	}
@@ -501,6 +504,73 @@ func driveEveryEndpoint(t *testing.T, base string, alice, bob account, aliceTok,
 	}
 }
 
+// forgeries: tokens an attacker can make from what Better Auth publishes
+// (its JWKS) and a genuine token are all refused.
+func forgeries(t *testing.T, ba *betterAuth, base, genuine string) {
+	enc := base64.RawURLEncoding.EncodeToString
+	kid := jwtPart(t, genuine, 0)["kid"].(string)
+	claims := jwtPart(t, genuine, 1)
+	payload := enc(mustJSON(t, claims))
+
+	resp, jwks := call(t, http.MethodGet, ba.url+"/api/auth/jwks", "", "", nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET jwks: %d", resp.StatusCode)
+	}
+	var set struct{ Keys []map[string]any }
+	if err := json.Unmarshal(jwks, &set); err != nil {
+		t.Fatal(err)
+	}
+	var key map[string]any
+	for _, k := range set.Keys {
+		if k["kid"] == kid {
+			key = k
+		}
+	}
+	if key == nil {
+		t.Fatalf("kid %s not in the JWKS %s", kid, jwks)
+	}
+
+	// HS256 "signed" with every public form of the key.
+	secrets := map[string][]byte{"JWK": mustJSON(t, key), "JWKS document": jwks}
+	for _, member := range []string{"x", "y", "n"} {
+		if v, ok := key[member].(string); ok {
+			raw, _ := base64.RawURLEncoding.DecodeString(v)
+			secrets["raw "+member] = raw
+			secrets["text "+member] = []byte(v)
+		}
+	}
+	refused := func(what, tok string) {
+		t.Helper()
+		resp, body := call(t, http.MethodGet, base+"/api/me/tasks", tok, "", nil)
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "invalid_token") {
+			t.Errorf("%s: %d %s, want 401 invalid_token", what, resp.StatusCode, body)
+		}
+	}
+	for name, secret := range secrets {
+		head := enc(mustJSON(t, map[string]any{"alg": "HS256", "kid": kid, "typ": "JWT"}))
+		mac := hmac.New(sha256.New, secret)
+		mac.Write([]byte(head + "." + payload))
+		refused("HS256 signed with the public key's "+name, head+"."+payload+"."+enc(mac.Sum(nil)))
+	}
+
+	// alg none, with and without the kid.
+	for _, h := range []map[string]any{{"alg": "none", "kid": kid}, {"alg": "none"}, {"alg": "None", "kid": kid}} {
+		refused(fmt.Sprintf("alg %v", h["alg"]), enc(mustJSON(t, h))+"."+payload+".")
+	}
+
+	// The genuine signature under another header or payload.
+	parts := strings.Split(genuine, ".")
+	hdr := jwtPart(t, genuine, 0)
+	for _, alg := range []string{"EdDSA", "ES256", "ES512", "RS256", "PS256"} {
+		if alg != hdr["alg"] {
+			hdr2 := map[string]any{"alg": alg, "kid": kid}
+			refused("header switched to "+alg, enc(mustJSON(t, hdr2))+"."+parts[1]+"."+parts[2])
+		}
+	}
+	claims["exp"] = claims["exp"].(float64) + 3600
+	refused("exp extended", parts[0]+"."+enc(mustJSON(t, claims))+"."+parts[2])
+}
+
 // rotate expires Better Auth's signing key the way its rotationInterval
 // does, so it signs with a new kid, and later retires the old key the way the
 // end of the grace period does, all while todoapi keeps running.
@@ -579,4 +649,18 @@ func TestBetterAuthWithSecretSideBySide(t *testing.T) {
 		t.Fatal(err)
 	}
 	api{t, base, strings.TrimSpace(out.String())}.expect(200, "GET", "/api/svc/tasks", nil, nil)
+
+	// iss/aud are enforced: a todoapi expecting another audience or issuer
+	// refuses Better Auth's tokens, whose aud and iss are its origin.
+	for _, env := range []map[string]string{
+		{"BETTER_AUTH_URL": ba.url, "JWT_AUDIENCE": "todo-api"},
+		{"BETTER_AUTH_URL": ba.url, "JWT_ISSUER": "https://auth.example.com"},
+		{"JWKS_URL": ba.url + "/api/auth/jwks", "JWT_AUDIENCE": "todo-api"},
+	} {
+		other := startTodoapi(t, env)
+		api{t, other, ba.token(t, alice)}.expect(401, "GET", "/api/me/tasks", nil, nil)
+	}
+	// JWKS_URL alone checks no iss/aud.
+	other := startTodoapi(t, map[string]string{"JWKS_URL": ba.url + "/api/auth/jwks"})
+	api{t, other, ba.token(t, alice)}.expect(200, "GET", "/api/me/tasks", nil, nil)
 }
