@@ -44,9 +44,9 @@ var harnessDir = func() string {
 	return dir
 }()
 
-// harness returns the absolute paths of node and the harness script, or
+// baHarness returns the absolute paths of node and the harness script, or
 // skips the test.
-func harness(t *testing.T) (node, script string) {
+func baHarness(t *testing.T) (node, script string) {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -58,9 +58,9 @@ func harness(t *testing.T) (node, script string) {
 	return node, filepath.Join(harnessDir, "server.mjs")
 }
 
-// freePort returns a loopback port nothing listens on, so that todoapi can
+// e2eFreePort returns a loopback port nothing listens on, so that todoapi can
 // be pointed at a Better Auth server before it starts.
-func freePort(t *testing.T) int {
+func e2eFreePort(t *testing.T) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -80,7 +80,7 @@ type betterAuth struct {
 // alg, waits until it listens, and stops it when the test ends.
 func startBetterAuth(t *testing.T, port int, alg string) *betterAuth {
 	t.Helper()
-	node, script := harness(t)
+	node, script := baHarness(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, node, script, strconv.Itoa(port), alg)
 	cmd.Dir = filepath.Dir(script)
@@ -120,26 +120,26 @@ func startBetterAuth(t *testing.T, port int, alg string) *betterAuth {
 	return &betterAuth{url: ready.FindStringSubmatch(out.String())[1], out: out}
 }
 
-// account is a Better Auth user with a session.
-type account struct {
+// baAccount is a Better Auth user with a session.
+type baAccount struct {
 	id, email, cookie string
 }
 
 // signUp creates a user with email/password; Better Auth signs them in.
-func (b *betterAuth) signUp(t *testing.T, email, name string) account {
+func (b *betterAuth) signUp(t *testing.T, email, name string) baAccount {
 	t.Helper()
 	return b.session(t, "/api/auth/sign-up/email", map[string]string{"email": email, "password": "correct horse battery", "name": name})
 }
 
 // signIn opens another session for an existing user.
-func (b *betterAuth) signIn(t *testing.T, email string) account {
+func (b *betterAuth) signIn(t *testing.T, email string) baAccount {
 	t.Helper()
 	return b.session(t, "/api/auth/sign-in/email", map[string]string{"email": email, "password": "correct horse battery"})
 }
 
-func (b *betterAuth) session(t *testing.T, path string, body map[string]string) account {
+func (b *betterAuth) session(t *testing.T, path string, body map[string]string) baAccount {
 	t.Helper()
-	resp, data := call(t, http.MethodPost, b.url+path, "", "application/json", mustJSON(t, body))
+	resp, data := e2eCall(t, http.MethodPost, b.url+path, "", "application/json", e2eJSON(t, body))
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("POST %s: %d %s", path, resp.StatusCode, data)
 	}
@@ -158,16 +158,16 @@ func (b *betterAuth) session(t *testing.T, path string, body map[string]string) 
 	if cookie == "" {
 		t.Fatalf("POST %s set no session cookie: %v", path, resp.Header.Values("Set-Cookie"))
 	}
-	return account{id: out.User.ID, email: out.User.Email, cookie: cookie}
+	return baAccount{id: out.User.ID, email: out.User.Email, cookie: cookie}
 }
 
 // token asks Better Auth for a JWT for a's session, as authClient.token()
 // does in the frontend.
-func (b *betterAuth) token(t *testing.T, a account) string {
+func (b *betterAuth) token(t *testing.T, a baAccount) string {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, b.url+"/api/auth/token", nil)
 	req.Header.Set("Cookie", a.cookie)
-	resp, data := do(t, req)
+	resp, data := e2eDo(t, req)
 	var out struct{ Token string }
 	if resp.StatusCode != http.StatusOK || json.Unmarshal(data, &out) != nil || strings.Count(out.Token, ".") != 2 {
 		t.Fatalf("GET /api/auth/token: %d %s", resp.StatusCode, data)
@@ -178,7 +178,7 @@ func (b *betterAuth) token(t *testing.T, a account) string {
 // admin calls one of the harness's test-only key routes.
 func (b *betterAuth) admin(t *testing.T, action string) []string {
 	t.Helper()
-	resp, data := call(t, http.MethodPost, b.url+"/__harness/"+action, "", "", nil)
+	resp, data := e2eCall(t, http.MethodPost, b.url+"/__harness/"+action, "", "", nil)
 	var out struct{ Kids []string }
 	if resp.StatusCode != http.StatusOK || json.Unmarshal(data, &out) != nil {
 		t.Fatalf("POST /__harness/%s: %d %s", action, resp.StatusCode, data)
@@ -189,7 +189,7 @@ func (b *betterAuth) admin(t *testing.T, action string) []string {
 // kids lists the key ids Better Auth publishes.
 func (b *betterAuth) kids(t *testing.T) []string {
 	t.Helper()
-	resp, data := call(t, http.MethodGet, b.url+"/api/auth/jwks", "", "", nil)
+	resp, data := e2eCall(t, http.MethodGet, b.url+"/api/auth/jwks", "", "", nil)
 	var set struct{ Keys []struct{ Kid string } }
 	if resp.StatusCode != http.StatusOK || json.Unmarshal(data, &set) != nil {
 		t.Fatalf("GET /api/auth/jwks: %d %s", resp.StatusCode, data)
@@ -201,10 +201,10 @@ func (b *betterAuth) kids(t *testing.T) []string {
 	return kids
 }
 
-// startTodoapi runs todoapi through run(), as main does, with env on top of
+// startTodoapiE2E runs todoapi through run(), as main does, with env on top of
 // an isolated environment and a SQLite file in a temporary directory, and
 // returns its base URL. It stops when the test ends.
-func startTodoapi(t *testing.T, env map[string]string) string {
+func startTodoapiE2E(t *testing.T, env map[string]string) string {
 	t.Helper()
 	isolate(t)
 	t.Setenv("DATABASE_URL", "sqlite:"+filepath.Join(t.TempDir(), "todo.db"))
@@ -245,7 +245,7 @@ func startTodoapi(t *testing.T, env map[string]string) string {
 	return listening.FindStringSubmatch(out.String())[1]
 }
 
-func mustJSON(t *testing.T, v any) []byte {
+func e2eJSON(t *testing.T, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -254,11 +254,11 @@ func mustJSON(t *testing.T, v any) []byte {
 	return b
 }
 
-var client = &http.Client{Timeout: 30 * time.Second}
+var e2eClient = &http.Client{Timeout: 30 * time.Second}
 
-func do(t *testing.T, req *http.Request) (*http.Response, []byte) {
+func e2eDo(t *testing.T, req *http.Request) (*http.Response, []byte) {
 	t.Helper()
-	resp, err := client.Do(req)
+	resp, err := e2eClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
@@ -270,8 +270,8 @@ func do(t *testing.T, req *http.Request) (*http.Response, []byte) {
 	return resp, data
 }
 
-// call sends a request with an optional bearer token and body.
-func call(t *testing.T, method, url, token, contentType string, body []byte) (*http.Response, []byte) {
+// e2eCall sends a request with an optional bearer token and body.
+func e2eCall(t *testing.T, method, url, token, contentType string, body []byte) (*http.Response, []byte) {
 	t.Helper()
 	var r io.Reader
 	if body != nil {
@@ -287,11 +287,11 @@ func call(t *testing.T, method, url, token, contentType string, body []byte) (*h
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	return do(t, req)
+	return e2eDo(t, req)
 }
 
-// api is a todoapi client for one bearer token.
-type api struct {
+// e2eAPI is a todoapi client for one bearer token.
+type e2eAPI struct {
 	t     *testing.T
 	base  string
 	token string
@@ -299,17 +299,17 @@ type api struct {
 
 // expect sends a request and checks the status; it decodes a JSON answer
 // into out when out is not nil.
-func (a api) expect(want int, method, path string, body any, out any) *http.Response {
+func (a e2eAPI) expect(want int, method, path string, body any, out any) *http.Response {
 	a.t.Helper()
 	var data []byte
 	ct := ""
 	if body != nil {
-		data, ct = mustJSON(a.t, body), "application/json"
+		data, ct = e2eJSON(a.t, body), "application/json"
 		if method == http.MethodPatch && !strings.HasSuffix(path, "/complete") {
 			ct = "application/merge-patch+json"
 		}
 	}
-	resp, got := call(a.t, method, a.base+path, a.token, ct, data)
+	resp, got := e2eCall(a.t, method, a.base+path, a.token, ct, data)
 	if resp.StatusCode != want {
 		a.t.Fatalf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, got)
 	}
@@ -322,13 +322,13 @@ func (a api) expect(want int, method, path string, body any, out any) *http.Resp
 }
 
 // status returns the status of an authenticated GET.
-func (a api) status(path string) int {
+func (a e2eAPI) status(path string) int {
 	a.t.Helper()
-	resp, _ := call(a.t, http.MethodGet, a.base+path, a.token, "", nil)
+	resp, _ := e2eCall(a.t, http.MethodGet, a.base+path, a.token, "", nil)
 	return resp.StatusCode
 }
 
-type task struct {
+type e2eTask struct {
 	ID          int64    `json:"id"`
 	UserID      string   `json:"user_id"`
 	Title       string   `json:"title"`
@@ -353,8 +353,8 @@ func jwtPart(t *testing.T, token string, i int) map[string]any {
 	return m
 }
 
-// waitStatus polls an authenticated GET until it answers want.
-func waitStatus(t *testing.T, a api, path string, want int, within time.Duration, why string) time.Duration {
+// e2eWaitStatus polls an authenticated GET until it answers want.
+func e2eWaitStatus(t *testing.T, a e2eAPI, path string, want int, within time.Duration, why string) time.Duration {
 	t.Helper()
 	begin := time.Now()
 	for {
@@ -376,8 +376,8 @@ func waitStatus(t *testing.T, a api, path string, want int, within time.Duration
 func TestBetterAuthEndToEnd(t *testing.T) {
 	for _, alg := range []string{"EdDSA", "RS256", "ES256"} {
 		t.Run(alg, func(t *testing.T) {
-			ba := startBetterAuth(t, freePort(t), alg)
-			base := startTodoapi(t, map[string]string{
+			ba := startBetterAuth(t, e2eFreePort(t), alg)
+			base := startTodoapiE2E(t, map[string]string{
 				"BETTER_AUTH_URL": ba.url,
 				// Short, so the rotation below is seen quickly.
 				"JWKS_REFRESH_INTERVAL":     "1s",
@@ -399,25 +399,25 @@ func TestBetterAuthEndToEnd(t *testing.T) {
 
 			driveEveryEndpoint(t, base, alice, bob, aliceTok, bobTok)
 			forgeries(t, ba, base, aliceTok)
-			rotate(t, ba, base, alice)
+			rotateKeys(t, ba, base, alice)
 		})
 	}
 }
 
 // driveEveryEndpoint exercises every /api operation with Better Auth tokens,
 // and checks that bob can neither see nor touch alice's tasks.
-func driveEveryEndpoint(t *testing.T, base string, alice, bob account, aliceTok, bobTok string) {
-	a := api{t, base, aliceTok}
-	b := api{t, base, bobTok}
+func driveEveryEndpoint(t *testing.T, base string, alice, bob baAccount, aliceTok, bobTok string) {
+	a := e2eAPI{t, base, aliceTok}
+	b := e2eAPI{t, base, bobTok}
 	aPath := "/api/" + alice.id + "/tasks"
 
-	var list []task
+	var list []e2eTask
 	a.expect(200, "GET", aPath, nil, &list)
 	if len(list) != 0 {
 		t.Fatalf("new user has tasks: %v", list)
 	}
 
-	var created task
+	var created e2eTask
 	resp := a.expect(201, "POST", aPath, map[string]any{
 		"title": "  Buy milk ", "description": "Two litres", "priority": "high", "tags": []string{"home"},
 	}, &created)
@@ -434,7 +434,7 @@ func driveEveryEndpoint(t *testing.T, base string, alice, bob account, aliceTok,
 	if len(list) != 2 {
 		t.Fatalf("list: %d tasks, want 2", len(list))
 	}
-	var got task
+	var got e2eTask
 	a.expect(200, "GET", taskPath, nil, &got)
 	a.expect(200, "GET", fmt.Sprintf("/api/me/tasks/%d", created.ID), nil, &got)
 	if got.ID != created.ID {
@@ -489,7 +489,7 @@ func driveEveryEndpoint(t *testing.T, base string, alice, bob account, aliceTok,
 	a.expect(404, "GET", taskPath, nil, nil)
 
 	// Bad tokens.
-	none := api{t, base, ""}
+	none := e2eAPI{t, base, ""}
 	resp = none.expect(401, "GET", "/api/me/tasks", nil, nil)
 	if resp.Header.Get("WWW-Authenticate") != "Bearer" {
 		t.Errorf("no token: WWW-Authenticate %q", resp.Header.Get("WWW-Authenticate"))
@@ -497,8 +497,8 @@ func driveEveryEndpoint(t *testing.T, base string, alice, bob account, aliceTok,
 	parts := strings.Split(aliceTok, ".")
 	claims := jwtPart(t, aliceTok, 1)
 	claims["sub"] = bob.id
-	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString(mustJSON(t, claims)) + "." + parts[2]
-	resp = api{t, base, tampered}.expect(401, "GET", "/api/me/tasks", nil, nil)
+	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString(e2eJSON(t, claims)) + "." + parts[2]
+	resp = e2eAPI{t, base, tampered}.expect(401, "GET", "/api/me/tasks", nil, nil)
 	if !strings.Contains(resp.Header.Get("WWW-Authenticate"), "invalid_token") {
 		t.Errorf("tampered token: WWW-Authenticate %q", resp.Header.Get("WWW-Authenticate"))
 	}
@@ -510,9 +510,9 @@ func forgeries(t *testing.T, ba *betterAuth, base, genuine string) {
 	enc := base64.RawURLEncoding.EncodeToString
 	kid := jwtPart(t, genuine, 0)["kid"].(string)
 	claims := jwtPart(t, genuine, 1)
-	payload := enc(mustJSON(t, claims))
+	payload := enc(e2eJSON(t, claims))
 
-	resp, jwks := call(t, http.MethodGet, ba.url+"/api/auth/jwks", "", "", nil)
+	resp, jwks := e2eCall(t, http.MethodGet, ba.url+"/api/auth/jwks", "", "", nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET jwks: %d", resp.StatusCode)
 	}
@@ -531,7 +531,7 @@ func forgeries(t *testing.T, ba *betterAuth, base, genuine string) {
 	}
 
 	// HS256 "signed" with every public form of the key.
-	secrets := map[string][]byte{"JWK": mustJSON(t, key), "JWKS document": jwks}
+	secrets := map[string][]byte{"JWK": e2eJSON(t, key), "JWKS document": jwks}
 	for _, member := range []string{"x", "y", "n"} {
 		if v, ok := key[member].(string); ok {
 			raw, _ := base64.RawURLEncoding.DecodeString(v)
@@ -541,13 +541,13 @@ func forgeries(t *testing.T, ba *betterAuth, base, genuine string) {
 	}
 	refused := func(what, tok string) {
 		t.Helper()
-		resp, body := call(t, http.MethodGet, base+"/api/me/tasks", tok, "", nil)
+		resp, body := e2eCall(t, http.MethodGet, base+"/api/me/tasks", tok, "", nil)
 		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "invalid_token") {
 			t.Errorf("%s: %d %s, want 401 invalid_token", what, resp.StatusCode, body)
 		}
 	}
 	for name, secret := range secrets {
-		head := enc(mustJSON(t, map[string]any{"alg": "HS256", "kid": kid, "typ": "JWT"}))
+		head := enc(e2eJSON(t, map[string]any{"alg": "HS256", "kid": kid, "typ": "JWT"}))
 		mac := hmac.New(sha256.New, secret)
 		mac.Write([]byte(head + "." + payload))
 		refused("HS256 signed with the public key's "+name, head+"."+payload+"."+enc(mac.Sum(nil)))
@@ -555,7 +555,7 @@ func forgeries(t *testing.T, ba *betterAuth, base, genuine string) {
 
 	// alg none, with and without the kid.
 	for _, h := range []map[string]any{{"alg": "none", "kid": kid}, {"alg": "none"}, {"alg": "None", "kid": kid}} {
-		refused(fmt.Sprintf("alg %v", h["alg"]), enc(mustJSON(t, h))+"."+payload+".")
+		refused(fmt.Sprintf("alg %v", h["alg"]), enc(e2eJSON(t, h))+"."+payload+".")
 	}
 
 	// The genuine signature under another header or payload.
@@ -564,20 +564,20 @@ func forgeries(t *testing.T, ba *betterAuth, base, genuine string) {
 	for _, alg := range []string{"EdDSA", "ES256", "ES512", "RS256", "PS256"} {
 		if alg != hdr["alg"] {
 			hdr2 := map[string]any{"alg": alg, "kid": kid}
-			refused("header switched to "+alg, enc(mustJSON(t, hdr2))+"."+parts[1]+"."+parts[2])
+			refused("header switched to "+alg, enc(e2eJSON(t, hdr2))+"."+parts[1]+"."+parts[2])
 		}
 	}
 	claims["exp"] = claims["exp"].(float64) + 3600
-	refused("exp extended", parts[0]+"."+enc(mustJSON(t, claims))+"."+parts[2])
+	refused("exp extended", parts[0]+"."+enc(e2eJSON(t, claims))+"."+parts[2])
 }
 
-// rotate expires Better Auth's signing key the way its rotationInterval
+// rotateKeys expires Better Auth's signing key the way its rotationInterval
 // does, so it signs with a new kid, and later retires the old key the way the
 // end of the grace period does, all while todoapi keeps running.
-func rotate(t *testing.T, ba *betterAuth, base string, alice account) {
+func rotateKeys(t *testing.T, ba *betterAuth, base string, alice baAccount) {
 	oldTok := ba.token(t, alice)
 	oldKid := jwtPart(t, oldTok, 0)["kid"]
-	api{t, base, oldTok}.expect(200, "GET", "/api/me/tasks", nil, nil)
+	e2eAPI{t, base, oldTok}.expect(200, "GET", "/api/me/tasks", nil, nil)
 
 	if expired := ba.admin(t, "rotate"); !slices.Contains(expired, oldKid.(string)) {
 		t.Fatalf("rotate expired %v, not the signing key %v", expired, oldKid)
@@ -593,10 +593,10 @@ func rotate(t *testing.T, ba *betterAuth, base string, alice account) {
 
 	// The new kid is unknown to todoapi until it refetches the set, which
 	// the first token naming it triggers (once the cool-down allows).
-	took := waitStatus(t, api{t, base, newTok}, "/api/me/tasks", 200, 10*time.Second, "token signed by the new key")
+	took := e2eWaitStatus(t, e2eAPI{t, base, newTok}, "/api/me/tasks", 200, 10*time.Second, "token signed by the new key")
 	t.Logf("new kid accepted after %s", took.Round(time.Millisecond))
 	// Tokens of the old key still verify while it is published.
-	api{t, base, oldTok}.expect(200, "GET", "/api/me/tasks", nil, nil)
+	e2eAPI{t, base, oldTok}.expect(200, "GET", "/api/me/tasks", nil, nil)
 
 	if retired := ba.admin(t, "retire"); !slices.Equal(retired, []string{oldKid.(string)}) {
 		t.Fatalf("retire removed %v, want [%v]", retired, oldKid)
@@ -607,28 +607,28 @@ func rotate(t *testing.T, ba *betterAuth, base string, alice account) {
 	// At the next periodic refresh the old key leaves todoapi's set, and
 	// the token it signed (which todoapi has been accepting, and caching)
 	// is rejected.
-	took = waitStatus(t, api{t, base, oldTok}, "/api/me/tasks", 401, 10*time.Second, "token of the retired key")
+	took = e2eWaitStatus(t, e2eAPI{t, base, oldTok}, "/api/me/tasks", 401, 10*time.Second, "token of the retired key")
 	t.Logf("retired kid rejected after %s", took.Round(time.Millisecond))
-	api{t, base, newTok}.expect(200, "GET", "/api/me/tasks", nil, nil)
+	e2eAPI{t, base, newTok}.expect(200, "GET", "/api/me/tasks", nil, nil)
 }
 
 // TestBetterAuthStartsAfterTodoapi: todoapi starts while Better Auth is not
 // up (start-up must not fail), and accepts its tokens once it is, with the
 // default JWKS intervals.
 func TestBetterAuthStartsAfterTodoapi(t *testing.T) {
-	port := freePort(t)
+	port := e2eFreePort(t)
 	authURL := fmt.Sprintf("http://127.0.0.1:%d", port)
-	base := startTodoapi(t, map[string]string{"BETTER_AUTH_URL": authURL})
+	base := startTodoapiE2E(t, map[string]string{"BETTER_AUTH_URL": authURL})
 
 	// Up and answering, rejecting tokens, while the auth server is down.
-	api{t, base, "not.a.jwt"}.expect(401, "GET", "/api/me/tasks", nil, nil)
+	e2eAPI{t, base, "not.a.jwt"}.expect(401, "GET", "/api/me/tasks", nil, nil)
 
 	ba := startBetterAuth(t, port, "EdDSA")
 	up := time.Now()
 	alice := ba.signUp(t, "alice@example.com", "Alice")
 	tok := ba.token(t, alice)
-	a := api{t, base, tok}
-	waitStatus(t, a, "/api/me/tasks", 200, 40*time.Second, "token from the auth server that came up late")
+	a := e2eAPI{t, base, tok}
+	e2eWaitStatus(t, a, "/api/me/tasks", 200, 40*time.Second, "token from the auth server that came up late")
 	t.Logf("accepted %s after Better Auth came up", time.Since(up).Round(time.Millisecond))
 	a.expect(201, "POST", "/api/me/tasks", map[string]any{"title": "late but fine"}, nil)
 }
@@ -637,18 +637,18 @@ func TestBetterAuthStartsAfterTodoapi(t *testing.T) {
 // together; HS256 tokens from `todoapi token` and Better Auth's JWTs both
 // work, each held to its own iss/aud rules.
 func TestBetterAuthWithSecretSideBySide(t *testing.T) {
-	ba := startBetterAuth(t, freePort(t), "EdDSA")
+	ba := startBetterAuth(t, e2eFreePort(t), "EdDSA")
 	const secret = "side-by-side-secret-0123456789abcdef"
-	base := startTodoapi(t, map[string]string{"BETTER_AUTH_URL": ba.url, "BETTER_AUTH_SECRET": secret})
+	base := startTodoapiE2E(t, map[string]string{"BETTER_AUTH_URL": ba.url, "BETTER_AUTH_SECRET": secret})
 
 	alice := ba.signUp(t, "alice@example.com", "Alice")
-	api{t, base, ba.token(t, alice)}.expect(200, "GET", "/api/me/tasks", nil, nil)
+	e2eAPI{t, base, ba.token(t, alice)}.expect(200, "GET", "/api/me/tasks", nil, nil)
 
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"token", "--sub", "svc"}, &out); err != nil {
 		t.Fatal(err)
 	}
-	api{t, base, strings.TrimSpace(out.String())}.expect(200, "GET", "/api/svc/tasks", nil, nil)
+	e2eAPI{t, base, strings.TrimSpace(out.String())}.expect(200, "GET", "/api/svc/tasks", nil, nil)
 
 	// iss/aud are enforced: a todoapi expecting another audience or issuer
 	// refuses Better Auth's tokens, whose aud and iss are its origin.
@@ -657,10 +657,10 @@ func TestBetterAuthWithSecretSideBySide(t *testing.T) {
 		{"BETTER_AUTH_URL": ba.url, "JWT_ISSUER": "https://auth.example.com"},
 		{"JWKS_URL": ba.url + "/api/auth/jwks", "JWT_AUDIENCE": "todo-api"},
 	} {
-		other := startTodoapi(t, env)
-		api{t, other, ba.token(t, alice)}.expect(401, "GET", "/api/me/tasks", nil, nil)
+		other := startTodoapiE2E(t, env)
+		e2eAPI{t, other, ba.token(t, alice)}.expect(401, "GET", "/api/me/tasks", nil, nil)
 	}
 	// JWKS_URL alone checks no iss/aud.
-	other := startTodoapi(t, map[string]string{"JWKS_URL": ba.url + "/api/auth/jwks"})
-	api{t, other, ba.token(t, alice)}.expect(200, "GET", "/api/me/tasks", nil, nil)
+	other := startTodoapiE2E(t, map[string]string{"JWKS_URL": ba.url + "/api/auth/jwks"})
+	e2eAPI{t, other, ba.token(t, alice)}.expect(200, "GET", "/api/me/tasks", nil, nil)
 }

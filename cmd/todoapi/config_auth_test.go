@@ -123,7 +123,7 @@ func TestHelpListsAuthSettings(t *testing.T) {
 func TestNoDevelopmentModeWithJWKS(t *testing.T) {
 	isolate(t)
 	t.Setenv("APP_ENV", "production")
-	t.Setenv("JWKS_URL", "http://"+reserveAddr(t)+"/jwks") // nobody there: must not matter
+	t.Setenv("JWKS_URL", "http://"+unusedAddr(t)+"/jwks") // nobody there: must not matter
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	done := make(chan error, 1)
@@ -149,7 +149,7 @@ func TestNoDevelopmentModeWithJWKS(t *testing.T) {
 	}
 }
 
-func reserveAddr(t *testing.T) string {
+func unusedAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := netListen()
 	if err != nil {
