@@ -368,17 +368,18 @@ func (s *jwksSource) fetch(ctx context.Context) error {
 		return fmt.Errorf("JWKS response larger than %d bytes", s.maxBytes)
 	}
 	ks, skipped, err := parseKeySet(body)
+	old := s.keys.Load()
+	if err == nil && old != nil && old.fingerprint == ks.fingerprint {
+		// Unchanged; its unusable keys, if any, were reported when it
+		// was first read.
+		s.log.Debug("JWKS unchanged", "url", s.url, "kids", ks.kids)
+		return nil
+	}
 	for _, msg := range skipped {
 		s.log.Warn("JWKS key ignored", "url", s.url, "reason", msg)
 	}
 	if err != nil {
 		return err
-	}
-
-	old := s.keys.Load()
-	if old != nil && old.fingerprint == ks.fingerprint {
-		s.log.Debug("JWKS unchanged", "url", s.url, "kids", ks.kids)
-		return nil
 	}
 	s.keys.Store(ks)
 	if old == nil {

@@ -167,6 +167,37 @@ func TestJWKSRejections(t *testing.T) {
 		refuse(t, v, long.sign(t, baClaims()), "unknown key id")
 	})
 
+	t.Run("key material offered by the token itself", func(t *testing.T) {
+		// RFC 7515 jwk, jku and x5u headers name keys or key sets of the
+		// sender's choosing; they are ignored, never fetched.
+		attacker := newTestKey(t, "EdDSA", "attacker")
+		evil := newJWKSServer(t, attacker)
+		for _, hdr := range []map[string]any{
+			{"jwk": attacker.jwk()},
+			{"jku": evil.url()},
+			{"x5u": evil.URL + "/cert.pem"},
+			{"jwk": attacker.jwk(), "jku": evil.url()},
+		} {
+			tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, baClaims())
+			tok.Header["kid"] = "attacker"
+			for k, v := range hdr {
+				tok.Header[k] = v
+			}
+			s, err := tok.SignedString(attacker.priv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			refuse(t, v, s, "unknown key id")
+			// Naming a kid of the set does not help either.
+			tok.Header["kid"] = "ed"
+			s, _ = tok.SignedString(attacker.priv)
+			refuse(t, v, s, "invalid signature")
+		}
+		if n := evil.requests.Load(); n != 0 {
+			t.Errorf("the verifier fetched from a URL in a token header %d times", n)
+		}
+	})
+
 	t.Run("iss and aud", func(t *testing.T) {
 		refuse(t, v, ed.sign(t, with(baClaims(), "iss", "http://evil.test")), "issuer mismatch")
 		refuse(t, v, ed.sign(t, with(baClaims(), "iss", testIssuer+"/")), "issuer mismatch")
