@@ -38,6 +38,7 @@ type config struct {
 	Production      bool
 	MaxBodyBytes    int64
 	ShutdownTimeout time.Duration
+	Edge            edgeConfig // CORS, rate limits, proxies, timeouts (edge.go)
 }
 
 // settings documents every variable for --help and the README, with its
@@ -61,6 +62,17 @@ var settings = []struct{ name, def, doc string }{
 	{"APP_ENV", "development", "production refuses to start without BETTER_AUTH_SECRET or BETTER_AUTH_URL/JWKS_URL"},
 	{"MAX_BODY_BYTES", "65536", "largest request body accepted"},
 	{"SHUTDOWN_TIMEOUT", "15s", "how long in-flight requests may take to finish on SIGTERM"},
+	{"CORS_ORIGINS", defaultCORSOrigins, "comma-separated browser origins allowed to call the API (scheme://host[:port]; * for any)"},
+	{"FRONTEND_URL", "", "one more allowed browser origin, the frontend's"},
+	{"RATE_LIMIT_RPS", "50", "requests per second per user (token bucket); 0 turns the limit off"},
+	{"RATE_LIMIT_BURST", "100", "requests a user may make at once before RATE_LIMIT_RPS applies"},
+	{"AUTH_FAILURE_RPS", "1", "failed bearer tokens per second per client address; beyond AUTH_FAILURE_BURST that address gets 429; 0 turns it off"},
+	{"AUTH_FAILURE_BURST", "20", "failed bearer tokens a client address may send at once"},
+	{"TRUSTED_PROXIES", "", "addresses or CIDRs of proxies whose X-Forwarded-For names the client address (unset: the header is ignored)"},
+	{"READ_HEADER_TIMEOUT", "5s", "time a client may take to send a request's headers"},
+	{"READ_TIMEOUT", "15s", "time a client may take to send a whole request, and its body"},
+	{"WRITE_TIMEOUT", "30s", "time from the end of a request's headers to the end of its response"},
+	{"IDLE_TIMEOUT", "2m", "how long an idle keep-alive connection stays open"},
 }
 
 // loadConfig reads .env from the working directory when present (the real
@@ -119,6 +131,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		bad = append(bad, "LOG_FORMAT must be text or json")
 	}
 	c.Production = strings.EqualFold(env("APP_ENV", "development"), "production")
+	c.Edge = loadEdge(env, &bad)
 	bad = append(bad, c.resolveJWKS()...)
 	if len(bad) > 0 {
 		return c, errors.New(strings.Join(bad, "; "))

@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -20,6 +18,7 @@ import (
 	"github.com/todoapi/todoapi"
 	"github.com/todoapi/todoapi/auth"
 	todohttp "github.com/todoapi/todoapi/http"
+	"github.com/todoapi/todoapi/metrics"
 	"github.com/todoapi/todoapi/postgres"
 	"github.com/todoapi/todoapi/sqlite"
 )
@@ -99,7 +98,12 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	// With a JWKS this starts fetching it in the background: an auth
 	// server that is not up yet is not an error (SPEC §3.1).
-	verifier, err := auth.NewVerifier(c.authConfig(log))
+	m := metrics.New()
+	authConfig := c.authConfig(log)
+	if authConfig.JWKS.URL != "" {
+		authConfig.JWKS.OnRefresh = m.JWKSRefresh
+	}
+	verifier, err := auth.NewVerifier(authConfig)
 	if err != nil {
 		return err
 	}
@@ -125,23 +129,24 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	baseURL := "http://" + ln.Addr().String()
 
-	srv := &http.Server{
-		Handler: todohttp.NewHandler(todohttp.Config{
-			Tasks:        todoapi.NewService(db),
-			Verifier:     verifier,
-			Database:     db,
-			Logger:       log,
-			MaxBodyBytes: c.MaxBodyBytes,
-			Version:      versionString(),
-		}),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	m.SetPoolStats(poolStats(db))
+	srv := newHTTPServer(c.Edge, todohttp.NewHandler(todohttp.Config{
+		Tasks:            todoapi.NewService(db),
+		Verifier:         verifier,
+		Database:         db,
+		Logger:           log,
+		MaxBodyBytes:     c.MaxBodyBytes,
+		BodyReadTimeout:  c.Edge.ReadTimeout,
+		Version:          versionString(),
+		CORSOrigins:      c.Edge.CORSOrigins,
+		UserRateLimit:    c.Edge.UserRateLimit,
+		AuthFailureLimit: c.Edge.AuthFailureLimit,
+		TrustedProxies:   c.Edge.TrustedProxies,
+		Metrics:          m,
+	}), log)
 
-	log.Info("todoapi listening", "url", baseURL, "database", databaseKind(c.DatabaseURL), "version", versionString())
+	log.Info("todoapi listening", "url", baseURL, "database", databaseKind(c.DatabaseURL), "version", versionString(),
+		"cors_origins", c.Edge.CORSOrigins)
 	fmt.Fprintf(stdout, "todoapi listening on %s\n", baseURL)
 	if devMode {
 		if err := printDevToken(stdout, c.AuthSecret, c, baseURL); err != nil {

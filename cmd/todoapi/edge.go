@@ -1,0 +1,207 @@
+package main
+
+import (
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	todohttp "github.com/todoapi/todoapi/http"
+	"github.com/todoapi/todoapi/metrics"
+	"github.com/todoapi/todoapi/postgres"
+)
+
+// edgeConfig is how the service faces clients (SPEC §5): which browser
+// origins may call it, how fast each user and each failing address may
+// go, which proxies' X-Forwarded-For to believe, and how long a client may
+// take over each part of an exchange.
+type edgeConfig struct {
+	CORSOrigins      []string
+	UserRateLimit    todohttp.RateLimit
+	AuthFailureLimit todohttp.RateLimit
+	TrustedProxies   []netip.Prefix
+
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+}
+
+// Defaults of the edge settings; config.go's settings list shows them.
+const (
+	defaultCORSOrigins       = "http://localhost:3000"
+	defaultRateLimitRPS      = 50
+	defaultRateLimitBurst    = 100
+	defaultAuthFailureRPS    = 1
+	defaultAuthFailureBurst  = 20
+	defaultReadHeaderTimeout = 5 * time.Second
+	defaultReadTimeout       = 15 * time.Second
+	defaultWriteTimeout      = 30 * time.Second
+	defaultIdleTimeout       = 2 * time.Minute
+)
+
+// maxHeaderBytes caps request headers. The largest legitimate header is a
+// bearer token (8 KiB at most, SPEC §3.1); 64 KiB leaves room for cookies
+// while denying the 1 MiB net/http would otherwise buffer per connection.
+const maxHeaderBytes = 64 << 10
+
+// loadEdge reads the edge settings, adding a message to bad for each
+// invalid one.
+func loadEdge(env func(name, def string) string, bad *[]string) edgeConfig {
+	var e edgeConfig
+	var err error
+	origins := env("CORS_ORIGINS", defaultCORSOrigins)
+	if frontend := env("FRONTEND_URL", ""); frontend != "" {
+		origins += "," + frontend
+	}
+	if e.CORSOrigins, err = parseOrigins(origins); err != nil {
+		*bad = append(*bad, err.Error())
+	}
+	e.UserRateLimit = rateLimit(env, "RATE_LIMIT_RPS", defaultRateLimitRPS, "RATE_LIMIT_BURST", defaultRateLimitBurst, bad)
+	e.AuthFailureLimit = rateLimit(env, "AUTH_FAILURE_RPS", defaultAuthFailureRPS, "AUTH_FAILURE_BURST", defaultAuthFailureBurst, bad)
+	if e.TrustedProxies, err = parseProxies(env("TRUSTED_PROXIES", "")); err != nil {
+		*bad = append(*bad, err.Error())
+	}
+	timeout := func(name string, def time.Duration) time.Duration {
+		d, err := time.ParseDuration(env(name, def.String()))
+		if err != nil || d <= 0 {
+			// Zero would mean "no limit" to net/http: exactly what these
+			// settings exist to prevent.
+			*bad = append(*bad, fmt.Sprintf("%s must be a positive duration such as 30s or 2m", name))
+		}
+		return d
+	}
+	e.ReadHeaderTimeout = timeout("READ_HEADER_TIMEOUT", defaultReadHeaderTimeout)
+	e.ReadTimeout = timeout("READ_TIMEOUT", defaultReadTimeout)
+	e.WriteTimeout = timeout("WRITE_TIMEOUT", defaultWriteTimeout)
+	e.IdleTimeout = timeout("IDLE_TIMEOUT", defaultIdleTimeout)
+	return e
+}
+
+// rateLimit reads a token bucket: a rate (0 disables it) and a burst.
+func rateLimit(env func(name, def string) string, rpsName string, rpsDef float64, burstName string, burstDef int, bad *[]string) todohttp.RateLimit {
+	rps, err := strconv.ParseFloat(env(rpsName, strconv.FormatFloat(rpsDef, 'f', -1, 64)), 64)
+	if err != nil || rps < 0 || rps > 1e6 {
+		*bad = append(*bad, fmt.Sprintf("%s must be a number of requests per second from 0 (off) to 1000000", rpsName))
+	}
+	burst, err := strconv.Atoi(env(burstName, strconv.Itoa(burstDef)))
+	if err != nil || burst < 1 || burst > 1e6 {
+		*bad = append(*bad, fmt.Sprintf("%s must be a whole number from 1 to 1000000", burstName))
+	}
+	return todohttp.RateLimit{RPS: rps, Burst: burst}
+}
+
+// parseOrigins reads a comma-separated list of browser origins. Each must be
+// an origin as browsers send it (scheme://host[:port], no path); a trailing
+// slash is forgiven, case and default ports are normalised so that the
+// configured text matches the Origin header. "*" allows every origin.
+func parseOrigins(list string) ([]string, error) {
+	var out []string
+	for raw := range strings.SplitSeq(list, ",") {
+		raw = strings.TrimSpace(raw)
+		if raw == "" {
+			continue
+		}
+		if raw == "*" {
+			out = append(out, raw)
+			continue
+		}
+		u, err := url.Parse(strings.TrimSuffix(raw, "/"))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" ||
+			u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("CORS_ORIGINS and FRONTEND_URL must be origins such as https://app.example.com (got %q)", raw)
+		}
+		scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
+		if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+			port = ""
+		}
+		origin := scheme + "://" + host
+		if strings.Contains(host, ":") {
+			origin = scheme + "://[" + host + "]"
+		}
+		if port != "" {
+			origin += ":" + port
+		}
+		out = append(out, origin)
+	}
+	return out, nil
+}
+
+// parseProxies reads TRUSTED_PROXIES: addresses or CIDR prefixes.
+func parseProxies(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for raw := range strings.SplitSeq(list, ",") {
+		raw = strings.TrimSpace(raw)
+		if raw == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(raw); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(raw)
+		if err != nil {
+			return nil, fmt.Errorf("TRUSTED_PROXIES must list IP addresses or CIDR prefixes such as 10.0.0.0/8 (got %q)", raw)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+// newHTTPServer is the server with every timeout set, so that a client that
+// sends its headers or body slowly, or never reads the answer, or holds an
+// idle connection, is cut off instead of holding a connection and a
+// goroutine for ever.
+func newHTTPServer(e edgeConfig, h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: e.ReadHeaderTimeout,
+		ReadTimeout:       e.ReadTimeout,
+		WriteTimeout:      e.WriteTimeout,
+		IdleTimeout:       e.IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// poolStats returns what /metrics reports about db's connection pools, or
+// nil when db exposes none. The SQLite store will expose its two pools once
+// it has a Stats method; until then it reports nothing.
+func poolStats(db any) func() []metrics.PoolStats {
+	switch db := db.(type) {
+	case *postgres.Store:
+		return func() []metrics.PoolStats {
+			s := db.Stat()
+			return []metrics.PoolStats{{
+				Pool:         "postgres",
+				MaxOpen:      int(s.MaxConns()),
+				Open:         int(s.TotalConns()),
+				InUse:        int(s.AcquiredConns()),
+				Idle:         int(s.IdleConns()),
+				WaitCount:    s.EmptyAcquireCount(),
+				WaitDuration: s.EmptyAcquireWaitTime(),
+			}}
+		}
+	case interface {
+		Stats() (writer, reader sql.DBStats)
+	}:
+		return func() []metrics.PoolStats {
+			w, r := db.Stats()
+			return []metrics.PoolStats{sqlPool("writer", w), sqlPool("reader", r)}
+		}
+	}
+	return nil
+}
+
+func sqlPool(name string, s sql.DBStats) metrics.PoolStats {
+	return metrics.PoolStats{
+		Pool: name, MaxOpen: s.MaxOpenConnections, Open: s.OpenConnections,
+		InUse: s.InUse, Idle: s.Idle, WaitCount: s.WaitCount, WaitDuration: s.WaitDuration,
+	}
+}
