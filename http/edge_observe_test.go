@@ -255,3 +255,23 @@ func TestReadyzFollowsTheDatabase(t *testing.T) {
 		t.Errorf("a task request after recovery: %d", rec.Code)
 	}
 }
+
+// TestDrainingClosesConnections: while the process shuts down, /readyz
+// says 503 and every response asks the client to close its connection.
+func TestDrainingClosesConnections(t *testing.T) {
+	var draining bool
+	e := newEdgeEnv(t, func(c *Config) { c.Draining = func() bool { return draining } })
+	tok := edgeToken(t, "alice")
+	if rec := e.do(t, http.MethodGet, "/readyz", "", ""); rec.Code != 200 || rec.Header().Get("Connection") != "" {
+		t.Fatalf("before draining: %d, Connection %q", rec.Code, rec.Header().Get("Connection"))
+	}
+	draining = true
+	ready := e.do(t, http.MethodGet, "/readyz", "", "")
+	if ready.Code != http.StatusServiceUnavailable || ready.Header().Get("Connection") != "close" {
+		t.Errorf("/readyz while draining: %d, Connection %q", ready.Code, ready.Header().Get("Connection"))
+	}
+	api := e.do(t, http.MethodPost, "/api/me/tasks", tok, `{"title":"still served"}`)
+	if api.Code != http.StatusCreated || api.Header().Get("Connection") != "close" {
+		t.Errorf("a request while draining: %d, Connection %q; want it served, with Connection: close", api.Code, api.Header().Get("Connection"))
+	}
+}

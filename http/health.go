@@ -23,9 +23,14 @@ func (s *server) registerHealth() {
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "readyz", Method: http.MethodGet, Path: "/readyz",
-		Summary: "Readiness", Description: "200 when the database answers, 503 when it does not.",
+		Summary: "Readiness", Description: "200 when the database answers, 503 when it does not or the server is shutting down.",
 		Tags: []string{"Service"}, Errors: []int{http.StatusServiceUnavailable},
 	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
+		if s.draining() {
+			// Shutting down: a load balancer should send traffic elsewhere
+			// while the requests in flight finish.
+			return nil, newProblem(http.StatusServiceUnavailable, "the server is shutting down")
+		}
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		if err := s.db.Ping(ctx); err != nil {

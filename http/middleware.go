@@ -181,6 +181,21 @@ func (s *server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
+// closeWhenDraining asks clients to close their connection after each
+// response while the process is shutting down. A keep-alive connection that
+// the server closed while idle can meet a request the client has just sent
+// on it, which then fails without an answer; a client told to close gets
+// its answer first and opens its next connection elsewhere (or is refused
+// once the listener is closed, which is safe to retry).
+func (s *server) closeWhenDraining(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.draining() {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // securityHeaders sets the headers SPEC §5 asks of every response. API
 // responses are per-user data, so no cache (browser or shared) may keep them.
 func securityHeaders(next http.Handler) http.Handler {

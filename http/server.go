@@ -65,6 +65,10 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Metrics records what /metrics serves; nil gives the handler its own.
 	Metrics *metrics.Metrics
+	// Draining reports that the process is shutting down: /readyz then
+	// answers 503 and every response closes its connection, so that load
+	// balancers and clients move to other replicas. Nil: never.
+	Draining func() bool
 }
 
 // DefaultMaxBodyBytes is used when Config.MaxBodyBytes is zero.
@@ -82,6 +86,7 @@ type server struct {
 	userLimits      *limiterSet
 	authFailures    *limiterSet
 	trustedProxies  []netip.Prefix
+	draining        func() bool
 }
 
 // NewHandler returns the whole service as one http.Handler: the /api
@@ -99,6 +104,7 @@ func NewHandler(c Config) http.Handler {
 		userLimits:      newLimiterSet(c.UserRateLimit, maxLimiterKeys),
 		authFailures:    newLimiterSet(c.AuthFailureLimit, maxLimiterKeys),
 		trustedProxies:  c.TrustedProxies,
+		draining:        c.Draining,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -108,6 +114,9 @@ func NewHandler(c Config) http.Handler {
 	}
 	if s.metrics == nil {
 		s.metrics = metrics.New()
+	}
+	if s.draining == nil {
+		s.draining = func() bool { return false }
 	}
 
 	mux := http.NewServeMux()
@@ -129,6 +138,7 @@ func NewHandler(c Config) http.Handler {
 	// counted once.
 	return chain(s.routeOrProblem(mux),
 		withRequestID,           // X-Request-ID, the client's when sane
+		s.closeWhenDraining,     // Connection: close while shutting down
 		s.observe,               // one log line and the request metrics
 		securityHeaders,         // nosniff, no-referrer, no-store on /api
 		withCORS(c.CORSOrigins), // CORS for the configured origins only

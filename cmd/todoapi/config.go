@@ -73,6 +73,7 @@ var settings = []struct{ name, def, doc string }{
 	{"READ_TIMEOUT", "15s", "time a client may take to send a whole request, and its body"},
 	{"WRITE_TIMEOUT", "30s", "time from the end of a request's headers to the end of its response"},
 	{"IDLE_TIMEOUT", "2m", "how long an idle keep-alive connection stays open"},
+	{"SHUTDOWN_DELAY", "1s", "after SIGTERM, how long to keep serving with /readyz at 503 and connections closed after each response, before refusing new connections (part of SHUTDOWN_TIMEOUT)"},
 }
 
 // loadConfig reads .env from the working directory when present (the real

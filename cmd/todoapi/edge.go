@@ -1,14 +1,17 @@
 package main
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	todohttp "github.com/todoapi/todoapi/http"
@@ -30,6 +33,11 @@ type edgeConfig struct {
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
+
+	// ShutdownDelay is how long the server keeps serving after SIGTERM,
+	// answering /readyz with 503 and closing connections after each
+	// response, before it stops accepting.
+	ShutdownDelay time.Duration
 }
 
 // Defaults of the edge settings; config.go's settings list shows them.
@@ -43,6 +51,7 @@ const (
 	defaultReadTimeout       = 15 * time.Second
 	defaultWriteTimeout      = 30 * time.Second
 	defaultIdleTimeout       = 2 * time.Minute
+	defaultShutdownDelay     = time.Second
 )
 
 // maxHeaderBytes caps request headers. The largest legitimate header is a
@@ -80,6 +89,9 @@ func loadEdge(env func(name, def string) string, bad *[]string) edgeConfig {
 	e.ReadTimeout = timeout("READ_TIMEOUT", defaultReadTimeout)
 	e.WriteTimeout = timeout("WRITE_TIMEOUT", defaultWriteTimeout)
 	e.IdleTimeout = timeout("IDLE_TIMEOUT", defaultIdleTimeout)
+	if e.ShutdownDelay, err = time.ParseDuration(env("SHUTDOWN_DELAY", defaultShutdownDelay.String())); err != nil || e.ShutdownDelay < 0 {
+		*bad = append(*bad, "SHUTDOWN_DELAY must be a duration such as 1s or 10s (0 for none)")
+	}
 	return e
 }
 
@@ -158,8 +170,9 @@ func parseProxies(list string) ([]netip.Prefix, error) {
 // sends its headers or body slowly, or never reads the answer, or holds an
 // idle connection, is cut off instead of holding a connection and a
 // goroutine for ever.
-func newHTTPServer(e edgeConfig, h http.Handler, log *slog.Logger) *http.Server {
+func newHTTPServer(e edgeConfig, h http.Handler, log *slog.Logger, d *drainer) *http.Server {
 	return &http.Server{
+		ConnState:         d.track,
 		Handler:           h,
 		ReadHeaderTimeout: e.ReadHeaderTimeout,
 		ReadTimeout:       e.ReadTimeout,
@@ -167,6 +180,61 @@ func newHTTPServer(e edgeConfig, h http.Handler, log *slog.Logger) *http.Server 
 		IdleTimeout:       e.IdleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// drainer stops the server in two steps (SPEC §1: stop accepting, finish
+// what is in flight, within a bound). For ShutdownDelay it keeps serving
+// while /readyz answers 503 and every response closes its connection, so
+// that load balancers take the replica out and clients stop reusing its
+// keep-alive connections (on which a request can cross the server's close
+// and be lost unanswered). Then it closes the listener, so new connections
+// are refused, and waits for the requests in flight. The delay ends early
+// once no connection has been open for a moment, so an idle server stops at
+// once.
+type drainer struct {
+	draining atomic.Bool
+	open     atomic.Int64 // connections accepted and not yet closed
+}
+
+// Draining is what the handler asks (todohttp.Config.Draining).
+func (d *drainer) Draining() bool { return d.draining.Load() }
+
+// track is the server's ConnState hook.
+func (d *drainer) track(_ net.Conn, state http.ConnState) {
+	switch state {
+	case http.StateNew:
+		d.open.Add(1)
+	case http.StateClosed, http.StateHijacked:
+		d.open.Add(-1)
+	}
+}
+
+// shutdown drains srv within timeout, of which the delay takes at most
+// half. Requests still running at the end are cut off by closing their
+// connections, which also cancels their contexts and so their database
+// calls, so that closing the database afterwards cannot hang.
+func (d *drainer) shutdown(srv *http.Server, delay, timeout time.Duration, log *slog.Logger) {
+	deadline := time.Now().Add(timeout)
+	d.draining.Store(true)
+	// Under load connections come and go (each response now closes its
+	// own), so "no connection open" counts only once it has lasted a while.
+	const quiet = 100 * time.Millisecond
+	var idleSince time.Time
+	for end := time.Now().Add(min(delay, timeout/2)); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if d.open.Load() > 0 {
+			idleSince = time.Time{}
+		} else if idleSince.IsZero() {
+			idleSince = time.Now()
+		} else if time.Since(idleSince) >= quiet {
+			break
+		}
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Warn("requests still running at the drain timeout were cut off", "err", err)
+		_ = srv.Close()
 	}
 }
 

@@ -29,7 +29,7 @@ import (
 // edgeVars are the settings of edge.go.
 var edgeVars = []string{"CORS_ORIGINS", "FRONTEND_URL", "RATE_LIMIT_RPS", "RATE_LIMIT_BURST",
 	"AUTH_FAILURE_RPS", "AUTH_FAILURE_BURST", "TRUSTED_PROXIES",
-	"READ_HEADER_TIMEOUT", "READ_TIMEOUT", "WRITE_TIMEOUT", "IDLE_TIMEOUT"}
+	"READ_HEADER_TIMEOUT", "READ_TIMEOUT", "WRITE_TIMEOUT", "IDLE_TIMEOUT", "SHUTDOWN_DELAY"}
 
 func edgeLoad(t *testing.T, env map[string]string) (edgeConfig, error) {
 	t.Helper()
@@ -49,6 +49,7 @@ func TestEdgeConfigDefaults(t *testing.T) {
 		AuthFailureLimit:  todohttp.RateLimit{RPS: 1, Burst: 20},
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
+		ShutdownDelay: time.Second,
 	}
 	if fmt.Sprint(e) != fmt.Sprint(want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", e, want)
@@ -95,6 +96,7 @@ func TestEdgeConfigErrors(t *testing.T) {
 		"READ_HEADER_TIMEOUT": "0",
 		"WRITE_TIMEOUT":       "soon",
 		"IDLE_TIMEOUT":        "-1s",
+		"SHUTDOWN_DELAY":      "a while",
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := edgeLoad(t, map[string]string{name: value})
@@ -140,7 +142,7 @@ func edgeServer(t *testing.T, e edgeConfig) (addr string, store *sqlite.Store) {
 	srv := newHTTPServer(e, todohttp.NewHandler(todohttp.Config{
 		Tasks: todoapi.NewService(store), Verifier: verifier, Database: store,
 		Logger: log, BodyReadTimeout: e.ReadTimeout,
-	}), log)
+	}), log, &drainer{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -130,6 +130,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	baseURL := "http://" + ln.Addr().String()
 
 	m.SetPoolStats(poolStats(db))
+	drain := &drainer{}
 	srv := newHTTPServer(c.Edge, todohttp.NewHandler(todohttp.Config{
 		Tasks:            todoapi.NewService(db),
 		Verifier:         verifier,
@@ -143,7 +144,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		AuthFailureLimit: c.Edge.AuthFailureLimit,
 		TrustedProxies:   c.Edge.TrustedProxies,
 		Metrics:          m,
-	}), log)
+		Draining:         drain.Draining,
+	}), log, drain)
 
 	log.Info("todoapi listening", "url", baseURL, "database", databaseKind(c.DatabaseURL), "version", versionString(),
 		"cors_origins", c.Edge.CORSOrigins)
@@ -165,12 +167,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "drain_timeout", c.ShutdownTimeout)
-	drain, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(drain); err != nil {
-		log.Warn("requests still running at the drain timeout were cut off", "err", err)
-	}
+	log.Info("shutting down", "drain_timeout", c.ShutdownTimeout, "delay", c.Edge.ShutdownDelay)
+	drain.shutdown(srv, c.Edge.ShutdownDelay, c.ShutdownTimeout, log)
 	return nil
 }
 
