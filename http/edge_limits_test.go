@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -292,4 +294,52 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestBodyLimitWithoutContentLength: a chunked body (no Content-Length, so
+// nothing to refuse up front) is cut at MAX_BODY_BYTES while it streams:
+// 413, nothing stored, and the server stops reading long before the end.
+func TestBodyLimitWithoutContentLength(t *testing.T) {
+	e := newEdgeEnv(t, func(c *Config) { c.MaxBodyBytes = 1024 })
+	srv := httptest.NewServer(e.handler)
+	t.Cleanup(srv.Close)
+	tok := edgeToken(t, "alice")
+
+	var sent atomic.Int64
+	pr, pw := io.Pipe()
+	go func() {
+		defer pw.Close()
+		if _, err := io.WriteString(pw, `{"title":"big","description":"`); err != nil {
+			return
+		}
+		chunk := []byte(strings.Repeat("x", 1024))
+		for range 10 * 1024 { // up to 10 MiB, unless the server hangs up
+			n, err := pw.Write(chunk)
+			sent.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+		_, _ = io.WriteString(pw, `"}`)
+	}()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/me/tasks", pr)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	_ = pr.CloseWithError(io.ErrClosedPipe)
+	t.Logf("chunked body: %d after the client had sent %d bytes", resp.StatusCode, sent.Load())
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), "1024") {
+		t.Errorf("status %d, body %s; want 413 naming the 1024-byte limit", resp.StatusCode, body)
+	}
+	if sent.Load() >= 5<<20 {
+		t.Errorf("the server read %d bytes of a body whose limit is 1024", sent.Load())
+	}
+	if rec := e.do(t, http.MethodGet, "/api/me/tasks", tok, ""); strings.Contains(rec.Body.String(), `"big"`) {
+		t.Errorf("the oversized task was stored: %s", rec.Body)
+	}
 }
