@@ -71,11 +71,15 @@ type TaskFilter struct {
 }
 
 // Field is one field of a partial update as the client sent it: absent
-// (Set is false), explicitly null (Set and Null), or a value.
+// (Set is false), explicitly null (Set and Null), or a value. Invalid, when
+// not empty, says why a value that was sent could not be read as a T (a
+// number where text belongs, say); validation reports it with the other
+// fields' problems, so a client learns everything wrong at once.
 type Field[T any] struct {
-	Set   bool
-	Null  bool
-	Value T
+	Set     bool
+	Null    bool
+	Value   T
+	Invalid string
 }
 
 // Value returns a Field that is present with value v.

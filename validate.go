@@ -1,6 +1,7 @@
 package todoapi
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -35,6 +36,17 @@ func (p TaskPatch) validate(isNew bool) (taskChange, error) {
 
 	if isNew && !p.Title.Set {
 		bad.add("title", "is required")
+	}
+	// Values of the wrong type are reported first; the checks below then
+	// find nothing new to say about those fields.
+	for name, msg := range map[string]string{
+		"title": p.Title.Invalid, "description": p.Description.Invalid,
+		"completed": p.Completed.Invalid, "priority": p.Priority.Invalid,
+		"tags": p.Tags.Invalid, "due_date": p.DueDate.Invalid,
+	} {
+		if msg != "" {
+			bad.add(name, msg)
+		}
 	}
 	if f := p.Title; f.Set {
 		switch title, msg := cleanText(f.Value, false); {
@@ -194,11 +206,18 @@ func cleanTags(in []string) ([]string, string) {
 // The result is in UTC with microsecond precision, as stored.
 func ParseTime(s string) (time.Time, error) {
 	for _, layout := range timeLayouts {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC().Truncate(time.Microsecond), nil
+		t, err := time.Parse(layout, s)
+		if err != nil {
+			continue
 		}
+		// An offset can push a valid local time out of the years every
+		// store and RFC 3339 itself can represent.
+		if t = t.UTC(); t.Year() < 1 || t.Year() > 9999 {
+			return time.Time{}, errors.New("must be between the years 0001 and 9999 in UTC")
+		}
+		return t.Truncate(time.Microsecond), nil
 	}
-	return time.Time{}, fmt.Errorf("must be an RFC 3339 timestamp, a date YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS]")
+	return time.Time{}, errors.New("must be an RFC 3339 timestamp, a date YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS]")
 }
 
 var timeLayouts = []string{

@@ -29,7 +29,8 @@ func TestParseTime(t *testing.T) {
 			t.Errorf("ParseTime(%q) = %v, %v; want %v in UTC", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "tomorrow", "2026-13-01", "2026-12-01 09:30", "12/01/2026", "2026-12-01T25:00:00Z", "1764547200"} {
+	for _, in := range []string{"", "tomorrow", "2026-13-01", "2026-12-01 09:30", "12/01/2026", "2026-12-01T25:00:00Z", "1764547200",
+		"9999-12-31T23:30:00-01:00", "0000-01-01T00:00:00+01:00", "0000-06-01"} {
 		if _, err := ParseTime(in); err == nil {
 			t.Errorf("ParseTime(%q) succeeded; want an error", in)
 		}

@@ -2,33 +2,9 @@ package http
 
 import (
 	"encoding/json"
-	"reflect"
-
-	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/todoapi/todoapi"
 )
-
-// optional is a body field that tells an absent key apart from an explicit
-// null, which JSON merge patch (RFC 7396) gives different meanings.
-type optional[T any] struct {
-	todoapi.Field[T]
-}
-
-func (o *optional[T]) UnmarshalJSON(b []byte) error {
-	o.Set = true
-	if string(b) == "null" {
-		o.Null = true
-		return nil
-	}
-	return json.Unmarshal(b, &o.Value)
-}
-
-// Schema documents the field as its value type; the nullable tag on the
-// struct field says whether null is allowed.
-func (optional[T]) Schema(r huma.Registry) *huma.Schema {
-	return r.Schema(reflect.TypeFor[T](), true, "")
-}
 
 // TaskFields are the fields a client may send for a task, besides the title.
 // Unknown keys, and the ones the server owns (id, user_id, timestamps), are
@@ -61,7 +37,47 @@ type completeBody struct {
 	Completed optional[bool] `json:"completed,omitempty" doc:"Set completed to this value; without it the toggle flips completed."`
 }
 
-func (f TaskFields) patch(title optional[string]) todoapi.TaskPatch {
+func (b *newTaskBody) UnmarshalJSON(data []byte) error {
+	return decodeObject(data, b.fields(&b.Title))
+}
+
+func (b *taskPatchBody) UnmarshalJSON(data []byte) error {
+	return decodeObject(data, b.fields(&b.Title))
+}
+
+func (b *completeBody) UnmarshalJSON(data []byte) error {
+	return decodeObject(data, map[string]json.Unmarshaler{"completed": &b.Completed})
+}
+
+// fields names each body field by its exact JSON key, for decodeObject.
+func (f *TaskFields) fields(title *optional[string]) map[string]json.Unmarshaler {
+	return map[string]json.Unmarshaler{
+		"title":       title,
+		"description": &f.Description,
+		"completed":   &f.Completed,
+		"priority":    &f.Priority,
+		"tags":        &f.Tags,
+		"due_date":    &f.DueDate,
+	}
+}
+
+// patch is the body as the domain reads it; a request without a body
+// (nil) sends no fields.
+func (b *newTaskBody) patch() todoapi.TaskPatch {
+	if b == nil {
+		return todoapi.TaskPatch{}
+	}
+	return b.TaskFields.patch(b.Title)
+}
+
+func (b *taskPatchBody) patch() todoapi.TaskPatch {
+	if b == nil {
+		return todoapi.TaskPatch{}
+	}
+	return b.TaskFields.patch(b.Title)
+}
+
+func (f *TaskFields) patch(title optional[string]) todoapi.TaskPatch {
 	return todoapi.TaskPatch{
 		Title:       title.Field,
 		Description: f.Description.Field,

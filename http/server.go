@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -178,25 +177,6 @@ func (s *server) bodyLimitDetail(_ huma.Context, _ string, v any) (any, error) {
 	}
 	return v, nil
 }
-
-// jsonFormat is huma's JSON format, except that a body which is not valid
-// UTF-8 is refused: encoding/json would otherwise replace the bad bytes
-// silently and store something the client never sent.
-var jsonFormat = huma.Format{
-	Marshal: huma.DefaultJSONFormat.Marshal,
-	Unmarshal: func(data []byte, v any) error {
-		if !utf8.Valid(data) {
-			return errInvalidUTF8
-		}
-		return json.Unmarshal(data, v)
-	},
-}
-
-var errInvalidUTF8 = jsonError("request body is not valid UTF-8")
-
-type jsonError string
-
-func (e jsonError) Error() string { return string(e) }
 
 // routeOrProblem answers requests the mux has no route for with a problem
 // document instead of the mux's plain-text 404 and 405 pages, keeping the
