@@ -39,13 +39,17 @@ type docsAsset struct {
 	gzipped  []byte
 }
 
-// docs serves /docs and its assets.
+// docs serves /docs and its assets, read from the embedded files on first
+// use: most handlers (tests build hundreds) never serve the page.
 type docs struct {
+	once   sync.Once
 	assets map[string]*docsAsset // by name under /docs/; "" is the page
 }
 
-func newDocs() *docs {
-	d := &docs{assets: map[string]*docsAsset{}}
+func newDocs() *docs { return &docs{} }
+
+func (d *docs) load() {
+	d.assets = map[string]*docsAsset{}
 	types := map[string]string{
 		".html": "text/html; charset=utf-8",
 		".js":   "text/javascript; charset=utf-8",
@@ -68,7 +72,6 @@ func newDocs() *docs {
 			etag:        `"` + hex.EncodeToString(sum[:8]) + `"`,
 		}
 	}
-	return d
 }
 
 // register adds the routes to mux. The page is /docs; /docs/ serves it too.
@@ -79,6 +82,7 @@ func (d *docs) register(mux *http.ServeMux) {
 }
 
 func (d *docs) serve(w http.ResponseWriter, r *http.Request) {
+	d.once.Do(d.load)
 	a, ok := d.assets[r.PathValue("file")]
 	if !ok {
 		writeProblem(w, r, newProblem(http.StatusNotFound, "no such documentation file").(*problem))
