@@ -64,12 +64,6 @@ const (
 	StatusCompleted Status = "completed"
 )
 
-// TaskFilter selects the tasks a list returns. The zero value selects all of
-// a user's tasks, newest first.
-type TaskFilter struct {
-	Status Status
-}
-
 // Field is one field of a partial update as the client sent it: absent
 // (Set is false), explicitly null (Set and Null), or a value. Invalid, when
 // not empty, says why a value that was sent could not be read as a T (a

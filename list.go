@@ -1,0 +1,441 @@
+package todoapi
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Listing (SPEC §3.3). The rules live here once: ParseListQuery turns the
+// client's parameters into a TaskFilter whose every value is canonical and
+// valid, so a store only translates a TaskFilter into its SQL dialect, and
+// the opaque cursor is encoded and decoded here and nowhere else.
+
+// Page sizes.
+const (
+	DefaultLimit = 1000
+	MaxLimit     = 1000
+)
+
+// maxSearchLen bounds q: a longer string can match neither a title nor a
+// description.
+const maxSearchLen = MaxDescriptionLen
+
+// maxCursorLen bounds the cursor parameter before it is decoded. The longest
+// cursor this package issues (a title of MaxTitleLen four-byte characters,
+// JSON-escaped) is well under it.
+const maxCursorLen = 4096
+
+// SortKey is a field tasks can be listed by.
+type SortKey uint8
+
+// The sort keys. SortCreated is the zero value, so that the zero Sort is the
+// default order.
+const (
+	SortCreated SortKey = iota
+	SortUpdated
+	SortTitle
+	SortDueDate
+	SortPriority
+)
+
+var sortKeyNames = [...]string{
+	SortCreated:  "created",
+	SortUpdated:  "updated",
+	SortTitle:    "title",
+	SortDueDate:  "due_date",
+	SortPriority: "priority",
+}
+
+// sortKeyAliases are other spellings clients send (SPEC §3.3).
+var sortKeyAliases = map[string]SortKey{
+	"created_at": SortCreated,
+	"updated_at": SortUpdated,
+}
+
+func (k SortKey) String() string {
+	if int(k) < len(sortKeyNames) {
+		return sortKeyNames[k]
+	}
+	return "SortKey(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Sort is a list order: by Key, ascending when Asc, and then by task id in
+// the same direction, so that the order is total and a cursor names exactly
+// one position in it. The zero value is the default order, newest first.
+//
+// Two keys have rules of their own: SortTitle compares Fold(title) byte by
+// byte, which is Unicode code point order (no locale: "é" sorts after "z"),
+// and SortDueDate puts tasks without a due date after all dated tasks in
+// both directions. SortPriority ascending is low, medium, high.
+type Sort struct {
+	Key SortKey
+	Asc bool
+}
+
+// String is the canonical spelling of s as the sort parameter takes it.
+func (s Sort) String() string {
+	if s.Asc {
+		return s.Key.String()
+	}
+	return "-" + s.Key.String()
+}
+
+// ParseSort reads the sort parameter: a key name, optionally preceded by "-"
+// for descending order. The empty string is the default order.
+func ParseSort(s string) (Sort, error) {
+	if s == "" {
+		return Sort{}, nil
+	}
+	name, desc := strings.CutPrefix(s, "-")
+	for k, n := range sortKeyNames {
+		if name == n {
+			return Sort{Key: SortKey(k), Asc: !desc}, nil
+		}
+	}
+	if k, ok := sortKeyAliases[name]; ok {
+		return Sort{Key: k, Asc: !desc}, nil
+	}
+	return Sort{}, errors.New(`must be one of created, updated, title, due_date, priority, optionally preceded by "-" for descending order`)
+}
+
+// TaskFilter selects and orders the tasks a list returns. The zero value
+// selects the first DefaultLimit tasks of a user, newest first. Values are
+// canonical: ParseListQuery builds filters from client input, and stores may
+// rely on its rules (folded text, no duplicates, Limit within bounds).
+type TaskFilter struct {
+	Status Status
+	// Priorities selects tasks having any of these; empty selects all.
+	Priorities []Priority
+	// Tags selects tasks having every one of these, folded (see Fold).
+	Tags []string
+	// Search selects tasks whose folded title or description contains it;
+	// it is folded and matched literally (no wildcards).
+	Search string
+	// DueBefore and DueAfter are exclusive bounds on the due date; a task
+	// without one matches neither.
+	DueBefore, DueAfter *time.Time
+
+	Sort Sort
+	// Limit is the page size; zero means DefaultLimit.
+	Limit int
+	// After continues the list after this position; nil starts at the
+	// beginning. Its Sort equals the filter's.
+	After *Cursor
+}
+
+// PageSize is the number of tasks one page holds.
+func (f TaskFilter) PageSize() int {
+	if f.Limit <= 0 || f.Limit > MaxLimit {
+		return DefaultLimit
+	}
+	return f.Limit
+}
+
+// TaskPage is one page of a list.
+type TaskPage struct {
+	Tasks []Task
+	// Total counts the tasks matching the filter on all pages together.
+	Total int
+	// Next continues the list after the last task of this page; nil when no
+	// task follows it.
+	Next *Cursor
+}
+
+// ListQuery holds the list parameters as the client sent them, before
+// validation. An empty string, or an empty element of a repeated parameter,
+// counts as absent.
+type ListQuery struct {
+	Status    string
+	Priority  []string
+	Tag       []string
+	Q         string
+	DueBefore string
+	DueAfter  string
+	Sort      string
+	Limit     string
+	Cursor    string
+}
+
+// ParseListQuery checks every parameter of q and returns the filter it
+// describes, or a *ValidationError naming each invalid parameter (status,
+// priority, tag, q, due_before, due_after, sort, limit, cursor).
+func ParseListQuery(q ListQuery) (TaskFilter, error) {
+	var f TaskFilter
+	bad := problems{}
+
+	switch Status(q.Status) {
+	case "", StatusAll:
+	case StatusPending, StatusCompleted:
+		f.Status = Status(q.Status)
+	default:
+		bad.add("status", `must be one of "all", "pending", "completed"`)
+	}
+
+	for _, v := range q.Priority {
+		if v == "" {
+			continue
+		}
+		p, ok := ParsePriority(v)
+		if !ok {
+			bad.add("priority", `each value must be one of "low", "medium", "high"`)
+			continue
+		}
+		if !slices.Contains(f.Priorities, p) {
+			f.Priorities = append(f.Priorities, p)
+		}
+	}
+	// One order for a given set keeps the generated SQL, and so the
+	// database's plan cache, the same.
+	slices.SortFunc(f.Priorities, func(a, b Priority) int { return a.Rank() - b.Rank() })
+
+	// Blank values are absent, as blank tags cannot be stored.
+	tags := slices.DeleteFunc(slices.Clone(q.Tag), func(s string) bool { return strings.TrimSpace(s) == "" })
+	if clean, msg := cleanTags(tags); msg != "" {
+		bad.add("tag", msg)
+	} else {
+		for _, tag := range clean {
+			if key := Fold(tag); !slices.Contains(f.Tags, key) {
+				f.Tags = append(f.Tags, key)
+			}
+		}
+		slices.Sort(f.Tags)
+	}
+
+	switch search, msg := cleanText(q.Q, false); {
+	case msg != "":
+		bad.add("q", msg)
+	case utf8.RuneCountInString(search) > maxSearchLen:
+		bad.add("q", fmt.Sprintf("must be at most %d characters", maxSearchLen))
+	default:
+		f.Search = Fold(search)
+	}
+
+	for _, p := range []struct {
+		name  string
+		value string
+		dst   **time.Time
+	}{{"due_before", q.DueBefore, &f.DueBefore}, {"due_after", q.DueAfter, &f.DueAfter}} {
+		if p.value == "" {
+			continue
+		}
+		if t, err := ParseTime(p.value); err != nil {
+			bad.add(p.name, err.Error())
+		} else {
+			*p.dst = &t
+		}
+	}
+
+	sortOK := true
+	if s, err := ParseSort(q.Sort); err != nil {
+		bad.add("sort", err.Error())
+		sortOK = false
+	} else {
+		f.Sort = s
+	}
+
+	if q.Limit != "" {
+		n, err := strconv.Atoi(q.Limit)
+		if err != nil || n < 1 || n > MaxLimit || q.Limit[0] == '+' {
+			bad.add("limit", fmt.Sprintf("must be an integer from 1 to %d", MaxLimit))
+		} else {
+			f.Limit = n
+		}
+	}
+
+	if q.Cursor != "" {
+		c, err := ParseCursor(q.Cursor)
+		switch {
+		case err != nil:
+			bad.add("cursor", err.Error())
+		case sortOK && c.Sort != f.Sort:
+			// The position is a value of another field: continuing from it
+			// would return an arbitrary slice of this order.
+			bad.add("cursor", fmt.Sprintf("belongs to sort=%s; send it with that sort, or start again without a cursor", c.Sort))
+		default:
+			f.After = c
+		}
+	}
+
+	return f, bad.err()
+}
+
+// Fold returns s case-folded, the form in which list filters and the title
+// sort compare text. Each character becomes the lower case of its upper case
+// (so "ſ", "S" and "s" all fold to "s", as strings.EqualFold has it), which
+// keeps the number of characters. Stores keep folded copies of titles,
+// descriptions and tags and compare them byte by byte, so both databases
+// agree with each other and with Go, whatever their collation or locale.
+func Fold(s string) string {
+	return strings.Map(foldRune, s)
+}
+
+func foldRune(r rune) rune { return unicode.ToLower(unicode.ToUpper(r)) }
+
+// FoldedText is the folded form of a task's title, description and tags,
+// which list filters and the title sort compare. Stores keep it beside the
+// task and rewrite it whenever they write the task.
+type FoldedText struct {
+	Title       string
+	Description *string
+	Tags        []string // never nil
+}
+
+// FoldedText returns t's text folded with Fold.
+func (t Task) FoldedText() FoldedText {
+	k := FoldedText{Title: Fold(t.Title), Tags: make([]string, len(t.Tags))}
+	if t.Description != nil {
+		k.Description = ptrTo(Fold(*t.Description))
+	}
+	for i, tag := range t.Tags {
+		k.Tags[i] = Fold(tag)
+	}
+	return k
+}
+
+// Cursor is a position in one sort order: just after a task with the
+// recorded sort value and id. Only the value of Sort.Key is meaningful:
+//
+//   - SortCreated, SortUpdated: Time
+//   - SortDueDate: Time, or nil for a task without a due date
+//   - SortTitle: Title, the folded title
+//   - SortPriority: Rank, the priority's rank
+//
+// A cursor carries no user: stores scope every list to the caller, so a
+// cursor only ever positions the caller within the caller's own tasks.
+type Cursor struct {
+	Sort  Sort
+	ID    int64
+	Time  *time.Time
+	Title string
+	Rank  int
+}
+
+// CursorAfter returns the position just after t in sort order s.
+func CursorAfter(s Sort, t Task) *Cursor {
+	c := &Cursor{Sort: s, ID: t.ID}
+	switch s.Key {
+	case SortCreated:
+		c.Time = ptrTo(t.CreatedAt.UTC())
+	case SortUpdated:
+		c.Time = ptrTo(t.UpdatedAt.UTC())
+	case SortDueDate:
+		if t.DueDate != nil {
+			c.Time = ptrTo(t.DueDate.UTC())
+		}
+	case SortTitle:
+		c.Title = Fold(t.Title)
+	case SortPriority:
+		c.Rank = t.Priority.Rank()
+	}
+	return c
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// cursorJSON is a cursor's wire form, base64url-encoded without padding:
+// the sort it belongs to, the sort value of the last task and its id.
+type cursorJSON struct {
+	Sort  *string         `json:"s"`
+	Value json.RawMessage `json:"v"`
+	ID    *int64          `json:"id"`
+}
+
+// Encode returns c as the opaque string the cursor parameter takes.
+func (c *Cursor) Encode() string {
+	var v any
+	switch c.Sort.Key {
+	case SortCreated, SortUpdated, SortDueDate:
+		if c.Time != nil {
+			v = c.Time.UTC().Format(time.RFC3339Nano)
+		}
+	case SortTitle:
+		v = c.Title
+	case SortPriority:
+		v = c.Rank
+	}
+	value, err := json.Marshal(v)
+	if err != nil {
+		panic("todoapi: encode cursor: " + err.Error()) // strings, numbers and null always encode
+	}
+	s := c.Sort.String()
+	b, err := json.Marshal(cursorJSON{Sort: &s, Value: value, ID: &c.ID})
+	if err != nil {
+		panic("todoapi: encode cursor: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+var errBadCursor = errors.New("is not a cursor from this list; use the one in the previous response's Link header")
+
+// ParseCursor decodes a cursor made by Encode. Anything else, including a
+// cursor edited by hand, is an error: every field must be present, of the
+// right type and in range, so that a store never sees a value it cannot
+// compare.
+func ParseCursor(s string) (*Cursor, error) {
+	if len(s) > maxCursorLen {
+		return nil, errBadCursor
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil {
+		return nil, errBadCursor
+	}
+	var w cursorJSON
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil || w.Sort == nil || w.ID == nil || w.Value == nil {
+		return nil, errBadCursor
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errBadCursor
+	}
+	sort, err := ParseSort(*w.Sort)
+	if err != nil || *w.Sort != sort.String() || *w.ID <= 0 {
+		return nil, errBadCursor
+	}
+	c := &Cursor{Sort: sort, ID: *w.ID}
+	null := string(w.Value) == "null"
+	switch sort.Key {
+	case SortCreated, SortUpdated, SortDueDate:
+		if null && sort.Key == SortDueDate {
+			break
+		}
+		var v string
+		if err := json.Unmarshal(w.Value, &v); err != nil {
+			return nil, errBadCursor
+		}
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil || !t.Equal(t.Truncate(time.Microsecond)) || t.UTC().Year() < 1 || t.UTC().Year() > 9999 {
+			return nil, errBadCursor
+		}
+		c.Time = ptrTo(t.UTC())
+	case SortTitle:
+		var v *string
+		if err := json.Unmarshal(w.Value, &v); err != nil || v == nil {
+			return nil, errBadCursor
+		}
+		if !utf8.ValidString(*v) || utf8.RuneCountInString(*v) > MaxTitleLen || Fold(*v) != *v {
+			return nil, errBadCursor
+		}
+		c.Title = *v
+	case SortPriority:
+		var v *int
+		if err := json.Unmarshal(w.Value, &v); err != nil || v == nil {
+			return nil, errBadCursor
+		}
+		if _, ok := PriorityFromRank(*v); !ok {
+			return nil, errBadCursor
+		}
+		c.Rank = *v
+	}
+	return c, nil
+}
