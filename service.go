@@ -73,9 +73,13 @@ func (s *Service) Task(ctx context.Context, user User, id int64) (Task, error) {
 	return s.store.Task(ctx, user.ID, id)
 }
 
-func (s *Service) ListTasks(ctx context.Context, user User, f TaskFilter) ([]Task, error) {
+func (s *Service) ListTasks(ctx context.Context, user User, q ListQuery) (TaskPage, error) {
+	f, err := ParseListQuery(q)
+	if err != nil {
+		return TaskPage{}, err
+	}
 	if err := s.touch(ctx, user); err != nil {
-		return nil, err
+		return TaskPage{}, err
 	}
 	return s.store.ListTasks(ctx, user.ID, f)
 }

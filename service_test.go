@@ -52,7 +52,7 @@ func TestUsersRecordedWithoutAWritePerRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 20 {
-		if _, err := svc.ListTasks(ctx, alice, todoapi.TaskFilter{}); err != nil {
+		if _, err := svc.ListTasks(ctx, alice, todoapi.ListQuery{}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := svc.CompleteTask(ctx, alice, task.ID, nil); err != nil {
@@ -93,8 +93,8 @@ func TestInvalidCreateWritesNothing(t *testing.T) {
 	if n := store.upserts.Load(); n != 0 {
 		t.Errorf("an invalid create upserted the user %d times", n)
 	}
-	tasks, err := svc.ListTasks(ctx, bob, todoapi.TaskFilter{})
-	if err != nil || len(tasks) != 0 {
-		t.Fatalf("after a rejected create: %v, %v; want no tasks", tasks, err)
+	page, err := svc.ListTasks(ctx, bob, todoapi.ListQuery{})
+	if err != nil || len(page.Tasks) != 0 {
+		t.Fatalf("after a rejected create: %v, %v; want no tasks", page.Tasks, err)
 	}
 }

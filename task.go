@@ -105,7 +105,9 @@ type User struct {
 type TaskService interface {
 	CreateTask(ctx context.Context, user User, p TaskPatch) (Task, error)
 	Task(ctx context.Context, user User, id int64) (Task, error)
-	ListTasks(ctx context.Context, user User, f TaskFilter) ([]Task, error)
+	// ListTasks returns one page of the user's tasks as q selects them, or
+	// a *ValidationError naming each invalid parameter.
+	ListTasks(ctx context.Context, user User, q ListQuery) (TaskPage, error)
 	UpdateTask(ctx context.Context, user User, id int64, p TaskPatch) (Task, error)
 	// CompleteTask sets completed to *want, or flips it when want is nil.
 	CompleteTask(ctx context.Context, user User, id int64, want *bool) (Task, error)
@@ -125,7 +127,13 @@ type Store interface {
 	CreateTask(ctx context.Context, t Task) (Task, error)
 
 	Task(ctx context.Context, userID string, id int64) (Task, error)
-	ListTasks(ctx context.Context, userID string, f TaskFilter) ([]Task, error)
+
+	// ListTasks returns the page of the user's tasks that f selects, and
+	// how many of the user's tasks match f on all pages. f is canonical, as
+	// ParseListQuery makes it. The page holds at most f.PageSize() tasks,
+	// never nil; Next is CursorAfter(f.Sort, last task) when more follow.
+	// A list is scoped to userID whatever f.After says.
+	ListTasks(ctx context.Context, userID string, f TaskFilter) (TaskPage, error)
 
 	// UpdateTask loads the task, calls change on it and, when change reports
 	// that it changed something, saves it. Load and save are atomic: no other

@@ -2,23 +2,79 @@ package http
 
 import (
 	"context"
+	"net/url"
+
+	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/todoapi/todoapi"
 )
 
+// listInput holds the list parameters (SPEC §3.3) as raw strings: the
+// domain's ParseListQuery validates them all at once, so that one 422 names
+// every bad parameter and the rules live in one place. Repeatable parameters
+// use explode: each value is its own ?tag=…, and a comma is part of a value.
 type listInput struct {
 	UserPath
-	Status string `query:"status" enum:"all,pending,completed" default:"all" doc:"Which tasks to list by completion."`
+	Status    string   `query:"status" doc:"all (default), pending or completed." example:"pending"`
+	Priority  []string `query:"priority,explode" doc:"low, medium or high (case-insensitive). Repeatable: a task matches any of them."`
+	Tag       []string `query:"tag,explode" doc:"A tag (case-insensitive). Repeatable: a task matches when it has every one of them."`
+	Q         string   `query:"q" doc:"Case-insensitive text that the title or description contains; matched literally (% and _ are not wildcards). Leading and trailing white space is ignored." example:"milk"`
+	DueBefore string   `query:"due_before" doc:"Only tasks due before this time (exclusive): RFC 3339, a date YYYY-MM-DD (midnight UTC) or YYYY-MM-DDTHH:MM[:SS] (UTC). Tasks without a due date never match." example:"2026-12-31"`
+	DueAfter  string   `query:"due_after" doc:"Only tasks due after this time (exclusive), in the same forms as due_before. Tasks without a due date never match." example:"2026-12-01T09:00:00Z"`
+	Sort      string   `query:"sort" doc:"created, updated, title, due_date or priority, ascending; a leading - reverses it. Default -created (newest first). Ties are broken by id in the same direction. title ignores case; tasks without a due date come last in both directions; -priority is high, medium, low. created_at and updated_at are accepted for created and updated." example:"-priority"`
+	Limit     string   `query:"limit" doc:"Page size, 1 to 1000; default 1000." example:"50"`
+	Cursor    string   `query:"cursor" doc:"Where to continue: the cursor from the previous page's Link header, with the same sort. Opaque."`
+
+	// url is the request's URL, from which the next page's link is made.
+	url url.URL
+}
+
+// Resolve keeps the request URL for the Link header. It also reads the
+// repeatable parameters again from the raw query: huma looks only at the
+// first value to decide whether one was given, so ?tag=&tag=work would lose
+// work.
+func (in *listInput) Resolve(ctx huma.Context) []error {
+	in.url = ctx.URL()
+	q := in.url.Query()
+	in.Priority, in.Tag = q["priority"], q["tag"]
+	return nil
 }
 
 type listOutput struct {
-	Body []todoapi.Task
+	Link       string `header:"Link" doc:"Present when more tasks match than this page holds: <URL of the next page>; rel=\"next\" (RFC 8288). The URL is relative to this server and repeats this request's parameters with a new cursor."`
+	TotalCount int    `header:"X-Total-Count" doc:"How many tasks match the filters, on all pages together."`
+	Body       []todoapi.Task
 }
 
 func (s *server) listTasks(ctx context.Context, in *listInput) (*listOutput, error) {
-	tasks, err := s.tasks.ListTasks(ctx, userFrom(ctx), todoapi.TaskFilter{Status: todoapi.Status(in.Status)})
+	page, err := s.tasks.ListTasks(ctx, userFrom(ctx), todoapi.ListQuery{
+		Status:    in.Status,
+		Priority:  in.Priority,
+		Tag:       in.Tag,
+		Q:         in.Q,
+		DueBefore: in.DueBefore,
+		DueAfter:  in.DueAfter,
+		Sort:      in.Sort,
+		Limit:     in.Limit,
+		Cursor:    in.Cursor,
+	})
 	if err != nil {
 		return nil, s.errorResponse(ctx, err, "query")
 	}
-	return &listOutput{Body: tasks}, nil
+	out := &listOutput{TotalCount: page.Total, Body: page.Tasks}
+	if page.Next != nil {
+		out.Link = nextLink(in.url, page.Next.Encode())
+	}
+	return out, nil
+}
+
+// nextLink is the Link header value for the page at cursor: the request's
+// path and parameters (unknown ones included, so aliases keep working) with
+// the cursor replaced. It is a path-absolute reference, which RFC 8288
+// resolves against the request's URL: behind a proxy this server cannot know
+// the scheme and host clients use.
+func nextLink(u url.URL, cursor string) string {
+	q := u.Query()
+	q.Set("cursor", cursor)
+	return "<" + u.EscapedPath() + "?" + q.Encode() + `>; rel="next"`
 }

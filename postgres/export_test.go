@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/todoapi/todoapi"
 )
 
@@ -44,3 +46,56 @@ func (s *Store) MigrationCounts(ctx context.Context) (map[int64]int, error) {
 	}
 	return out, rows.Err()
 }
+
+// InsertTasks implements storetest.BulkInserter with COPY.
+func (s *Store) InsertTasks(ctx context.Context, tasks []todoapi.Task) error {
+	rows := make([][]any, len(tasks))
+	for i, t := range tasks {
+		k := t.FoldedText()
+		rows[i] = []any{t.UserID, t.Title, t.Description, t.Completed, t.CompletedAt, int16(t.Priority.Rank()),
+			nonNil(t.Tags), t.DueDate, t.CreatedAt, t.UpdatedAt, k.Title, k.Description, k.Tags}
+	}
+	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"tasks"}, []string{
+		"user_id", "title", "description", "completed", "completed_at", "priority",
+		"tags", "due_date", "created_at", "updated_at", "title_key", "description_key", "tag_keys",
+	}, pgx.CopyFromRows(rows))
+	if err != nil {
+		return err
+	}
+	// As autovacuum would soon: plans then match a database in use.
+	_, err = s.pool.Exec(ctx, "ANALYZE tasks")
+	return err
+}
+
+// ExplainList returns PostgreSQL's plan for the list query of f, as EXPLAIN
+// (FORMAT JSON) gives it.
+func (s *Store) ExplainList(ctx context.Context, userID string, f todoapi.TaskFilter) ([]byte, error) {
+	query, args := listQuery(userID, f)
+	var plan []byte
+	err := s.pool.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+query, args...).Scan(&plan)
+	return plan, err
+}
+
+// Exec runs a statement, for tests that set up data in bulk.
+func (s *Store) Exec(ctx context.Context, sql string, args ...any) error {
+	_, err := s.pool.Exec(ctx, sql, args...)
+	return err
+}
+
+// UserIndexes lists the indexes on tasks whose first column is user_id.
+func (s *Store) UserIndexes(ctx context.Context) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT c.relname
+		FROM pg_index i
+		JOIN pg_class c ON c.oid = i.indexrelid
+		JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+		WHERE i.indrelid = 'tasks'::regclass AND a.attname = 'user_id'
+		ORDER BY 1`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// MigrateTo applies the migrations up to version v only.
+func (s *Store) MigrateTo(ctx context.Context, v int64) error { return s.migrate(ctx, v) }

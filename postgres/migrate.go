@@ -4,9 +4,11 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"math"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/todoapi/todoapi"
 	"github.com/todoapi/todoapi/internal/migrate"
 )
 
@@ -23,6 +25,12 @@ const migrationLock int64 = 0x746f646f617069
 // at once queue on the advisory lock; each then finds what the previous one
 // applied and has nothing left to do.
 func (s *Store) Migrate(ctx context.Context) error {
+	return s.migrate(ctx, math.MaxInt64)
+}
+
+// migrate applies the pending migrations up to version upTo; tests use it
+// to build a database as an older release left it.
+func (s *Store) migrate(ctx context.Context, upTo int64) error {
 	all, err := migrate.Load(migrationFiles, "migrations")
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -54,10 +62,18 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 
 	for _, m := range migrate.Pending(all, applied) {
+		if m.Version > upTo {
+			break
+		}
 		// Without arguments pgx sends the simple protocol, which runs a file
 		// of several statements.
 		if _, err := tx.Exec(ctx, m.SQL); err != nil {
 			return fail("migrate: apply "+m.Name, err)
+		}
+		if step := afterMigration[m.Version]; step != nil {
+			if err := step(ctx, tx); err != nil {
+				return fail("migrate: apply "+m.Name, err)
+			}
 		}
 		if _, err := tx.Exec(ctx,
 			`INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`,
@@ -69,4 +85,47 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return fail("migrate: commit", err)
 	}
 	return nil
+}
+
+// afterMigration holds the steps of a migration that SQL cannot do. Each
+// runs right after its migration's SQL, in the same transaction.
+var afterMigration = map[int64]func(context.Context, pgx.Tx) error{
+	2: fillFolded,
+}
+
+// fillFolded computes the folded columns that migration 2 adds for the rows
+// that existed before it, with todoapi.Fold: lower() depends on the
+// database's locale and does not fold the same way. It works in batches by
+// id, one round trip for the updates of each.
+func fillFolded(ctx context.Context, tx pgx.Tx) error {
+	var last int64
+	for {
+		rows, err := tx.Query(ctx,
+			`SELECT id, title, description, tags FROM tasks WHERE id > $1 ORDER BY id LIMIT 500`, last)
+		if err != nil {
+			return err
+		}
+		type row struct {
+			id int64
+			t  todoapi.Task
+		}
+		batch, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+			var x row
+			err := r.Scan(&x.id, &x.t.Title, &x.t.Description, &x.t.Tags)
+			return x, err
+		})
+		if err != nil || len(batch) == 0 {
+			return err
+		}
+		var updates pgx.Batch
+		for _, r := range batch {
+			k := r.t.FoldedText()
+			updates.Queue(`UPDATE tasks SET title_key = $1, description_key = $2, tag_keys = $3 WHERE id = $4`,
+				k.Title, k.Description, k.Tags, r.id)
+		}
+		if err := tx.SendBatch(ctx, &updates).Close(); err != nil {
+			return err
+		}
+		last = batch[len(batch)-1].id
+	}
 }

@@ -140,12 +140,15 @@ func (s *Store) UpsertUser(ctx context.Context, u todoapi.User, seen time.Time) 
 const taskColumns = `id, user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at`
 
 func (s *Store) CreateTask(ctx context.Context, t todoapi.Task) (todoapi.Task, error) {
+	keys := t.FoldedText()
 	created, err := scanTask(s.pool.QueryRow(ctx, `
-		INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at,
+			title_key, description_key, tag_keys)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 		RETURNING `+taskColumns,
 		t.UserID, t.Title, t.Description, t.Completed, t.CompletedAt, t.Priority.Rank(),
-		nonNil(t.Tags), t.DueDate, t.CreatedAt, t.UpdatedAt))
+		nonNil(t.Tags), t.DueDate, t.CreatedAt, t.UpdatedAt,
+		keys.Title, keys.Description, keys.Tags))
 	if err != nil {
 		return todoapi.Task{}, fail("create task", err)
 	}
@@ -159,35 +162,6 @@ func (s *Store) Task(ctx context.Context, userID string, id int64) (todoapi.Task
 		return todoapi.Task{}, fail("get task", err)
 	}
 	return t, nil
-}
-
-func (s *Store) ListTasks(ctx context.Context, userID string, f todoapi.TaskFilter) ([]todoapi.Task, error) {
-	query := `SELECT ` + taskColumns + ` FROM tasks WHERE user_id = $1`
-	switch f.Status {
-	case "", todoapi.StatusAll:
-	case todoapi.StatusPending:
-		query += ` AND NOT completed`
-	case todoapi.StatusCompleted:
-		query += ` AND completed`
-	default:
-		return nil, fmt.Errorf("list tasks: unknown status %q", f.Status)
-	}
-	query += ` ORDER BY created_at DESC, id DESC`
-
-	rows, err := s.pool.Query(ctx, query, userID)
-	if err != nil {
-		return nil, fail("list tasks", err)
-	}
-	tasks, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (todoapi.Task, error) {
-		return scanTask(row)
-	})
-	if err != nil {
-		return nil, fail("list tasks", err)
-	}
-	if tasks == nil {
-		tasks = []todoapi.Task{}
-	}
-	return tasks, nil
 }
 
 func (s *Store) UpdateTask(ctx context.Context, userID string, id int64, change func(*todoapi.Task) bool) (todoapi.Task, error) {
@@ -211,13 +185,17 @@ func (s *Store) UpdateTask(ctx context.Context, userID string, id int64, change 
 	}
 	// The WHERE clause uses the loaded identity, not next's, so change cannot
 	// move a task to another user or id.
+	keys := next.FoldedText()
 	saved, err := scanTask(tx.QueryRow(ctx, `
 		UPDATE tasks SET title = $1, description = $2, completed = $3, completed_at = $4,
-			priority = $5, tags = $6, due_date = $7, updated_at = $8
-		WHERE id = $9 AND user_id = $10
+			priority = $5, tags = $6, due_date = $7, updated_at = $8,
+			title_key = $9, description_key = $10, tag_keys = $11
+		WHERE id = $12 AND user_id = $13
 		RETURNING `+taskColumns,
 		next.Title, next.Description, next.Completed, next.CompletedAt, next.Priority.Rank(),
-		nonNil(next.Tags), next.DueDate, next.UpdatedAt, cur.ID, cur.UserID))
+		nonNil(next.Tags), next.DueDate, next.UpdatedAt,
+		keys.Title, keys.Description, keys.Tags,
+		cur.ID, cur.UserID))
 	if err != nil {
 		return todoapi.Task{}, fail("update task", err)
 	}
@@ -246,13 +224,14 @@ func nonNil(tags []string) []string {
 	return tags
 }
 
-func scanTask(row pgx.Row) (todoapi.Task, error) {
+// scanTask reads the taskColumns of row, then any extra columns into extra.
+func scanTask(row pgx.Row, extra ...any) (todoapi.Task, error) {
 	var (
 		t    todoapi.Task
 		rank int16
 	)
-	err := row.Scan(&t.ID, &t.UserID, &t.Title, &t.Description, &t.Completed, &t.CompletedAt,
-		&rank, &t.Tags, &t.DueDate, &t.CreatedAt, &t.UpdatedAt)
+	err := row.Scan(append([]any{&t.ID, &t.UserID, &t.Title, &t.Description, &t.Completed, &t.CompletedAt,
+		&rank, &t.Tags, &t.DueDate, &t.CreatedAt, &t.UpdatedAt}, extra...)...)
 	if err != nil {
 		return todoapi.Task{}, err
 	}

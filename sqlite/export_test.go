@@ -53,3 +53,63 @@ func (s *Store) Pragma(ctx context.Context, writer bool, name string) (string, e
 
 // WriterMaxOpen is the writer pool's connection limit.
 func (s *Store) WriterMaxOpen() int { return s.writer.Stats().MaxOpenConnections }
+
+// ExplainList returns SQLite's query plan for the list query of f, one
+// line per plan step.
+func (s *Store) ExplainList(ctx context.Context, userID string, f todoapi.TaskFilter) ([]string, error) {
+	query, args := listQuery(userID, f)
+	rows, err := s.reader.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return nil, err
+		}
+		plan = append(plan, detail)
+	}
+	return plan, rows.Err()
+}
+
+// InsertTasks stores tasks in one transaction, much faster than CreateTask
+// one by one, for benchmarks. The users must exist.
+func (s *Store) InsertTasks(ctx context.Context, tasks []todoapi.Task) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `
+		INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at,
+			title_key, description_key, tag_keys)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, t := range tasks {
+		v, err := columnValues(t)
+		if err != nil {
+			return err
+		}
+		if _, err := stmt.ExecContext(ctx, t.UserID, v.title, v.description, v.completed, v.completedAt,
+			v.priority, v.tags, v.dueDate, v.createdAt, v.updatedAt, v.titleKey, v.descriptionKey, v.tagKeys); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// MigrateTo applies the migrations up to version v only.
+func (s *Store) MigrateTo(ctx context.Context, v int64) error { return s.migrate(ctx, v) }
+
+// Exec runs a statement on the writer, for tests that write rows as an
+// older release would.
+func (s *Store) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := s.writer.ExecContext(ctx, query, args...)
+	return err
+}

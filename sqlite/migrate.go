@@ -2,10 +2,14 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"embed"
+	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
+	"github.com/todoapi/todoapi"
 	"github.com/todoapi/todoapi/internal/migrate"
 )
 
@@ -17,6 +21,12 @@ var migrationFiles embed.FS
 // begins IMMEDIATE, so processes migrating the same file at once take turns
 // (waiting up to the busy timeout) and each applies a version at most once.
 func (s *Store) Migrate(ctx context.Context) error {
+	return s.migrate(ctx, math.MaxInt64)
+}
+
+// migrate applies the pending migrations up to version upTo; tests use it
+// to build a database as an older release left it.
+func (s *Store) migrate(ctx context.Context, upTo int64) error {
 	all, err := migrate.Load(migrationFiles, "migrations")
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -54,8 +64,16 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 
 	for _, m := range migrate.Pending(all, applied) {
+		if m.Version > upTo {
+			break
+		}
 		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 			return s.fail("migrate: apply "+m.Name, err)
+		}
+		if step := afterMigration[m.Version]; step != nil {
+			if err := step(ctx, tx); err != nil {
+				return s.fail("migrate: apply "+m.Name, err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
@@ -67,4 +85,62 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return s.fail("migrate: commit", err)
 	}
 	return nil
+}
+
+// afterMigration holds the steps of a migration that SQL cannot do. Each
+// runs right after its migration's SQL, in the same transaction.
+var afterMigration = map[int64]func(context.Context, *sql.Tx) error{
+	2: fillFolded,
+}
+
+// fillFolded computes the folded columns that migration 2 adds for the rows
+// that existed before it, with todoapi.Fold: no SQLite function folds the
+// same way. It reads in batches by id, so that it never updates the rows of
+// a scan in progress.
+func fillFolded(ctx context.Context, tx *sql.Tx) error {
+	type row struct {
+		id          int64
+		title, tags string
+		description *string
+	}
+	var last int64
+	for {
+		rows, err := tx.QueryContext(ctx,
+			`SELECT id, title, description, tags FROM tasks WHERE id > ? ORDER BY id LIMIT 500`, last)
+		if err != nil {
+			return err
+		}
+		var batch []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.id, &r.title, &r.description, &r.tags); err != nil {
+				rows.Close()
+				return err
+			}
+			batch = append(batch, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		for _, r := range batch {
+			t := todoapi.Task{Title: r.title, Description: r.description}
+			if err := json.Unmarshal([]byte(r.tags), &t.Tags); err != nil {
+				return fmt.Errorf("task %d has invalid tags: %w", r.id, err)
+			}
+			v, err := columnValues(t)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx,
+				`UPDATE tasks SET title_key = ?, description_key = ?, tag_keys = ? WHERE id = ?`,
+				v.titleKey, v.descriptionKey, v.tagKeys, r.id); err != nil {
+				return err
+			}
+		}
+		last = batch[len(batch)-1].id
+	}
 }

@@ -144,10 +144,12 @@ func (s *Store) CreateTask(ctx context.Context, t todoapi.Task) (todoapi.Task, e
 		return todoapi.Task{}, fmt.Errorf("create task: %w", err)
 	}
 	row := s.writer.QueryRowContext(ctx, `
-		INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at,
+			title_key, description_key, tag_keys)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING `+taskColumns,
-		t.UserID, v.title, v.description, v.completed, v.completedAt, v.priority, v.tags, v.dueDate, v.createdAt, v.updatedAt)
+		t.UserID, v.title, v.description, v.completed, v.completedAt, v.priority, v.tags, v.dueDate, v.createdAt, v.updatedAt,
+		v.titleKey, v.descriptionKey, v.tagKeys)
 	created, err := scanTask(row)
 	if err != nil {
 		return todoapi.Task{}, s.fail("create task", err)
@@ -162,39 +164,6 @@ func (s *Store) Task(ctx context.Context, userID string, id int64) (todoapi.Task
 		return todoapi.Task{}, s.fail("get task", err)
 	}
 	return t, nil
-}
-
-func (s *Store) ListTasks(ctx context.Context, userID string, f todoapi.TaskFilter) ([]todoapi.Task, error) {
-	query := `SELECT ` + taskColumns + ` FROM tasks WHERE user_id = ?`
-	args := []any{userID}
-	switch f.Status {
-	case "", todoapi.StatusAll:
-	case todoapi.StatusPending:
-		query += ` AND completed = 0`
-	case todoapi.StatusCompleted:
-		query += ` AND completed = 1`
-	default:
-		return nil, fmt.Errorf("list tasks: unknown status %q", f.Status)
-	}
-	query += ` ORDER BY created_at DESC, id DESC`
-
-	rows, err := s.reader.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, s.fail("list tasks", err)
-	}
-	defer rows.Close()
-	tasks := []todoapi.Task{}
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			return nil, s.fail("list tasks", err)
-		}
-		tasks = append(tasks, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail("list tasks", err)
-	}
-	return tasks, nil
 }
 
 func (s *Store) UpdateTask(ctx context.Context, userID string, id int64, change func(*todoapi.Task) bool) (todoapi.Task, error) {
@@ -224,10 +193,12 @@ func (s *Store) UpdateTask(ctx context.Context, userID string, id int64, change 
 	// move a task to another user or id.
 	saved, err := scanTask(tx.QueryRowContext(ctx, `
 		UPDATE tasks SET title = ?, description = ?, completed = ?, completed_at = ?,
-			priority = ?, tags = ?, due_date = ?, updated_at = ?
+			priority = ?, tags = ?, due_date = ?, updated_at = ?,
+			title_key = ?, description_key = ?, tag_keys = ?
 		WHERE id = ? AND user_id = ?
 		RETURNING `+taskColumns,
 		v.title, v.description, v.completed, v.completedAt, v.priority, v.tags, v.dueDate, v.updatedAt,
+		v.titleKey, v.descriptionKey, v.tagKeys,
 		cur.ID, cur.UserID))
 	if err != nil {
 		return todoapi.Task{}, s.fail("update task", err)
@@ -253,39 +224,59 @@ func (s *Store) DeleteTask(ctx context.Context, userID string, id int64) error {
 	return nil
 }
 
-// values holds a task's columns in their stored form.
+// values holds a task's columns in their stored form, including the folded
+// copies that listing filters and sorts by.
 type values struct {
-	title       string
-	description *string
-	completed   bool
-	completedAt *int64
-	priority    int
-	tags        string
-	dueDate     *int64
-	createdAt   int64
-	updatedAt   int64
+	title          string
+	description    *string
+	completed      bool
+	completedAt    *int64
+	priority       int
+	tags           string
+	dueDate        *int64
+	createdAt      int64
+	updatedAt      int64
+	titleKey       string
+	descriptionKey *string
+	tagKeys        string
 }
 
 func columnValues(t todoapi.Task) (values, error) {
-	tags := t.Tags
-	if tags == nil {
-		tags = []string{}
-	}
-	b, err := json.Marshal(tags)
+	tags, err := jsonList(t.Tags)
 	if err != nil {
-		return values{}, fmt.Errorf("encode tags: %w", err)
+		return values{}, err
+	}
+	keys := t.FoldedText()
+	tagKeys, err := jsonList(keys.Tags)
+	if err != nil {
+		return values{}, err
 	}
 	return values{
-		title:       t.Title,
-		description: t.Description,
-		completed:   t.Completed,
-		completedAt: micros(t.CompletedAt),
-		priority:    t.Priority.Rank(),
-		tags:        string(b),
-		dueDate:     micros(t.DueDate),
-		createdAt:   t.CreatedAt.UnixMicro(),
-		updatedAt:   t.UpdatedAt.UnixMicro(),
+		title:          t.Title,
+		description:    t.Description,
+		completed:      t.Completed,
+		completedAt:    micros(t.CompletedAt),
+		priority:       t.Priority.Rank(),
+		tags:           tags,
+		dueDate:        micros(t.DueDate),
+		createdAt:      t.CreatedAt.UnixMicro(),
+		updatedAt:      t.UpdatedAt.UnixMicro(),
+		titleKey:       keys.Title,
+		descriptionKey: keys.Description,
+		tagKeys:        tagKeys,
 	}, nil
+}
+
+// jsonList encodes a string list as a JSON array, never null.
+func jsonList(list []string) (string, error) {
+	if list == nil {
+		list = []string{}
+	}
+	b, err := json.Marshal(list)
+	if err != nil {
+		return "", fmt.Errorf("encode tags: %w", err)
+	}
+	return string(b), nil
 }
 
 func micros(t *time.Time) *int64 {
@@ -304,7 +295,8 @@ func fromMicros(us sql.NullInt64) *time.Time {
 	return &t
 }
 
-func scanTask(row interface{ Scan(...any) error }) (todoapi.Task, error) {
+// scanTask reads the taskColumns of row, then any extra columns into extra.
+func scanTask(row interface{ Scan(...any) error }, extra ...any) (todoapi.Task, error) {
 	var (
 		t                    todoapi.Task
 		description          sql.NullString
@@ -313,8 +305,8 @@ func scanTask(row interface{ Scan(...any) error }) (todoapi.Task, error) {
 		tags                 string
 		createdAt, updatedAt int64
 	)
-	err := row.Scan(&t.ID, &t.UserID, &t.Title, &description, &t.Completed, &completedAt,
-		&rank, &tags, &dueDate, &createdAt, &updatedAt)
+	err := row.Scan(append([]any{&t.ID, &t.UserID, &t.Title, &description, &t.Completed, &completedAt,
+		&rank, &tags, &dueDate, &createdAt, &updatedAt}, extra...)...)
 	if err != nil {
 		return todoapi.Task{}, err
 	}

@@ -1,0 +1,153 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/todoapi/todoapi"
+)
+
+// ListTasks runs one statement, in one round trip and one snapshot: the
+// page, read with a seek on the sort index from the cursor's position (never
+// OFFSET, so rows inserted or deleted before the position cannot shift the
+// page), and the total as an uncorrelated subquery, which PostgreSQL
+// evaluates once. count(*) OVER () would count only the rows after the
+// cursor.
+func (s *Store) ListTasks(ctx context.Context, userID string, f todoapi.TaskFilter) (todoapi.TaskPage, error) {
+	query, args := listQuery(userID, f)
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return todoapi.TaskPage{}, fail("list tasks", err)
+	}
+	page := todoapi.TaskPage{Tasks: []todoapi.Task{}}
+	page.Tasks, err = pgx.AppendRows(page.Tasks, rows, func(row pgx.CollectableRow) (todoapi.Task, error) {
+		return scanTask(row, &page.Total)
+	})
+	if err != nil {
+		return todoapi.TaskPage{}, fail("list tasks", err)
+	}
+	if n := f.PageSize(); len(page.Tasks) > n {
+		page.Tasks = page.Tasks[:n]
+		page.Next = todoapi.CursorAfter(f.Sort, page.Tasks[n-1])
+	}
+	if len(page.Tasks) == 0 && f.After != nil {
+		// Without rows the subquery's count was not read. Without a cursor
+		// an empty page means nothing matches; after one, tasks may match
+		// before the position.
+		query, args := countQuery(userID, f)
+		if err := s.pool.QueryRow(ctx, query, args...).Scan(&page.Total); err != nil {
+			return todoapi.TaskPage{}, fail("count tasks", err)
+		}
+	}
+	return page, nil
+}
+
+// sortExpr is the ORDER BY expression for each sort: a fixed whitelist, so
+// no client text ever reaches the SQL. Each has an index in
+// migrations/0002_listing.sql. A missing due date sorts as the largest
+// value ascending and the smallest descending, so that it comes last both
+// ways; param is the same expression for the cursor's value.
+func sortExpr(s todoapi.Sort) (expr, param string) {
+	switch s.Key {
+	case todoapi.SortUpdated:
+		return "updated_at", "%s"
+	case todoapi.SortTitle:
+		return "title_key", "%s"
+	case todoapi.SortDueDate:
+		none := "'-infinity'"
+		if s.Asc {
+			none = "'infinity'"
+		}
+		return "COALESCE(due_date, " + none + ")", "COALESCE(%s::timestamptz, " + none + ")"
+	case todoapi.SortPriority:
+		return "priority", "%s"
+	}
+	return "created_at", "%s"
+}
+
+// params collects bound parameters; add returns the placeholder of one.
+type params []any
+
+func (p *params) add(v any) string {
+	*p = append(*p, v)
+	return "$" + strconv.Itoa(len(*p))
+}
+
+// listQuery builds the page query for f. It fetches one task more than a
+// page so that the store knows whether another page follows.
+func listQuery(userID string, f todoapi.TaskFilter) (string, []any) {
+	var args params
+	cond := where(&args, userID, f)
+	expr, param := sortExpr(f.Sort)
+	dir, cmp := " DESC", "<"
+	if f.Sort.Asc {
+		dir, cmp = " ASC", ">"
+	}
+	var b strings.Builder
+	b.WriteString("SELECT " + taskColumns + ", (SELECT count(*) FROM tasks WHERE " + cond + ")")
+	b.WriteString(" FROM tasks WHERE " + cond)
+	if c := f.After; c != nil {
+		// A row comparison on the index's columns is an index condition:
+		// the scan starts right after the cursor, even among many equal
+		// sort values.
+		value := strings.Replace(param, "%s", args.add(cursorValue(c)), 1)
+		b.WriteString(" AND (" + expr + ", id) " + cmp + " (" + value + ", " + args.add(c.ID) + ")")
+	}
+	b.WriteString(" ORDER BY " + expr + dir + ", id" + dir)
+	b.WriteString(" LIMIT " + args.add(f.PageSize()+1))
+	return b.String(), args
+}
+
+func countQuery(userID string, f todoapi.TaskFilter) (string, []any) {
+	var args params
+	return "SELECT count(*) FROM tasks WHERE " + where(&args, userID, f), args
+}
+
+// where returns the filter conditions of f; every value is a bound
+// parameter.
+func where(args *params, userID string, f todoapi.TaskFilter) string {
+	conds := []string{"user_id = " + args.add(userID)}
+	switch f.Status {
+	case todoapi.StatusPending:
+		conds = append(conds, "NOT completed")
+	case todoapi.StatusCompleted:
+		conds = append(conds, "completed")
+	}
+	if len(f.Priorities) > 0 {
+		ranks := make([]int16, len(f.Priorities))
+		for i, p := range f.Priorities {
+			ranks[i] = int16(p.Rank())
+		}
+		conds = append(conds, "priority = ANY("+args.add(ranks)+"::smallint[])")
+	}
+	if len(f.Tags) > 0 {
+		conds = append(conds, "tag_keys @> "+args.add(f.Tags)+"::text[]")
+	}
+	if f.Search != "" {
+		// strpos finds the string as it is: %, _, \ and quotes have no
+		// special meaning, unlike in a LIKE pattern.
+		q := args.add(f.Search) + "::text"
+		conds = append(conds, "(strpos(title_key, "+q+") > 0 OR strpos(description_key, "+q+") > 0)")
+	}
+	if f.DueBefore != nil {
+		conds = append(conds, "due_date < "+args.add(*f.DueBefore))
+	}
+	if f.DueAfter != nil {
+		conds = append(conds, "due_date > "+args.add(*f.DueAfter))
+	}
+	return strings.Join(conds, " AND ")
+}
+
+// cursorValue is the stored form of the cursor's sort value.
+func cursorValue(c *todoapi.Cursor) any {
+	switch c.Sort.Key {
+	case todoapi.SortTitle:
+		return c.Title
+	case todoapi.SortPriority:
+		return int16(c.Rank)
+	}
+	return c.Time // nil for a task without a due date
+}

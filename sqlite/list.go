@@ -1,0 +1,164 @@
+package sqlite
+
+import (
+	"context"
+	"strings"
+
+	"github.com/todoapi/todoapi"
+)
+
+// ListTasks runs one statement: the page, read with a seek on the sort
+// index from the cursor's position (never OFFSET, so rows inserted or
+// deleted before the position cannot shift the page), and the total as an
+// uncorrelated subquery, which SQLite evaluates once, in the same snapshot.
+func (s *Store) ListTasks(ctx context.Context, userID string, f todoapi.TaskFilter) (todoapi.TaskPage, error) {
+	query, args := listQuery(userID, f)
+	rows, err := s.reader.QueryContext(ctx, query, args...)
+	if err != nil {
+		return todoapi.TaskPage{}, s.fail("list tasks", err)
+	}
+	defer rows.Close()
+	page := todoapi.TaskPage{Tasks: []todoapi.Task{}}
+	for rows.Next() {
+		t, err := scanTask(rows, &page.Total)
+		if err != nil {
+			return todoapi.TaskPage{}, s.fail("list tasks", err)
+		}
+		page.Tasks = append(page.Tasks, t)
+	}
+	if err := rows.Err(); err != nil {
+		return todoapi.TaskPage{}, s.fail("list tasks", err)
+	}
+	if n := f.PageSize(); len(page.Tasks) > n {
+		page.Tasks = page.Tasks[:n]
+		page.Next = todoapi.CursorAfter(f.Sort, page.Tasks[n-1])
+	}
+	if len(page.Tasks) == 0 && f.After != nil {
+		// Without rows the subquery's count was not read. Without a cursor
+		// an empty page means nothing matches; after one, tasks may match
+		// before the position.
+		query, args := countQuery(userID, f)
+		if err := s.reader.QueryRowContext(ctx, query, args...).Scan(&page.Total); err != nil {
+			return todoapi.TaskPage{}, s.fail("count tasks", err)
+		}
+	}
+	return page, nil
+}
+
+// sortExpr is the ORDER BY expression for each sort: a fixed whitelist, so
+// no client text ever reaches the SQL. Each expression has an index in
+// migrations/0002_listing.sql whose text it must match exactly.
+func sortExpr(s todoapi.Sort) string {
+	switch s.Key {
+	case todoapi.SortUpdated:
+		return "updated_at"
+	case todoapi.SortTitle:
+		return "title_key"
+	case todoapi.SortDueDate:
+		return "COALESCE(due_date, " + noDueDate(s) + ")"
+	case todoapi.SortPriority:
+		return "priority"
+	}
+	return "created_at"
+}
+
+// noDueDate is the value a missing due date sorts as: after every real date
+// (at most year 9999, far below these) in either direction.
+func noDueDate(s todoapi.Sort) string {
+	if s.Asc {
+		return "9223372036854775807"
+	}
+	return "-9223372036854775807"
+}
+
+// listQuery builds the page query for f. It fetches one task more than a
+// page so that the store knows whether another page follows.
+func listQuery(userID string, f todoapi.TaskFilter) (string, []any) {
+	var b strings.Builder
+	var args []any
+	b.WriteString("SELECT " + taskColumns + ", (SELECT count(*) FROM tasks WHERE ")
+	args = where(&b, args, userID, f)
+	b.WriteString(") FROM tasks WHERE ")
+	args = where(&b, args, userID, f)
+
+	expr, dir, cmp := sortExpr(f.Sort), " DESC", "<"
+	if f.Sort.Asc {
+		dir, cmp = " ASC", ">"
+	}
+	if c := f.After; c != nil {
+		// (expr, id) > (value, id), spelled out: SQLite turns the first
+		// conjunct into the start of the index range, which it does not do
+		// for an expression inside a row value (as for due dates). A missing
+		// due date is the same sentinel as in expr.
+		value := "?"
+		if f.Sort.Key == todoapi.SortDueDate {
+			value = "COALESCE(?, " + noDueDate(f.Sort) + ")"
+		}
+		b.WriteString(" AND " + expr + " " + cmp + "= " + value +
+			" AND (" + expr + " " + cmp + " " + value + " OR id " + cmp + " ?)")
+		v := cursorValue(c)
+		args = append(args, v, v, c.ID)
+	}
+	b.WriteString(" ORDER BY " + expr + dir + ", id" + dir + " LIMIT ?")
+	args = append(args, f.PageSize()+1)
+	return b.String(), args
+}
+
+func countQuery(userID string, f todoapi.TaskFilter) (string, []any) {
+	var b strings.Builder
+	b.WriteString("SELECT count(*) FROM tasks WHERE ")
+	args := where(&b, nil, userID, f)
+	return b.String(), args
+}
+
+// where writes the filter conditions of f to b and returns args with their
+// values appended. Every value is a bound parameter.
+func where(b *strings.Builder, args []any, userID string, f todoapi.TaskFilter) []any {
+	b.WriteString("user_id = ?")
+	args = append(args, userID)
+	switch f.Status {
+	case todoapi.StatusPending:
+		b.WriteString(" AND completed = 0")
+	case todoapi.StatusCompleted:
+		b.WriteString(" AND completed = 1")
+	}
+	if len(f.Priorities) > 0 {
+		b.WriteString(" AND priority IN (?" + strings.Repeat(", ?", len(f.Priorities)-1) + ")")
+		for _, p := range f.Priorities {
+			args = append(args, p.Rank())
+		}
+	}
+	for _, tag := range f.Tags {
+		b.WriteString(" AND EXISTS (SELECT 1 FROM json_each(tasks.tag_keys) WHERE json_each.value = ?)")
+		args = append(args, tag)
+	}
+	if f.Search != "" {
+		// instr finds the string as it is: %, _, \ and quotes have no
+		// special meaning, unlike in a LIKE pattern.
+		b.WriteString(" AND (instr(title_key, ?) > 0 OR instr(description_key, ?) > 0)")
+		args = append(args, f.Search, f.Search)
+	}
+	if f.DueBefore != nil {
+		b.WriteString(" AND due_date < ?")
+		args = append(args, f.DueBefore.UnixMicro())
+	}
+	if f.DueAfter != nil {
+		b.WriteString(" AND due_date > ?")
+		args = append(args, f.DueAfter.UnixMicro())
+	}
+	return args
+}
+
+// cursorValue is the stored form of the cursor's sort value.
+func cursorValue(c *todoapi.Cursor) any {
+	switch c.Sort.Key {
+	case todoapi.SortTitle:
+		return c.Title
+	case todoapi.SortPriority:
+		return c.Rank
+	}
+	if c.Time == nil {
+		return nil // no due date
+	}
+	return c.Time.UnixMicro()
+}
