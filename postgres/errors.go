@@ -25,9 +25,10 @@ func fail(op string, err error) error {
 }
 
 // classify marks err as ErrUnavailable, keeping it in the chain, when it says
-// the database cannot be used right now but might be later. A canceled or
-// expired context is the caller's doing and is left alone, as are errors the
-// server reports about the statement itself.
+// the database cannot be used right now but might be later. A canceled
+// context, or a deadline that expired other than while connecting, is the
+// caller's doing and is left alone, as are errors the server reports about
+// the statement itself.
 func classify(err error) error {
 	if unavailable(err) {
 		return fmt.Errorf("%w: %w", todoapi.ErrUnavailable, err)
@@ -36,27 +37,33 @@ func classify(err error) error {
 }
 
 func unavailable(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) {
 		return false
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch {
-		case strings.HasPrefix(pgErr.Code, "08"), // connection exception
-			pgErr.Code == "53300", // too_many_connections
-			pgErr.Code == "57P01", // admin_shutdown
-			pgErr.Code == "57P02", // crash_shutdown
-			pgErr.Code == "57P03": // cannot_connect_now: starting up
+		case strings.HasPrefix(pgErr.Code, "08"), // connection exception; PgBouncer's errors too
+			strings.HasPrefix(pgErr.Code, "53"), // insufficient resources: too many connections, out of memory
+			pgErr.Code == "57P01",               // admin_shutdown: restart, or scaled to zero
+			pgErr.Code == "57P02",               // crash_shutdown
+			pgErr.Code == "57P03",               // cannot_connect_now: starting up
+			pgErr.Code == "25P03":               // idle_in_transaction_session_timeout ended the session
 			return true
 		}
 		// Anything else, including a refused password or a missing
 		// database, will not get better by retrying.
 		return false
 	}
-	var connectErr *pgconn.ConnectError
+	if errors.Is(err, context.DeadlineExceeded) {
+		// A connection attempt that ran out of time (connect_timeout) means
+		// the server is unreachable or still waking up; any other expired
+		// deadline is the caller's.
+		var connectErr *pgconn.ConnectError
+		return errors.As(err, &connectErr)
+	}
 	var netErr net.Error
-	return errors.As(err, &connectErr) ||
-		errors.As(err, &netErr) ||
+	return errors.As(err, &netErr) ||
 		errors.Is(err, puddle.ErrClosedPool) ||
 		errors.Is(err, pgconn.ErrConnClosed) ||
 		errors.Is(err, io.EOF) ||

@@ -1,14 +1,14 @@
 // Package postgres stores tasks in PostgreSQL. It is built for small
-// serverless databases such as Neon: a small pool that lets idle connections
-// go, and nothing that breaks behind PgBouncer in transaction mode.
+// serverless databases such as Neon: TLS with channel binding as Neon's URLs
+// ask, a small pool that lets idle connections go and replaces those the
+// server closed, and nothing that breaks behind PgBouncer in transaction
+// mode (Neon's -pooler hosts).
 package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -19,28 +19,34 @@ import (
 	"github.com/todoapi/todoapi"
 )
 
-// Options tunes the connection pool. Zero values select the defaults; a
-// setting given in the URL (pool_max_conns, pool_max_conn_idle_time) is used
-// when the option is zero.
+// Options tunes the connection pool. A zero field selects the value of the
+// URL parameter named beside it when the URL has one, else the default.
 type Options struct {
-	// MaxConns caps open connections per process. Default 10: serverless
-	// databases and their poolers allow few connections, shared by every
-	// replica.
+	// MaxConns caps open connections per process (pool_max_conns).
+	// Default 10: serverless databases and their poolers allow few
+	// connections, shared by every replica.
 	MaxConns int32
-	// MaxConnIdleTime closes connections idle this long, so a database that
-	// scales to zero can do so. Default 1 minute.
+	// MaxConnIdleTime closes connections idle this long, so that a database
+	// that scales to zero can do so (pool_max_conn_idle_time). Default 1m.
 	MaxConnIdleTime time.Duration
+	// MaxConnLifetime replaces connections this old, with up to a quarter
+	// more (at most 5m) of random jitter (pool_max_conn_lifetime).
+	// Default 30m.
+	MaxConnLifetime time.Duration
+	// HealthCheckPeriod is how often idle and expired connections are
+	// closed (pool_health_check_period). Default 30s.
+	HealthCheckPeriod time.Duration
+	// ConnectTimeout bounds each new connection, TLS and authentication
+	// included (connect_timeout, in whole seconds). Default 5s: room for a
+	// serverless database to wake up, while a request to a database that is
+	// down fails fast with 503 instead of hanging.
+	ConnectTimeout time.Duration
+	// QueryTimeout bounds each statement sent outside a transaction and the
+	// first statement of each transaction, so that a request fails with 503
+	// instead of hanging when a pooler queues it with no server to run it on,
+	// or a server stops answering. Default 10s.
+	QueryTimeout time.Duration
 }
-
-const (
-	defaultMaxConns        = 10
-	defaultMaxConnIdleTime = time.Minute
-	// defaultConnectTimeout bounds each new connection unless the URL sets
-	// connect_timeout, so that an unreachable server fails a request instead
-	// of holding it for the operating system's TCP timeout. It leaves room
-	// for a serverless database to wake up.
-	defaultConnectTimeout = 10 * time.Second
-)
 
 // Store is a todoapi.Store backed by a PostgreSQL connection pool.
 type Store struct {
@@ -53,43 +59,9 @@ var _ todoapi.Store = (*Store)(nil)
 // checks that it answers. It does not migrate; call Migrate. Errors never
 // contain the password.
 func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		// url.Parse errors quote the whole URL, password included.
-		return nil, errors.New("open PostgreSQL: the URL must look like postgres://user:password@host:port/database")
-	}
-	password, _ := u.User.Password()
-	q := u.Query()
-
-	cfg, err := pgxpool.ParseConfig(rawURL)
+	cfg, password, err := configure(rawURL, opt)
 	if err != nil {
 		return nil, redact(fmt.Errorf("open PostgreSQL: %w", err), password)
-	}
-	switch {
-	case opt.MaxConns > 0:
-		cfg.MaxConns = opt.MaxConns
-	case !q.Has("pool_max_conns"):
-		cfg.MaxConns = defaultMaxConns
-	}
-	switch {
-	case opt.MaxConnIdleTime > 0:
-		cfg.MaxConnIdleTime = opt.MaxConnIdleTime
-	case !q.Has("pool_max_conn_idle_time"):
-		cfg.MaxConnIdleTime = defaultMaxConnIdleTime
-	}
-	if !q.Has("pool_min_conns") {
-		cfg.MinConns = 0
-	}
-	if !q.Has("connect_timeout") {
-		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
-	}
-	if !q.Has("default_query_exec_mode") {
-		// pgx's default caches named prepared statements per connection,
-		// which PgBouncer in transaction mode may route to a server
-		// connection that never saw them, and which fail after a migration
-		// changes a table. Exec mode uses only the unnamed statement, in a
-		// single round trip.
-		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
 	}
 
 	where := net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port)))
@@ -97,7 +69,12 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, redact(fmt.Errorf("connect to PostgreSQL at %s: %w", where, classify(err)), password)
 	}
-	if err := pool.Ping(ctx); err != nil {
+	// Behind a pooler the login succeeds without a server; the ping then
+	// waits for one, which must not hold start-up for the pooler's queue
+	// timeout.
+	pingCtx, cancel := context.WithTimeout(ctx, cfg.ConnConfig.ConnectTimeout+opt.queryTimeout())
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
 		pool.Close()
 		return nil, redact(fmt.Errorf("connect to PostgreSQL at %s: %w", where, classify(err)), password)
 	}
