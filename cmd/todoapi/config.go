@@ -14,12 +14,13 @@ import (
 	"github.com/joho/godotenv"
 
 	"github.com/todoapi/todoapi/auth"
+	"github.com/todoapi/todoapi/postgres"
 )
 
 // config is everything todoapi reads from its environment, in one place.
 type config struct {
 	DatabaseURL     string
-	DBMaxConns      int32
+	DB              postgres.Options // the DB_* pool settings; zero fields defer to DATABASE_URL, then to the defaults
 	AuthSecret      string
 	Issuer          string
 	Audience        string
@@ -45,7 +46,12 @@ type config struct {
 // default.
 var settings = []struct{ name, def, doc string }{
 	{"DATABASE_URL", "sqlite:todo.db", "postgres://… or postgresql://… (Neon URLs as printed), or sqlite:PATH / file:PATH"},
-	{"DB_MAX_CONNS", "10", "PostgreSQL connection pool size"},
+	{"DB_MAX_CONNS", "10", "most PostgreSQL connections per process (also pool_max_conns in DATABASE_URL)"},
+	{"DB_MAX_CONN_IDLE_TIME", "1m", "close PostgreSQL connections idle this long, so the database can scale to zero"},
+	{"DB_MAX_CONN_LIFETIME", "30m", "replace PostgreSQL connections this old (plus up to 5m of jitter)"},
+	{"DB_HEALTH_CHECK_PERIOD", "30s", "how often idle and expired PostgreSQL connections are closed"},
+	{"DB_CONNECT_TIMEOUT", "5s", "time limit for opening a PostgreSQL connection (TLS and login included); past it a request gets 503"},
+	{"DB_QUERY_TIMEOUT", "10s", "time limit for a statement outside a transaction or a transaction's first (a pooler's queue, a hung server); past it a request gets 503"},
 	{"BETTER_AUTH_SECRET", "", "shared secret; HS256 tokens signed with it are accepted"},
 	{"BETTER_AUTH_URL", "", "Better Auth base URL; tokens signed by its JWKS (BETTER_AUTH_URL/api/auth/jwks) are accepted"},
 	{"JWKS_URL", "BETTER_AUTH_URL/api/auth/jwks", "JWKS to verify EdDSA/ES256/ES512/RS256/PS256 tokens with"},
@@ -107,7 +113,6 @@ func loadConfig(getenv func(string) string) (config, error) {
 
 	c := config{
 		DatabaseURL:     env("DATABASE_URL", "sqlite:todo.db"),
-		DBMaxConns:      int32(intVar("DB_MAX_CONNS", 10, 1, 10_000)),
 		AuthSecret:      getenv("BETTER_AUTH_SECRET"), // the exact bytes are the key: no trimming
 		Issuer:          env("JWT_ISSUER", ""),
 		Audience:        env("JWT_AUDIENCE", ""),
@@ -123,6 +128,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		MaxBodyBytes:    intVar("MAX_BODY_BYTES", 64<<10, 1, 1<<30),
 		ShutdownTimeout: durationVar("SHUTDOWN_TIMEOUT", 15*time.Second),
 	}
+	c.DB = dbOptions(env, &bad)
 	if err := c.LogLevel.UnmarshalText([]byte(env("LOG_LEVEL", "info"))); err != nil {
 		bad = append(bad, "LOG_LEVEL must be debug, info, warn or error")
 	}

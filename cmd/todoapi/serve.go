@@ -34,7 +34,7 @@ func openStore(ctx context.Context, c config) (store, error) {
 	scheme, rest, _ := strings.Cut(c.DatabaseURL, ":")
 	switch strings.ToLower(scheme) {
 	case "postgres", "postgresql":
-		return postgres.Open(ctx, c.DatabaseURL, postgres.Options{MaxConns: c.DBMaxConns})
+		return postgres.Open(ctx, c.DatabaseURL, c.DB)
 	case "sqlite", "file":
 		path, _, _ := strings.Cut(rest, "?")
 		// sqlite:///rel.db and sqlite:////abs.db, as SQLAlchemy spells them.
