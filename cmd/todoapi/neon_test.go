@@ -312,7 +312,9 @@ func TestNeonScaleToZero(t *testing.T) {
 		for round := range 3 {
 			requests()
 			c.TerminateConnections(t, db)
-			time.Sleep(20 * time.Millisecond)
+			// Let the proxy relay the server's goodbyes; still well under
+			// the second of idleness after which the pool pings anyway.
+			time.Sleep(200 * time.Millisecond)
 			if got, _ := requests(); !allOK(got) {
 				t.Errorf("round %d, after the server closed todoapi's connections: %v", round, got)
 			}

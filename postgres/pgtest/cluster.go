@@ -206,10 +206,11 @@ func (c *Cluster) Exec(t testing.TB, sql string, args ...any) {
 }
 
 // TerminateConnections ends every other session on database db, as a
-// server that closes idle connections does.
+// server that closes idle connections does, and returns once those
+// sessions have exited (so their goodbyes are on the wire).
 func (c *Cluster) TerminateConnections(t testing.TB, db string) {
 	t.Helper()
-	c.Exec(t, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	c.Exec(t, `SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity
 		WHERE datname = $1 AND pid <> pg_backend_pid()`, db)
 }
 
