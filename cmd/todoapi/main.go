@@ -75,12 +75,16 @@ Usage:
 
 Environment (also read from ./.env; the real environment wins):
 `)
+	width := 0
+	for _, s := range settings {
+		width = max(width, len(s.name))
+	}
 	for _, s := range settings {
 		def := s.def
 		if def == "" {
 			def = "unset"
 		}
-		fmt.Fprintf(w, "  %-20s %s (default: %s)\n", s.name, s.doc, def)
+		fmt.Fprintf(w, "  %-*s  %s (default: %s)\n", width, s.name, s.doc, def)
 	}
 }
 
