@@ -24,6 +24,10 @@ var (
 	// ErrUnavailable means the database could not be reached; the request
 	// may succeed if retried later.
 	ErrUnavailable = errors.New("database unavailable")
+
+	// ErrQuotaExceeded means the user already holds as many tasks as one
+	// user may; deleting some makes room.
+	ErrQuotaExceeded = errors.New("task quota reached")
 )
 
 // ValidationError reports every invalid field of an input at once, keyed by

@@ -15,16 +15,22 @@ type Service struct {
 	users *seenUsers
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// TaskQuota is the most tasks one user may hold.
+	TaskQuota int
 }
+
+// DefaultTaskQuota is Service.TaskQuota unless configured otherwise.
+const DefaultTaskQuota = 10_000
 
 var _ TaskService = (*Service)(nil)
 
 // NewService returns a Service that keeps its data in store.
 func NewService(store Store) *Service {
 	return &Service{
-		store: store,
-		users: newSeenUsers(10_000, 10*time.Minute),
-		Now:   time.Now,
+		store:     store,
+		users:     newSeenUsers(10_000, 10*time.Minute),
+		Now:       time.Now,
+		TaskQuota: DefaultTaskQuota,
 	}
 }
 
@@ -63,7 +69,7 @@ func (s *Service) CreateTask(ctx context.Context, user User, p TaskPatch) (Task,
 		CreatedAt: now,
 	}
 	change.apply(&t, now)
-	return s.store.CreateTask(ctx, t)
+	return s.store.CreateTask(ctx, t, s.TaskQuota)
 }
 
 func (s *Service) Task(ctx context.Context, user User, id int64) (Task, error) {

@@ -123,8 +123,10 @@ type Store interface {
 	UpsertUser(ctx context.Context, u User, seen time.Time) error
 
 	// CreateTask stores t (whose UserID names an existing user) and returns
-	// it with its assigned ID.
-	CreateTask(ctx context.Context, t Task) (Task, error)
+	// it with its assigned ID, unless the user already holds quota tasks:
+	// then it stores nothing and returns ErrQuotaExceeded. The check and the
+	// insert are atomic, so concurrent creates never overshoot the quota.
+	CreateTask(ctx context.Context, t Task, quota int) (Task, error)
 
 	Task(ctx context.Context, userID string, id int64) (Task, error)
 

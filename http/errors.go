@@ -125,6 +125,8 @@ func (s *server) errorResponse(ctx context.Context, err error, location string) 
 		return newProblem(http.StatusNotFound, "task not found")
 	case errors.Is(err, todoapi.ErrForbidden):
 		return newProblem(http.StatusForbidden, "you may only access your own tasks")
+	case errors.Is(err, todoapi.ErrQuotaExceeded):
+		return newProblem(http.StatusUnprocessableEntity, "task quota reached: delete some tasks before creating more")
 	case errors.Is(err, todoapi.ErrUnavailable):
 		s.log.WarnContext(ctx, "database unavailable", "request_id", requestID(ctx), "err", err)
 		return newProblem(http.StatusServiceUnavailable, "the database is unavailable; try again shortly")

@@ -52,7 +52,7 @@ func smoke(t *testing.T, s todoapi.Store, user string) {
 	task, err := s.CreateTask(ctx, todoapi.Task{
 		UserID: user, Title: "t", Priority: todoapi.PriorityMedium,
 		Tags: []string{"a", "b"}, CreatedAt: now, UpdatedAt: now,
-	})
+	}, todoapi.DefaultTaskQuota)
 	if err != nil {
 		t.Fatalf("CreateTask: %v", err)
 	}
@@ -148,7 +148,7 @@ func TestNeonTLS(t *testing.T) {
 					_, err := s.CreateTask(t.Context(), todoapi.Task{
 						UserID: "carol", Title: fmt.Sprint("r", round, "-", i),
 						Priority: todoapi.PriorityLow, CreatedAt: now, UpdatedAt: now,
-					})
+					}, todoapi.DefaultTaskQuota)
 					if err != nil {
 						errs <- err
 					}
@@ -176,7 +176,7 @@ func TestNeonTLS(t *testing.T) {
 			{"Ping", s.Ping},
 			{"Task", func(ctx context.Context) error { _, err := s.Task(ctx, "dave", 1); return err }},
 			{"CreateTask", func(ctx context.Context) error {
-				_, err := s.CreateTask(ctx, todoapi.Task{UserID: "dave", Title: "x", Priority: todoapi.PriorityLow})
+				_, err := s.CreateTask(ctx, todoapi.Task{UserID: "dave", Title: "x", Priority: todoapi.PriorityLow}, todoapi.DefaultTaskQuota)
 				return err
 			}},
 		} {
@@ -365,7 +365,7 @@ func load(t *testing.T, s *postgres.Store, workers, rounds int) int64 {
 				task, err := s.CreateTask(t.Context(), todoapi.Task{
 					UserID: user, Title: fmt.Sprint("w", w, "-", i), Priority: todoapi.PriorityHigh,
 					Tags: []string{"x"}, CreatedAt: now, UpdatedAt: now,
-				})
+				}, todoapi.DefaultTaskQuota)
 				if err == nil {
 					_, err = s.Task(t.Context(), user, task.ID)
 				}

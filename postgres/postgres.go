@@ -7,6 +7,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -116,16 +117,33 @@ func (s *Store) UpsertUser(ctx context.Context, u todoapi.User, seen time.Time) 
 
 const taskColumns = `id, user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at`
 
-func (s *Store) CreateTask(ctx context.Context, t todoapi.Task) (todoapi.Task, error) {
+// CreateTask claims a slot in the user's task count and inserts the task in
+// one statement: the UPDATE locks the user's row, so concurrent creates by
+// one user queue there, and a count already at the quota leaves the CTE
+// empty and the INSERT with nothing to add. The casts type the parameters,
+// which an INSERT … SELECT does not infer from the target columns.
+func (s *Store) CreateTask(ctx context.Context, t todoapi.Task, quota int) (todoapi.Task, error) {
 	keys := t.FoldedText()
 	created, err := scanTask(s.pool.QueryRow(ctx, `
+		WITH slot AS (
+			UPDATE users SET task_count = task_count + 1
+			WHERE id = $1 AND task_count < $14
+			RETURNING id
+		)
 		INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at,
 			title_key, description_key, tag_keys)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		SELECT slot.id, $2::text, $3::text, $4::boolean, $5::timestamptz, $6::smallint, $7::text[], $8::timestamptz,
+			$9::timestamptz, $10::timestamptz, $11::text, $12::text, $13::text[]
+		FROM slot
 		RETURNING `+taskColumns,
 		t.UserID, t.Title, t.Description, t.Completed, t.CompletedAt, t.Priority.Rank(),
 		nonNil(t.Tags), t.DueDate, t.CreatedAt, t.UpdatedAt,
-		keys.Title, keys.Description, keys.Tags))
+		keys.Title, keys.Description, keys.Tags, quota))
+	if errors.Is(err, pgx.ErrNoRows) {
+		// The user is at the quota (or unknown, which the service rules out
+		// by recording every user before their first create).
+		return todoapi.Task{}, fmt.Errorf("create task: %w", todoapi.ErrQuotaExceeded)
+	}
 	if err != nil {
 		return todoapi.Task{}, fail("create task", err)
 	}
@@ -182,8 +200,13 @@ func (s *Store) UpdateTask(ctx context.Context, userID string, id int64, change 
 	return saved, nil
 }
 
+// DeleteTask removes the task and gives its slot back to the user's task
+// count in the same statement.
 func (s *Store) DeleteTask(ctx context.Context, userID string, id int64) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM tasks WHERE id = $1 AND user_id = $2`, id, userID)
+	tag, err := s.pool.Exec(ctx, `
+		WITH gone AS (DELETE FROM tasks WHERE id = $1 AND user_id = $2 RETURNING user_id)
+		UPDATE users SET task_count = task_count - 1 WHERE id = (SELECT user_id FROM gone)`,
+		id, userID)
 	if err != nil {
 		return fail("delete task", err)
 	}

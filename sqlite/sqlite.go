@@ -138,20 +138,43 @@ func (s *Store) UpsertUser(ctx context.Context, u todoapi.User, seen time.Time) 
 
 const taskColumns = `id, user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at`
 
-func (s *Store) CreateTask(ctx context.Context, t todoapi.Task) (todoapi.Task, error) {
+// CreateTask claims a slot in the user's task count and inserts the task in
+// one transaction on the single writer connection, so no other create can
+// slip in between the check and the insert.
+func (s *Store) CreateTask(ctx context.Context, t todoapi.Task, quota int) (todoapi.Task, error) {
 	v, err := columnValues(t)
 	if err != nil {
 		return todoapi.Task{}, fmt.Errorf("create task: %w", err)
 	}
-	row := s.writer.QueryRowContext(ctx, `
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return todoapi.Task{}, s.fail("create task", err)
+	}
+	defer tx.Rollback()
+
+	res, err := tx.ExecContext(ctx,
+		`UPDATE users SET task_count = task_count + 1 WHERE id = ? AND task_count < ?`, t.UserID, quota)
+	if err != nil {
+		return todoapi.Task{}, s.fail("create task", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return todoapi.Task{}, s.fail("create task", err)
+	} else if n == 0 {
+		// The user is at the quota (or unknown, which the service rules out
+		// by recording every user before their first create).
+		return todoapi.Task{}, fmt.Errorf("create task: %w", todoapi.ErrQuotaExceeded)
+	}
+	created, err := scanTask(tx.QueryRowContext(ctx, `
 		INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at,
 			title_key, description_key, tag_keys)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING `+taskColumns,
 		t.UserID, v.title, v.description, v.completed, v.completedAt, v.priority, v.tags, v.dueDate, v.createdAt, v.updatedAt,
-		v.titleKey, v.descriptionKey, v.tagKeys)
-	created, err := scanTask(row)
+		v.titleKey, v.descriptionKey, v.tagKeys))
 	if err != nil {
+		return todoapi.Task{}, s.fail("create task", err)
+	}
+	if err := tx.Commit(); err != nil {
 		return todoapi.Task{}, s.fail("create task", err)
 	}
 	return created, nil
@@ -209,17 +232,29 @@ func (s *Store) UpdateTask(ctx context.Context, userID string, id int64, change 
 	return saved, nil
 }
 
+// DeleteTask removes the task and gives its slot back to the user's task
+// count, in one transaction.
 func (s *Store) DeleteTask(ctx context.Context, userID string, id int64) error {
-	res, err := s.writer.ExecContext(ctx, `DELETE FROM tasks WHERE id = ? AND user_id = ?`, id, userID)
+	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return s.fail("delete task", err)
 	}
-	n, err := res.RowsAffected()
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `DELETE FROM tasks WHERE id = ? AND user_id = ?`, id, userID)
 	if err != nil {
 		return s.fail("delete task", err)
 	}
-	if n == 0 {
+	if n, err := res.RowsAffected(); err != nil {
+		return s.fail("delete task", err)
+	} else if n == 0 {
 		return fmt.Errorf("delete task: %w", todoapi.ErrNotFound)
+	}
+	if _, err := tx.ExecContext(ctx,
+		`UPDATE users SET task_count = task_count - 1 WHERE id = ?`, userID); err != nil {
+		return s.fail("delete task", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.fail("delete task", err)
 	}
 	return nil
 }

@@ -53,7 +53,7 @@ func TestReopenSeesCommittedData(t *testing.T) {
 	created, err := s.CreateTask(ctx, todoapi.Task{
 		UserID: "alice", Title: "durable", Priority: todoapi.PriorityHigh,
 		Tags: []string{"x"}, CreatedAt: now, UpdatedAt: now,
-	})
+	}, todoapi.DefaultTaskQuota)
 	if err != nil {
 		t.Fatal(err)
 	}

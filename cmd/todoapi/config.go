@@ -13,6 +13,8 @@ import (
 
 	"github.com/joho/godotenv"
 
+	"github.com/todoapi/todoapi"
+
 	"github.com/todoapi/todoapi/auth"
 	"github.com/todoapi/todoapi/postgres"
 )
@@ -38,7 +40,9 @@ type config struct {
 	LogFormat       string
 	Production      bool
 	MaxBodyBytes    int64
+	TaskQuota       int
 	ShutdownTimeout time.Duration
+	DebugAddr       string     // where to serve net/http/pprof; "" = nowhere
 	Edge            edgeConfig // CORS, rate limits, proxies, timeouts (edge.go)
 }
 
@@ -67,7 +71,9 @@ var settings = []struct{ name, def, doc string }{
 	{"LOG_FORMAT", "text on a terminal, else json", "text or json"},
 	{"APP_ENV", "development", "production refuses to start without BETTER_AUTH_SECRET or BETTER_AUTH_URL/JWKS_URL"},
 	{"MAX_BODY_BYTES", "65536", "largest request body accepted"},
+	{"TASK_QUOTA", "10000", "most tasks one user may hold; creating one more is a 422"},
 	{"SHUTDOWN_TIMEOUT", "15s", "how long in-flight requests may take to finish on SIGTERM"},
+	{"DEBUG_ADDR", "", "host:port of a second listener serving Go's profiler (/debug/pprof/), for performance work; keep it on loopback (unset: off)"},
 	{"CORS_ORIGINS", defaultCORSOrigins, "comma-separated browser origins allowed to call the API (scheme://host[:port]; * for any)"},
 	{"FRONTEND_URL", "", "one more allowed browser origin, the frontend's"},
 	{"RATE_LIMIT_RPS", "50", "requests per second per user (token bucket); 0 turns the limit off"},
@@ -126,7 +132,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Port:            int(intVar("PORT", 8000, 0, 65535)),
 		LogFormat:       strings.ToLower(env("LOG_FORMAT", "")),
 		MaxBodyBytes:    intVar("MAX_BODY_BYTES", 64<<10, 1, 1<<30),
+		TaskQuota:       int(intVar("TASK_QUOTA", todoapi.DefaultTaskQuota, 1, 1<<31-1)),
 		ShutdownTimeout: durationVar("SHUTDOWN_TIMEOUT", 15*time.Second),
+		DebugAddr:       env("DEBUG_ADDR", ""),
 	}
 	c.DB = dbOptions(env, &bad)
 	if err := c.LogLevel.UnmarshalText([]byte(env("LOG_LEVEL", "info"))); err != nil {

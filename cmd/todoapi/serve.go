@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -130,9 +133,11 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	baseURL := "http://" + ln.Addr().String()
 
 	m.SetPoolStats(poolStats(db))
+	tasks := todoapi.NewService(db)
+	tasks.TaskQuota = c.TaskQuota
 	drain := &drainer{}
 	srv := newHTTPServer(c.Edge, todohttp.NewHandler(todohttp.Config{
-		Tasks:            todoapi.NewService(db),
+		Tasks:            tasks,
 		Verifier:         verifier,
 		Database:         db,
 		Logger:           log,
@@ -146,6 +151,14 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		Metrics:          m,
 		Draining:         drain.Draining,
 	}), log, drain)
+
+	if c.DebugAddr != "" {
+		stopDebug, err := serveDebug(c.DebugAddr, stdout, log)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
+	}
 
 	log.Info("todoapi listening", "url", baseURL, "database", databaseKind(c.DatabaseURL), "version", versionString(),
 		"cors_origins", c.Edge.CORSOrigins)
@@ -208,4 +221,28 @@ func printDevToken(w io.Writer, secret string, c config, baseURL string) error {
 
 `, tok, baseURL)
 	return nil
+}
+
+// serveDebug serves Go's profiler (net/http/pprof) on a listener of its own
+// at addr, never on the API's: profiles show code paths and timings, and a
+// CPU profile costs the server while it runs. It prints where it listens,
+// as serve does for the API, so that tools such as cmd/loadtest can use
+// DEBUG_ADDR=127.0.0.1:0.
+func serveDebug(addr string, stdout io.Writer, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("DEBUG_ADDR: listen on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	url := "http://" + ln.Addr().String() + "/debug/pprof/"
+	log.Warn("serving profiles (DEBUG_ADDR)", "url", url)
+	fmt.Fprintf(stdout, "todoapi profiles on %s\n", url)
+	return func() { _ = srv.Close() }, nil
 }

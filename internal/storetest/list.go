@@ -585,7 +585,7 @@ func churn(t *testing.T, s todoapi.Store, user string) (stop func()) {
 			}
 			task := newTask(user, fmt.Sprint("churn ", i), base.Add(time.Duration(i%40-20)*time.Second))
 			task.DueDate = ptr(base.Add(time.Duration(i%50) * time.Hour))
-			created, err := s.CreateTask(ctx, task)
+			created, err := s.CreateTask(ctx, task, todoapi.DefaultTaskQuota)
 			if err != nil {
 				t.Errorf("churn: CreateTask: %v", err)
 				return

@@ -52,6 +52,8 @@ func Run(t *testing.T, open func(t *testing.T) todoapi.Store) {
 		{"UpdateClears", testUpdateClears},
 		{"UpdateConcurrent", testUpdateConcurrent},
 		{"Delete", testDelete},
+		{"Quota", testQuota},
+		{"QuotaConcurrent", testQuotaConcurrent},
 		{"UpsertUser", testUpsertUser},
 		{"UnknownUser", testUnknownUser},
 		{"InvalidPriority", testInvalidPriority},
@@ -99,7 +101,7 @@ func newTask(user, title string, created time.Time) todoapi.Task {
 
 func create(t *testing.T, s todoapi.Store, task todoapi.Task) todoapi.Task {
 	t.Helper()
-	got, err := s.CreateTask(ctxFor(t), task)
+	got, err := s.CreateTask(ctxFor(t), task, todoapi.DefaultTaskQuota)
 	if err != nil {
 		t.Fatalf("CreateTask(%q): %v", task.Title, err)
 	}
@@ -632,7 +634,7 @@ func testUpsertUser(t *testing.T, s todoapi.Store) {
 
 func testUnknownUser(t *testing.T, s todoapi.Store) {
 	addUser(t, s, "alice")
-	_, err := s.CreateTask(ctxFor(t), newTask("ghost", "orphan", base))
+	_, err := s.CreateTask(ctxFor(t), newTask("ghost", "orphan", base), todoapi.DefaultTaskQuota)
 	if err == nil {
 		t.Fatal("CreateTask for a user that was never upserted succeeded; the foreign key is not enforced")
 	}
@@ -648,7 +650,7 @@ func testInvalidPriority(t *testing.T, s todoapi.Store) {
 	addUser(t, s, "alice")
 	task := newTask("alice", "bad priority", base)
 	task.Priority = "urgent"
-	if _, err := s.CreateTask(ctxFor(t), task); err == nil {
+	if _, err := s.CreateTask(ctxFor(t), task, todoapi.DefaultTaskQuota); err == nil {
 		t.Error("CreateTask with an unknown priority succeeded")
 	}
 	if got := list(t, s, "alice", todoapi.StatusAll); len(got) != 0 {
@@ -692,7 +694,7 @@ func testClosed(t *testing.T, s todoapi.Store) {
 	if _, err := s.Task(ctx, "alice", task.ID); !errors.Is(err, todoapi.ErrUnavailable) || errors.Is(err, todoapi.ErrNotFound) {
 		t.Errorf("Task after Close: err = %v, want ErrUnavailable only", err)
 	}
-	if _, err := s.CreateTask(ctx, newTask("alice", "y", base)); !errors.Is(err, todoapi.ErrUnavailable) {
+	if _, err := s.CreateTask(ctx, newTask("alice", "y", base), todoapi.DefaultTaskQuota); !errors.Is(err, todoapi.ErrUnavailable) {
 		t.Errorf("CreateTask after Close: err = %v, want ErrUnavailable", err)
 	}
 }
@@ -721,7 +723,7 @@ func testCanceledContext(t *testing.T, s todoapi.Store) {
 	})
 	check("UpdateTask", err)
 	check("DeleteTask", s.DeleteTask(ctx, "alice", task.ID))
-	_, err = s.CreateTask(ctx, newTask("alice", "y", base))
+	_, err = s.CreateTask(ctx, newTask("alice", "y", base), todoapi.DefaultTaskQuota)
 	check("CreateTask", err)
 	checkTask(t, "task after canceled calls", get(t, s, "alice", task.ID), task)
 }
