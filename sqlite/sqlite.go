@@ -397,3 +397,9 @@ func classify(err error) error {
 func isContext(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
+
+// Stats reports the writer's and the readers' connection pool statistics,
+// for the metrics endpoint.
+func (s *Store) Stats() (writer, reader sql.DBStats) {
+	return s.writer.Stats(), s.reader.Stats()
+}

@@ -239,8 +239,8 @@ func (d *drainer) shutdown(srv *http.Server, delay, timeout time.Duration, log *
 }
 
 // poolStats returns what /metrics reports about db's connection pools, or
-// nil when db exposes none. The SQLite store will expose its two pools once
-// it has a Stats method; until then it reports nothing.
+// nil when db exposes none: PostgreSQL's one pool, or SQLite's writer and
+// reader pools.
 func poolStats(db any) func() []metrics.PoolStats {
 	switch db := db.(type) {
 	case *postgres.Store:

@@ -344,6 +344,34 @@ func TestPoolStatsOfPostgres(t *testing.T) {
 	}
 }
 
+// TestPoolStatsOfSQLite: /metrics reports the SQLite store's writer (one
+// connection) and reader pools.
+func TestPoolStatsOfSQLite(t *testing.T) {
+	db, err := sqlite.Open(t.Context(), t.TempDir()+"/todo.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	stats := poolStats(db)
+	if stats == nil {
+		t.Fatal("no pool statistics for an SQLite store")
+	}
+	m := metrics.New()
+	m.SetPoolStats(stats)
+	rec := &bytes.Buffer{}
+	req, _ := http.NewRequest(http.MethodGet, "/metrics", nil)
+	m.Handler().ServeHTTP(&edgeRecorder{header: http.Header{}, body: rec}, req)
+	for _, want := range []string{
+		`todoapi_db_pool_max_connections{pool="writer"} 1`,
+		`todoapi_db_pool_open_connections{pool="writer"} 1`,
+		`todoapi_db_pool_open_connections{pool="reader"} 1`,
+	} {
+		if !strings.Contains(rec.String(), want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, grepPool(rec.String()))
+		}
+	}
+}
+
 type edgeRecorder struct {
 	header http.Header
 	body   *bytes.Buffer
