@@ -50,6 +50,11 @@ func unavailable(err error) bool {
 			pgErr.Code == "57P03",               // cannot_connect_now: starting up
 			pgErr.Code == "25P03":               // idle_in_transaction_session_timeout ended the session
 			return true
+		case pgErr.Code == "55000": // object_not_in_prerequisite_state
+			// While connecting, this is "database is not currently accepting
+			// connections": an operator closed it for a while.
+			var connectErr *pgconn.ConnectError
+			return errors.As(err, &connectErr)
 		}
 		// Anything else, including a refused password or a missing
 		// database, will not get better by retrying.
