@@ -30,6 +30,10 @@ const (
 // description.
 const maxSearchLen = MaxDescriptionLen
 
+// MaxOffset is the largest offset parameter accepted; any larger skips
+// every task a user can hold just the same.
+const MaxOffset = 1<<31 - 1
+
 // maxCursorLen bounds the cursor parameter before it is decoded. The longest
 // cursor this package issues (a title of MaxTitleLen four-byte characters,
 // JSON-escaped) is well under it.
@@ -56,10 +60,12 @@ var sortKeyNames = [...]string{
 	SortPriority: "priority",
 }
 
-// sortKeyAliases are other spellings clients send (SPEC §3.3).
+// sortKeyAliases are other spellings clients send (SPEC §3.3, §7).
 var sortKeyAliases = map[string]SortKey{
-	"created_at": SortCreated,
-	"updated_at": SortUpdated,
+	"created_at":   SortCreated,
+	"updated_at":   SortUpdated,
+	"created_date": SortCreated,
+	"updated_date": SortUpdated,
 }
 
 func (k SortKey) String() string {
@@ -131,6 +137,11 @@ type TaskFilter struct {
 	// After continues the list after this position; nil starts at the
 	// beginning. Its Sort equals the filter's.
 	After *Cursor
+	// Offset skips this many matching tasks, in sort order, before the
+	// page; it is zero whenever After is set. Clients that page by offset
+	// (SPEC §7) use it; a cursor is exact even while tasks are added or
+	// removed, an offset is not.
+	Offset int
 }
 
 // PageSize is the number of tasks one page holds.
@@ -164,11 +175,12 @@ type ListQuery struct {
 	Sort      string
 	Limit     string
 	Cursor    string
+	Offset    string
 }
 
 // ParseListQuery checks every parameter of q and returns the filter it
 // describes, or a *ValidationError naming each invalid parameter (status,
-// priority, tag, q, due_before, due_after, sort, limit, cursor).
+// priority, tag, q, due_before, due_after, sort, limit, cursor, offset).
 func ParseListQuery(q ListQuery) (TaskFilter, error) {
 	var f TaskFilter
 	bad := problems{}
@@ -263,6 +275,18 @@ func ParseListQuery(q ListQuery) (TaskFilter, error) {
 			bad.add("cursor", fmt.Sprintf("belongs to sort=%s; send it with that sort, or start again without a cursor", c.Sort))
 		default:
 			f.After = c
+		}
+	}
+
+	if q.Offset != "" {
+		n, err := strconv.Atoi(q.Offset)
+		switch {
+		case err != nil || n < 0 || n > MaxOffset || q.Offset[0] == '+':
+			bad.add("offset", fmt.Sprintf("must be an integer from 0 to %d", MaxOffset))
+		case q.Cursor != "":
+			bad.add("offset", "cannot be combined with cursor; send one or the other")
+		default:
+			f.Offset = n
 		}
 	}
 

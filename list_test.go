@@ -67,12 +67,21 @@ func TestParseListQueryCanonical(t *testing.T) {
 	}
 }
 
+func TestParseListQueryOffset(t *testing.T) {
+	for in, want := range map[string]int{"": 0, "0": 0, "1": 1, "250": 250, "2147483647": todoapi.MaxOffset} {
+		f, err := todoapi.ParseListQuery(todoapi.ListQuery{Offset: in})
+		if err != nil || f.Offset != want || f.After != nil {
+			t.Errorf("offset=%q: Offset %d, After %v, err %v; want %d", in, f.Offset, f.After, err, want)
+		}
+	}
+}
+
 func TestParseSort(t *testing.T) {
 	for in, want := range map[string]string{
 		"": "-created", "created": "created", "-created": "-created", "created_at": "created",
 		"-created_at": "-created", "updated": "updated", "-updated_at": "-updated", "title": "title",
 		"-title": "-title", "due_date": "due_date", "-due_date": "-due_date", "priority": "priority",
-		"-priority": "-priority",
+		"-priority": "-priority", "created_date": "created", "-updated_date": "-updated",
 	} {
 		s, err := todoapi.ParseSort(in)
 		if err != nil || s.String() != want {
@@ -112,6 +121,11 @@ func TestParseListQueryErrors(t *testing.T) {
 		{todoapi.ListQuery{Limit: "1e3"}, []string{"limit"}},
 		{todoapi.ListQuery{Limit: "99999999999999999999"}, []string{"limit"}},
 		{todoapi.ListQuery{Cursor: "nope"}, []string{"cursor"}},
+		{todoapi.ListQuery{Offset: "-1"}, []string{"offset"}},
+		{todoapi.ListQuery{Offset: "+1"}, []string{"offset"}},
+		{todoapi.ListQuery{Offset: "ten"}, []string{"offset"}},
+		{todoapi.ListQuery{Offset: "2147483648"}, []string{"offset"}},
+		{todoapi.ListQuery{Offset: "3", Cursor: todoapi.CursorAfter(todoapi.Sort{}, todoapi.Task{ID: 1}).Encode()}, []string{"offset"}},
 		{todoapi.ListQuery{
 			Status: "done", Priority: []string{"x"}, Tag: []string{"\x01"}, Q: "\x7f",
 			DueBefore: "x", DueAfter: "y", Sort: "x", Limit: "x", Cursor: "x",

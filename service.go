@@ -128,6 +128,13 @@ func (s *Service) DeleteTask(ctx context.Context, user User, id int64) error {
 	return s.store.DeleteTask(ctx, user.ID, id)
 }
 
+func (s *Service) ListTags(ctx context.Context, user User) ([]string, error) {
+	if err := s.touch(ctx, user); err != nil {
+		return nil, err
+	}
+	return s.store.ListTags(ctx, user.ID)
+}
+
 // seenUsers remembers which users this process has recorded lately. It is
 // only a cache: losing it costs one upsert per user, never correctness.
 type seenUsers struct {

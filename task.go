@@ -112,6 +112,9 @@ type TaskService interface {
 	// CompleteTask sets completed to *want, or flips it when want is nil.
 	CompleteTask(ctx context.Context, user User, id int64, want *bool) (Task, error)
 	DeleteTask(ctx context.Context, user User, id int64) error
+	// ListTags returns the user's distinct tags as ListTags of Store
+	// describes them.
+	ListTags(ctx context.Context, user User) ([]string, error)
 }
 
 // Store persists users and tasks. Implementations scope every task query to
@@ -143,6 +146,13 @@ type Store interface {
 	UpdateTask(ctx context.Context, userID string, id int64, change func(*Task) bool) (Task, error)
 
 	DeleteTask(ctx context.Context, userID string, id int64) error
+
+	// ListTags returns the distinct tags of the user's tasks, never nil:
+	// one per Fold(tag), spelled as on the oldest task having it (by
+	// created_at, then id, then position in its list), sorted by
+	// Fold(tag) byte by byte, as the title sort compares. It reads the
+	// user's rows only, through an index.
+	ListTags(ctx context.Context, userID string) ([]string, error)
 
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error

@@ -176,7 +176,8 @@ func isControl(r rune) bool {
 	return r <= 0x1F || (r >= 0x7F && r <= 0x9F)
 }
 
-// cleanTags trims each tag, collapses case-insensitive duplicates onto their
+// cleanTags trims each tag, collapses case-insensitive duplicates (equal
+// under Fold, as the tag filter and the tag list compare them) onto their
 // first spelling and keeps the order. The result is never nil, so a task with
 // no tags stores and returns an empty list.
 func cleanTags(in []string) ([]string, string) {
@@ -190,7 +191,7 @@ func cleanTags(in []string) ([]string, string) {
 		case tag == "" || utf8.RuneCountInString(tag) > MaxTagLen:
 			return nil, fmt.Sprintf("tag %d must be 1 to %d characters", i+1, MaxTagLen)
 		}
-		if key := strings.ToLower(tag); !seen[key] {
+		if key := Fold(tag); !seen[key] {
 			seen[key] = true
 			out = append(out, tag)
 		}

@@ -59,6 +59,12 @@ func TestCleanTags(t *testing.T) {
 	if msg != "" || strings.Join(got, ",") != "Home,work" {
 		t.Errorf("cleanTags = %q, %q; want [Home work]", got, msg)
 	}
+	// Duplicates are what Fold equates, as the tag filter and the tag list
+	// compare: ſ and s, the Kelvin sign and k, final and medial sigma.
+	got, msg = cleanTags([]string{"ſ", "S", "K", "k", "σας", "ΣΑΣ", "σασ"})
+	if msg != "" || strings.Join(got, ",") != "ſ,K,σας" {
+		t.Errorf("cleanTags = %q, %q; want [ſ K σας]", got, msg)
+	}
 	many := make([]string, 0, MaxTags+5)
 	for i := range MaxTags + 1 {
 		many = append(many, strings.Repeat("x", i+1))

@@ -81,6 +81,14 @@ func (s *Store) ExplainList(ctx context.Context, userID string, f todoapi.TaskFi
 	return plan, err
 }
 
+// ExplainTags returns PostgreSQL's plan for the tag list query of userID,
+// as EXPLAIN (FORMAT JSON) gives it.
+func (s *Store) ExplainTags(ctx context.Context, userID string) ([]byte, error) {
+	var plan []byte
+	err := s.pool.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+tagsQuery, userID).Scan(&plan)
+	return plan, err
+}
+
 // Exec runs a statement, for tests that set up data in bulk.
 func (s *Store) Exec(ctx context.Context, sql string, args ...any) error {
 	_, err := s.pool.Exec(ctx, sql, args...)

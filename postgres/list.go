@@ -33,10 +33,10 @@ func (s *Store) ListTasks(ctx context.Context, userID string, f todoapi.TaskFilt
 		page.Tasks = page.Tasks[:n]
 		page.Next = todoapi.CursorAfter(f.Sort, page.Tasks[n-1])
 	}
-	if len(page.Tasks) == 0 && f.After != nil {
+	if len(page.Tasks) == 0 && (f.After != nil || f.Offset > 0) {
 		// Without rows the subquery's count was not read. Without a cursor
-		// an empty page means nothing matches; after one, tasks may match
-		// before the position.
+		// or an offset an empty page means nothing matches; with one, tasks
+		// may match before the position.
 		query, args := countQuery(userID, f)
 		if err := s.pool.QueryRow(ctx, query, args...).Scan(&page.Total); err != nil {
 			return todoapi.TaskPage{}, fail("count tasks", err)
@@ -98,6 +98,10 @@ func listQuery(userID string, f todoapi.TaskFilter) (string, []any) {
 	}
 	b.WriteString(" ORDER BY " + expr + dir + ", id" + dir)
 	b.WriteString(" LIMIT " + args.add(f.PageSize()+1))
+	if f.Offset > 0 {
+		// Skips rows of the user's index range only: bounded by the quota.
+		b.WriteString(" OFFSET " + args.add(f.Offset))
+	}
 	return b.String(), args
 }
 

@@ -20,7 +20,7 @@ import (
 // For a page of 50 of the user with many tasks, the sort's own index also
 // gives the order, from the cursor on: no sort step. (With a page as large
 // as a user's whole list, reading it all and sorting is the planner's
-// rightful choice.)
+// rightful choice.) The tag list query is held to the same rule.
 func TestListPlansUseUserIndexes(t *testing.T) {
 	ctx := t.Context()
 	s := open(t, pgtest.NewDatabase(t))
@@ -131,6 +131,24 @@ func TestListPlansUseUserIndexes(t *testing.T) {
 		}
 	}
 	t.Logf("checked %d plans", checked)
+
+	// The tag list reads only the user's rows, through a user_id index.
+	for _, user := range []string{"user0", "user7"} {
+		raw, err := s.ExplainTags(ctx, user)
+		if err != nil {
+			t.Fatalf("EXPLAIN tags: %v", err)
+		}
+		var plans []struct{ Plan planNode }
+		if err := json.Unmarshal(raw, &plans); err != nil || len(plans) != 1 {
+			t.Fatalf("EXPLAIN output: %v: %s", err, raw)
+		}
+		if plans[0].Plan.mainScan() == nil {
+			t.Errorf("%s: the tag list plan reads no tasks?\nplan: %s", user, raw)
+		}
+		for _, problem := range checkPlan(&plans[0].Plan, userIndexes) {
+			t.Errorf("%s, tags: %s\nplan: %s", user, problem, raw)
+		}
+	}
 }
 
 // planNode is the part of an EXPLAIN (FORMAT JSON) node the test reads.

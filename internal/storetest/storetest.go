@@ -47,6 +47,8 @@ func Run(t *testing.T, open func(t *testing.T) todoapi.Store) {
 		{"ListCursorScope", testListCursorScope},
 		{"ListEmptyPageAfterCursor", testListEmptyPageAfterCursor},
 		{"ListWalkWhileChanging", testListWalkWhileChanging},
+		{"ListOffset", testListOffset},
+		{"ListTags", testListTags},
 		{"UpdateNoChange", testUpdateNoChange},
 		{"UpdatePersists", testUpdatePersists},
 		{"UpdateClears", testUpdateClears},
