@@ -101,11 +101,6 @@ func (s *Store) InsertTasks(ctx context.Context, tasks []todoapi.Task) error {
 			return err
 		}
 	}
-	// The bulk insert bypasses CreateTask, which keeps each user's task count.
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET task_count =
-		(SELECT count(*) FROM tasks WHERE tasks.user_id = users.id)`); err != nil {
-		return err
-	}
 	return tx.Commit()
 }
 

@@ -138,43 +138,27 @@ func (s *Store) UpsertUser(ctx context.Context, u todoapi.User, seen time.Time) 
 
 const taskColumns = `id, user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at`
 
-// CreateTask claims a slot in the user's task count and inserts the task in
-// one transaction on the single writer connection, so no other create can
-// slip in between the check and the insert.
+// CreateTask inserts the task unless the user is at the quota, in one
+// statement on the single writer connection, so no other create can come
+// between the check and the insert. A user with no row gets a count of -1
+// and reaches the insert, where the foreign key refuses it.
 func (s *Store) CreateTask(ctx context.Context, t todoapi.Task, quota int) (todoapi.Task, error) {
 	v, err := columnValues(t)
 	if err != nil {
 		return todoapi.Task{}, fmt.Errorf("create task: %w", err)
 	}
-	tx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return todoapi.Task{}, s.fail("create task", err)
-	}
-	defer tx.Rollback()
-
-	res, err := tx.ExecContext(ctx,
-		`UPDATE users SET task_count = task_count + 1 WHERE id = ? AND task_count < ?`, t.UserID, quota)
-	if err != nil {
-		return todoapi.Task{}, s.fail("create task", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return todoapi.Task{}, s.fail("create task", err)
-	} else if n == 0 {
-		// The user is at the quota (or unknown, which the service rules out
-		// by recording every user before their first create).
-		return todoapi.Task{}, fmt.Errorf("create task: %w", todoapi.ErrQuotaExceeded)
-	}
-	created, err := scanTask(tx.QueryRowContext(ctx, `
+	created, err := scanTask(s.writer.QueryRowContext(ctx, `
 		INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at,
 			title_key, description_key, tag_keys)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+		WHERE coalesce((SELECT task_count FROM users WHERE id = ?), -1) < ?
 		RETURNING `+taskColumns,
 		t.UserID, v.title, v.description, v.completed, v.completedAt, v.priority, v.tags, v.dueDate, v.createdAt, v.updatedAt,
-		v.titleKey, v.descriptionKey, v.tagKeys))
-	if err != nil {
-		return todoapi.Task{}, s.fail("create task", err)
+		v.titleKey, v.descriptionKey, v.tagKeys, t.UserID, quota))
+	if errors.Is(err, sql.ErrNoRows) {
+		return todoapi.Task{}, fmt.Errorf("create task: %w", todoapi.ErrQuotaExceeded)
 	}
-	if err := tx.Commit(); err != nil {
+	if err != nil {
 		return todoapi.Task{}, s.fail("create task", err)
 	}
 	return created, nil
@@ -232,29 +216,17 @@ func (s *Store) UpdateTask(ctx context.Context, userID string, id int64, change 
 	return saved, nil
 }
 
-// DeleteTask removes the task and gives its slot back to the user's task
-// count, in one transaction.
 func (s *Store) DeleteTask(ctx context.Context, userID string, id int64) error {
-	tx, err := s.writer.BeginTx(ctx, nil)
+	res, err := s.writer.ExecContext(ctx, `DELETE FROM tasks WHERE id = ? AND user_id = ?`, id, userID)
 	if err != nil {
 		return s.fail("delete task", err)
 	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `DELETE FROM tasks WHERE id = ? AND user_id = ?`, id, userID)
+	n, err := res.RowsAffected()
 	if err != nil {
 		return s.fail("delete task", err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return s.fail("delete task", err)
-	} else if n == 0 {
+	if n == 0 {
 		return fmt.Errorf("delete task: %w", todoapi.ErrNotFound)
-	}
-	if _, err := tx.ExecContext(ctx,
-		`UPDATE users SET task_count = task_count - 1 WHERE id = ?`, userID); err != nil {
-		return s.fail("delete task", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return s.fail("delete task", err)
 	}
 	return nil
 }
