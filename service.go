@@ -95,29 +95,31 @@ func (s *Service) UpdateTask(ctx context.Context, user User, id int64, p TaskPat
 	if err != nil {
 		return Task{}, err
 	}
-	return s.update(ctx, user, id, change)
+	return s.update(ctx, user, id, func(*Task) taskChange { return change })
 }
 
-func (s *Service) CompleteTask(ctx context.Context, user User, id int64, want *bool) (Task, error) {
-	if want != nil {
-		return s.update(ctx, user, id, taskChange{completed: Value(*want)})
+func (s *Service) CompleteTask(ctx context.Context, user User, id int64, completed Field[bool]) (Task, error) {
+	if completed.Set {
+		change, err := TaskPatch{Completed: completed}.validate(false)
+		if err != nil {
+			return Task{}, err
+		}
+		return s.update(ctx, user, id, func(*Task) taskChange { return change })
 	}
-	if err := s.touch(ctx, user); err != nil {
-		return Task{}, err
-	}
-	now := s.now()
-	return s.store.UpdateTask(ctx, user.ID, id, func(t *Task) bool {
-		return taskChange{completed: Value(!t.Completed)}.apply(t, now)
+	return s.update(ctx, user, id, func(t *Task) taskChange {
+		return taskChange{completed: Value(!t.Completed)}
 	})
 }
 
-func (s *Service) update(ctx context.Context, user User, id int64, change taskChange) (Task, error) {
+// update applies the change that changeFor derives from the stored task.
+// The clock is read inside the store's lock, so that updated_at and
+// completed_at follow the order in which changes were saved.
+func (s *Service) update(ctx context.Context, user User, id int64, changeFor func(*Task) taskChange) (Task, error) {
 	if err := s.touch(ctx, user); err != nil {
 		return Task{}, err
 	}
-	now := s.now()
 	return s.store.UpdateTask(ctx, user.ID, id, func(t *Task) bool {
-		return change.apply(t, now)
+		return changeFor(t).apply(t, s.now())
 	})
 }
 

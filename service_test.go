@@ -55,7 +55,7 @@ func TestUsersRecordedWithoutAWritePerRequest(t *testing.T) {
 		if _, err := svc.ListTasks(ctx, alice, todoapi.ListQuery{}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := svc.CompleteTask(ctx, alice, task.ID, nil); err != nil {
+		if _, err := svc.CompleteTask(ctx, alice, task.ID, todoapi.Field[bool]{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -109,8 +109,9 @@ type TaskService interface {
 	// a *ValidationError naming each invalid parameter.
 	ListTasks(ctx context.Context, user User, q ListQuery) (TaskPage, error)
 	UpdateTask(ctx context.Context, user User, id int64, p TaskPatch) (Task, error)
-	// CompleteTask sets completed to *want, or flips it when want is nil.
-	CompleteTask(ctx context.Context, user User, id int64, want *bool) (Task, error)
+	// CompleteTask sets completed to the value given, or flips it when
+	// completed is absent.
+	CompleteTask(ctx context.Context, user User, id int64, completed Field[bool]) (Task, error)
 	DeleteTask(ctx context.Context, user User, id int64) error
 	// ListTags returns the user's distinct tags as ListTags of Store
 	// describes them.

@@ -208,18 +208,10 @@ func (s *server) completeTask(ctx context.Context, in *completeInput) (*taskOutp
 	if err != nil {
 		return nil, s.errorResponse(ctx, err, "path")
 	}
-	var want *bool
 	if in.Body == nil {
-		in.Body = &completeBody{}
+		in.Body = &completeBody{} // no body: flip
 	}
-	if f := in.Body.Completed; f.Set {
-		if f.Null || f.Invalid != "" {
-			return nil, s.errorResponse(ctx, &todoapi.ValidationError{
-				Fields: map[string]string{"completed": "must be true or false"}}, "body")
-		}
-		want = &f.Value
-	}
-	task, err := s.tasks.CompleteTask(ctx, userFrom(ctx), id, want)
+	task, err := s.tasks.CompleteTask(ctx, userFrom(ctx), id, in.Body.Completed.Field)
 	if err != nil {
 		return nil, s.errorResponse(ctx, err, "body")
 	}
