@@ -22,9 +22,11 @@ func (s *Store) ListTasks(ctx context.Context, userID string, f todoapi.TaskFilt
 	if err != nil {
 		return todoapi.TaskPage{}, fail("list tasks", err)
 	}
-	page := todoapi.TaskPage{Tasks: []todoapi.Task{}}
+	// Room for a typical list; AppendRows grows it for longer ones.
+	page := todoapi.TaskPage{Tasks: make([]todoapi.Task, 0, min(f.PageSize()+1, 32))}
+	scanner := newTaskScanner(&page.Total)
 	page.Tasks, err = pgx.AppendRows(page.Tasks, rows, func(row pgx.CollectableRow) (todoapi.Task, error) {
-		return scanTask(row, &page.Total)
+		return scanner.scan(row)
 	})
 	if err != nil {
 		return todoapi.TaskPage{}, fail("list tasks", err)
@@ -74,6 +76,13 @@ type params []any
 func (p *params) add(v any) string {
 	*p = append(*p, v)
 	return "$" + strconv.Itoa(len(*p))
+}
+
+// ListSQL returns the statement and arguments ListTasks sends to list f for
+// userID, so that a benchmark of the database alone (cmd/loadtest's pgbench
+// reference) runs exactly the query the service runs.
+func ListSQL(userID string, f todoapi.TaskFilter) (string, []any) {
+	return listQuery(userID, f)
 }
 
 // listQuery builds the page query for f. It fetches one task more than a

@@ -257,33 +257,3 @@ func nonNil(tags []string) []string {
 	}
 	return tags
 }
-
-// scanTask reads the taskColumns of row, then any extra columns into extra.
-func scanTask(row pgx.Row, extra ...any) (todoapi.Task, error) {
-	var (
-		t    todoapi.Task
-		rank int16
-	)
-	err := row.Scan(append([]any{&t.ID, &t.UserID, &t.Title, &t.Description, &t.Completed, &t.CompletedAt,
-		&rank, &t.Tags, &t.DueDate, &t.CreatedAt, &t.UpdatedAt}, extra...)...)
-	if err != nil {
-		return todoapi.Task{}, err
-	}
-	var ok bool
-	if t.Priority, ok = todoapi.PriorityFromRank(int(rank)); !ok {
-		return todoapi.Task{}, fmt.Errorf("task %d has invalid priority rank %d", t.ID, rank)
-	}
-	// pgx returns times in the local zone; the API promises UTC.
-	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
-	t.CompletedAt, t.DueDate = utc(t.CompletedAt), utc(t.DueDate)
-	t.Tags = nonNil(t.Tags)
-	return t, nil
-}
-
-func utc(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
