@@ -188,7 +188,8 @@ func TestClientIPAndTrustedProxies(t *testing.T) {
 		{"trusted proxy: the client it saw", "10.1.2.3:80", []string{"198.51.100.7"}, proxies, "198.51.100.7"},
 		{"spoofed left part ignored", "10.1.2.3:80", []string{"6.6.6.6, 198.51.100.7"}, proxies, "198.51.100.7"},
 		{"chain of trusted proxies", "10.1.2.3:80", []string{"198.51.100.7, 10.9.9.9", "10.4.4.4"}, proxies, "198.51.100.7"},
-		{"IPv6 loopback proxy", "[::1]:80", []string{"2001:db8::1"}, proxies, "2001:db8::1"},
+		{"IPv6 loopback proxy", "[::1]:80", []string{"2001:db8::1"}, proxies, "2001:db8::/64"},
+		{"IPv6 peers share their /64", "[2001:db8:0:7:abcd::42]:1", nil, nil, "2001:db8:0:7::/64"},
 		{"garbage stops the walk", "10.1.2.3:80", []string{"198.51.100.7, nonsense"}, proxies, "10.1.2.3"},
 		{"IPv4-mapped peer", "[::ffff:203.0.113.5]:1", nil, nil, "203.0.113.5"},
 	} {

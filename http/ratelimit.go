@@ -173,7 +173,7 @@ func (s *server) limitUser(ctx huma.Context, next func(huma.Context)) {
 	next(ctx)
 }
 
-// clientIP is the address failed authentications are counted against: the
+// clientIP is the client failed authentications are counted against: the
 // connection's peer, unless that peer is a configured trusted proxy, in
 // which case X-Forwarded-For is read from the right, skipping trusted
 // proxies, and the first other address is the client. Without trusted
@@ -190,7 +190,7 @@ func (s *server) clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	if len(s.trustedProxies) == 0 || !s.trusted(addr) {
-		return addr.String()
+		return clientNetwork(addr)
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 	for i := len(hops) - 1; i >= 0; i-- {
@@ -203,7 +203,17 @@ func (s *server) clientIP(r *http.Request) string {
 			break
 		}
 	}
-	return addr.String()
+	return clientNetwork(addr)
+}
+
+// clientNetwork names an IPv4 client by its address and an IPv6 client by
+// its /64: one host usually holds a whole /64 and could otherwise try each
+// of its addresses in turn, each with a fresh bucket.
+func clientNetwork(a netip.Addr) string {
+	if a.Is6() {
+		return netip.PrefixFrom(a, 64).Masked().String()
+	}
+	return a.String()
 }
 
 func (s *server) trusted(a netip.Addr) bool {

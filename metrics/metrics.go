@@ -21,14 +21,6 @@ import (
 // namespace prefixes every metric of the service's own.
 const namespace = "todoapi"
 
-// JWKSObserver is what a JWKS key cache calls after each attempt to fetch
-// the key set, err being nil on success. *Metrics implements it; the auth
-// package can declare the same one-method interface and be handed a
-// *Metrics by cmd/todoapi, without importing this package.
-type JWKSObserver interface {
-	JWKSRefresh(err error)
-}
-
 // PoolStats is one database connection pool's state at scrape time.
 type PoolStats struct {
 	// Pool names the pool: "postgres", or "writer"/"reader" for SQLite's two.
@@ -57,8 +49,6 @@ type Metrics struct {
 	poolsMu sync.Mutex
 	pools   func() []PoolStats
 }
-
-var _ JWKSObserver = (*Metrics)(nil)
 
 // Rate limits, as the "limit" label of todoapi_rate_limited_total names them.
 const (

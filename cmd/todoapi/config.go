@@ -92,8 +92,18 @@ var settings = []struct{ name, def, doc string }{
 // environment wins over it) and then the environment. It reports every bad
 // value at once.
 func loadConfig(getenv func(string) string) (config, error) {
-	if err := godotenv.Load(); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	// The file is read, not loaded into the process environment, so that
+	// getenv stays the one source and the process is left as it was.
+	dotenv, err := godotenv.Read()
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return config{}, fmt.Errorf("read .env: %w", err)
+	}
+	realEnv := getenv
+	getenv = func(name string) string {
+		if v := realEnv(name); v != "" {
+			return v
+		}
+		return dotenv[name]
 	}
 	env := func(name, def string) string {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
@@ -109,10 +119,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		return v
 	}
+	// Every duration here must be positive: zero would silently mean "the
+	// default" to some consumers and "nothing at all" to others.
 	durationVar := func(name string, def time.Duration) time.Duration {
 		v, err := time.ParseDuration(env(name, def.String()))
-		if err != nil || v < 0 {
-			bad = append(bad, fmt.Sprintf("%s must be a duration such as 30s or 2m", name))
+		if err != nil || v <= 0 {
+			bad = append(bad, fmt.Sprintf("%s must be a positive duration such as 30s or 2m", name))
 		}
 		return v
 	}

@@ -104,6 +104,8 @@ func TestStartupErrors(t *testing.T) {
 		"unsupported database":                     {map[string]string{"DATABASE_URL": "mysql://root:hunter2@db/todo", "BETTER_AUTH_SECRET": "s"}, "DATABASE_URL must start with"},
 		"bad port":                                 {map[string]string{"PORT": "http"}, "PORT must be"},
 		"bad log level":                            {map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL must be"},
+		"zero leeway":                              {map[string]string{"JWT_LEEWAY": "0s"}, "JWT_LEEWAY must be a positive"},
+		"zero drain":                               {map[string]string{"SHUTDOWN_TIMEOUT": "0"}, "SHUTDOWN_TIMEOUT must be a positive"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			isolate(t)
@@ -180,4 +182,34 @@ func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0")
 func portOf(addr string) string {
 	_, port, _ := net.SplitHostPort(addr)
 	return port
+}
+
+func TestParseDatabaseURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"sqlite:todo.db":          "todo.db",
+		"SQLITE:todo.db":          "todo.db",
+		"sqlite:///rel/todo.db":   "rel/todo.db",
+		"sqlite:////abs/todo.db":  "/abs/todo.db",
+		"sqlite:/abs/todo.db":     "/abs/todo.db",
+		"file:todo.db":            "todo.db",
+		"file:/abs/todo.db":       "/abs/todo.db",
+		"file:///abs/todo.db":     "/abs/todo.db",
+		"file://localhost/abs.db": "/abs.db",
+		"file:///a%20b/todo.db":   "/a b/todo.db",
+	} {
+		kind, path, err := parseDatabaseURL(in)
+		if err != nil || kind != "sqlite" || path != want {
+			t.Errorf("parseDatabaseURL(%q) = %q, %q, %v; want sqlite, %q", in, kind, path, err, want)
+		}
+	}
+	for _, in := range []string{"postgres://u@h/db", "PostgreSQL://u@h/db?sslmode=require"} {
+		if kind, _, err := parseDatabaseURL(in); err != nil || kind != "postgres" {
+			t.Errorf("parseDatabaseURL(%q) = %q, %v; want postgres", in, kind, err)
+		}
+	}
+	for _, in := range []string{"sqlite:", "file:", "file://otherhost/x.db", "sqlite:todo.db?mode=ro", "mysql://x", "todo.db"} {
+		if _, _, err := parseDatabaseURL(in); err == nil {
+			t.Errorf("parseDatabaseURL(%q) succeeded; want an error", in)
+		}
+	}
 }

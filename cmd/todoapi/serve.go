@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -34,20 +35,51 @@ type store interface {
 
 // openStore opens the database DATABASE_URL names.
 func openStore(ctx context.Context, c config) (store, error) {
-	scheme, rest, _ := strings.Cut(c.DatabaseURL, ":")
+	kind, path, err := parseDatabaseURL(c.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if kind == "postgres" {
+		return postgres.Open(ctx, c.DatabaseURL, c.DB)
+	}
+	return sqlite.Open(ctx, path)
+}
+
+// databaseKind names the store for the start-up log line.
+func databaseKind(databaseURL string) string {
+	kind, _, _ := parseDatabaseURL(databaseURL)
+	return kind
+}
+
+// parseDatabaseURL says which store DATABASE_URL names and, for SQLite,
+// the file: sqlite:PATH, sqlite:///rel.db and sqlite:////abs.db (as
+// SQLAlchemy spells them), file:PATH, or file:///abs.db (RFC 8089).
+func parseDatabaseURL(s string) (kind, path string, err error) {
+	scheme, rest, _ := strings.Cut(s, ":")
 	switch strings.ToLower(scheme) {
 	case "postgres", "postgresql":
-		return postgres.Open(ctx, c.DatabaseURL, c.DB)
-	case "sqlite", "file":
-		path, _, _ := strings.Cut(rest, "?")
-		// sqlite:///rel.db and sqlite:////abs.db, as SQLAlchemy spells them.
-		path = strings.TrimPrefix(path, "///")
-		if path == "" {
-			return nil, fmt.Errorf("DATABASE_URL %q names no file", c.DatabaseURL)
+		return "postgres", "", nil
+	case "sqlite":
+		path = strings.TrimPrefix(rest, "///")
+	case "file":
+		path = rest
+		if strings.HasPrefix(rest, "//") {
+			u, err := url.Parse(s)
+			if err != nil || (u.Host != "" && u.Host != "localhost") {
+				return "", "", fmt.Errorf("DATABASE_URL %q is not a local file URL", s)
+			}
+			path = u.Path
 		}
-		return sqlite.Open(ctx, path)
+	default:
+		return "", "", fmt.Errorf("DATABASE_URL must start with postgres://, postgresql://, sqlite: or file: (got %q)", redact(s))
 	}
-	return nil, fmt.Errorf("DATABASE_URL must start with postgres://, postgresql://, sqlite: or file: (got %q)", redact(c.DatabaseURL))
+	if strings.ContainsRune(path, '?') {
+		return "", "", fmt.Errorf("DATABASE_URL %q: SQLite takes no parameters here; todoapi sets its own", s)
+	}
+	if path == "" {
+		return "", "", fmt.Errorf("DATABASE_URL %q names no file", s)
+	}
+	return "sqlite", path, nil
 }
 
 // redact keeps a URL recognisable in an error without its password.
@@ -183,13 +215,6 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	log.Info("shutting down", "drain_timeout", c.ShutdownTimeout, "delay", c.Edge.ShutdownDelay)
 	drain.shutdown(srv, c.Edge.ShutdownDelay, c.ShutdownTimeout, log)
 	return nil
-}
-
-func databaseKind(url string) string {
-	if strings.HasPrefix(url, "postgres") {
-		return "postgres"
-	}
-	return "sqlite"
 }
 
 func randomSecret() string {
