@@ -16,6 +16,8 @@ type TaskFields struct {
 	Priority    optional[string]   `json:"priority,omitempty" doc:"low, medium or high (case-insensitive). New tasks default to medium." example:"high"`
 	Tags        optional[[]string] `json:"tags,omitempty" nullable:"true" doc:"Up to 20 tags of 1 to 50 characters; case-insensitive duplicates collapse to the first spelling; null empties the list." example:"[\"home\"]"`
 	DueDate     optional[string]   `json:"due_date,omitempty" nullable:"true" doc:"RFC 3339 timestamp, a date YYYY-MM-DD (midnight UTC) or YYYY-MM-DDTHH:MM[:SS] (UTC); null clears it." example:"2026-12-01T17:00:00Z"`
+	// sentAs names the alias keys the body used (see decodeObject).
+	sentAs map[string]string
 }
 
 // newTaskBody is the body of POST: a title is required.
@@ -35,18 +37,39 @@ type taskPatchBody struct {
 type completeBody struct {
 	_         struct{}       `json:"-" additionalProperties:"true"`
 	Completed optional[bool] `json:"completed,omitempty" doc:"Set completed to this value; without it the toggle flips completed."`
+	// sentAs names the alias keys the body used (see decodeObject).
+	sentAs map[string]string
 }
 
-func (b *newTaskBody) UnmarshalJSON(data []byte) error {
-	return decodeObject(data, b.fields(&b.Title))
+func (b *newTaskBody) UnmarshalJSON(data []byte) (err error) {
+	b.sentAs, err = decodeObject(data, b.fields(&b.Title))
+	return err
 }
 
-func (b *taskPatchBody) UnmarshalJSON(data []byte) error {
-	return decodeObject(data, b.fields(&b.Title))
+func (b *taskPatchBody) UnmarshalJSON(data []byte) (err error) {
+	b.sentAs, err = decodeObject(data, b.fields(&b.Title))
+	return err
 }
 
-func (b *completeBody) UnmarshalJSON(data []byte) error {
-	return decodeObject(data, map[string]json.Unmarshaler{"completed": &b.Completed})
+func (b *completeBody) UnmarshalJSON(data []byte) (err error) {
+	b.sentAs, err = decodeObject(data, map[string]json.Unmarshaler{"completed": &b.Completed})
+	return err
+}
+
+// aliases returns the alias keys the body used, for sentNames; nil for no
+// body.
+func (b *newTaskBody) aliases() map[string]string {
+	if b == nil {
+		return nil
+	}
+	return b.sentAs
+}
+
+func (b *taskPatchBody) aliases() map[string]string {
+	if b == nil {
+		return nil
+	}
+	return b.sentAs
 }
 
 // fields names each body field by its exact JSON key, for decodeObject.

@@ -125,24 +125,39 @@ func (optional[T]) Schema(r huma.Registry) *huma.Schema {
 
 // decodeObject fills the named fields from a JSON object. Keys match
 // exactly: encoding/json would also match "Title" or "TITLE" to title, and
-// let a later spelling override the real field. Other keys are ignored.
-func decodeObject(data []byte, fields map[string]json.Unmarshaler) error {
+// let a later spelling override the real field. A field whose key is absent
+// is read from the first of its aliases present (bodyAliases), and sentAs
+// maps its name to that alias, so that an error about the value names the
+// key the client sent. Other keys are ignored.
+func decodeObject(data []byte, fields map[string]json.Unmarshaler) (sentAs map[string]string, err error) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(data, &obj); err != nil || obj == nil {
 		var syntax *json.SyntaxError
 		if errors.As(err, &syntax) {
-			return errors.New("request body is not valid JSON: " + syntax.Error())
+			return nil, errors.New("request body is not valid JSON: " + syntax.Error())
 		}
-		return errNotObject
+		return nil, errNotObject
 	}
 	for name, field := range fields {
-		if raw, ok := obj[name]; ok {
+		raw, ok := obj[name]
+		for _, alias := range bodyAliases[name] {
+			if ok {
+				break
+			}
+			if raw, ok = obj[alias]; ok {
+				if sentAs == nil {
+					sentAs = map[string]string{}
+				}
+				sentAs[name] = alias
+			}
+		}
+		if ok {
 			if err := field.UnmarshalJSON(raw); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
-	return nil
+	return sentAs, nil
 }
 
 // requireJSON answers 415 to a body sent as anything but JSON. With schema

@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"errors"
 	"net/url"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -24,19 +25,17 @@ type listInput struct {
 	Sort      string   `query:"sort" doc:"created, updated, title, due_date or priority, ascending; a leading - reverses it. Default -created (newest first). Ties are broken by id in the same direction. title ignores case; tasks without a due date come last in both directions; -priority is high, medium, low. created_at and updated_at are accepted for created and updated." example:"-priority"`
 	Limit     string   `query:"limit" doc:"Page size, 1 to 1000; default 1000." example:"50"`
 	Cursor    string   `query:"cursor" doc:"Where to continue: the cursor from the previous page's Link header, with the same sort. Opaque."`
+	Offset    string   `query:"offset" doc:"For clients that page by offset: skip this many matching tasks (0 or more) before the page. Not with cursor. The Link header continues with a cursor, which, unlike an offset, neither repeats nor skips tasks when others are added or deleted meanwhile." example:"20"`
 
 	// url is the request's URL, from which the next page's link is made.
 	url url.URL
 }
 
-// Resolve keeps the request URL for the Link header. It also reads the
-// repeatable parameters again from the raw query: huma looks only at the
-// first value to decide whether one was given, so ?tag=&tag=work would lose
-// work.
+// Resolve keeps the request URL, from which listTasks reads the parameters
+// (canonicalListQuery: they may come under alias names, which the fields
+// above do not see) and makes the Link header.
 func (in *listInput) Resolve(ctx huma.Context) []error {
 	in.url = ctx.URL()
-	q := in.url.Query()
-	in.Priority, in.Tag = q["priority"], q["tag"]
 	return nil
 }
 
@@ -47,19 +46,22 @@ type listOutput struct {
 }
 
 func (s *server) listTasks(ctx context.Context, in *listInput) (*listOutput, error) {
-	page, err := s.tasks.ListTasks(ctx, userFrom(ctx), todoapi.ListQuery{
-		Status:    in.Status,
-		Priority:  in.Priority,
-		Tag:       in.Tag,
-		Q:         in.Q,
-		DueBefore: in.DueBefore,
-		DueAfter:  in.DueAfter,
-		Sort:      in.Sort,
-		Limit:     in.Limit,
-		Cursor:    in.Cursor,
-	})
+	q, sentAs, bad := canonicalListQuery(in.url.Query())
+	if len(bad) > 0 {
+		// One 422 names every bad parameter, the canonical ones' too.
+		var invalid *todoapi.ValidationError
+		if _, err := todoapi.ParseListQuery(q); errors.As(sentNames(err, sentAs), &invalid) {
+			for name, msg := range invalid.Fields {
+				if _, dup := bad[name]; !dup {
+					bad[name] = msg
+				}
+			}
+		}
+		return nil, s.errorResponse(ctx, &todoapi.ValidationError{Fields: bad}, "query")
+	}
+	page, err := s.tasks.ListTasks(ctx, userFrom(ctx), q)
 	if err != nil {
-		return nil, s.errorResponse(ctx, err, "query")
+		return nil, s.errorResponse(ctx, sentNames(err, sentAs), "query")
 	}
 	out := &listOutput{TotalCount: page.Total, Body: page.Tasks}
 	if page.Next != nil {
@@ -70,11 +72,13 @@ func (s *server) listTasks(ctx context.Context, in *listInput) (*listOutput, err
 
 // nextLink is the Link header value for the page at cursor: the request's
 // path and parameters (unknown ones included, so aliases keep working) with
-// the cursor replaced. It is a path-absolute reference, which RFC 8288
-// resolves against the request's URL: behind a proxy this server cannot know
-// the scheme and host clients use.
+// the cursor replaced, and without an offset, which the cursor supersedes.
+// It is a path-absolute reference, which RFC 8288 resolves against the
+// request's URL: behind a proxy this server cannot know the scheme and host
+// clients use.
 func nextLink(u url.URL, cursor string) string {
 	q := u.Query()
 	q.Set("cursor", cursor)
+	q.Del("offset")
 	return "<" + u.EscapedPath() + "?" + q.Encode() + `>; rel="next"`
 }

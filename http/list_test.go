@@ -259,7 +259,7 @@ func TestListFilterParams(t *testing.T) {
 			"?sort=created_at":  listIDs(a),
 			"?sort=-updated_at": newest(a...),
 			"?status=&priority=&tag=&q=&due_before=&due_after=&sort=&limit=&cursor=": newest(a...),
-			"?unknown=1&completed=maybe&owner=bob":                                   newest(a...),
+			"?unknown=1&done=maybe&owner=bob":                                        newest(a...),
 			"?status=pending&priority=high&tag=home&q=MILK&due_after=2026-01-04":     {a[0].ID},
 		} {
 			r := e.list(t, alice, "/api/me/tasks"+path)

@@ -128,14 +128,16 @@ func NewHandler(c Config) http.Handler {
 	s.api.UseMiddleware(s.authenticate, s.limitUser, s.authorizePath)
 	s.registerTasks()
 	s.registerHealth()
+	s.documentAliases()
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	newDocs().register(mux)
 
 	// The edge, outermost first. Each layer sees what the ones before it
 	// set: every response, even a panic's 500, has a request id, security
 	// headers and (for allowed origins) CORS headers, and is logged and
-	// counted once.
-	return chain(s.routeOrProblem(mux),
+	// counted once. Alias paths become canonical right in front of the mux
+	// (aliases.go), so routes, logs and metrics name canonical patterns.
+	return chain(canonicalPaths(s.routeOrProblem(mux)),
 		withRequestID,           // X-Request-ID, the client's when sane
 		s.closeWhenDraining,     // Connection: close while shutting down
 		s.observe,               // one log line and the request metrics

@@ -105,6 +105,13 @@ func (s *server) registerTasks() {
 		OperationID: "delete-task", Method: http.MethodDelete, Path: item,
 		Summary: "Delete a task", DefaultStatus: http.StatusNoContent, Errors: itemErrors,
 	}, s.deleteTask)
+	register(s, huma.Operation{
+		OperationID: "list-tags", Method: http.MethodGet, Path: "/api/{user_id}/tags",
+		Summary: "List tags",
+		Description: "The user's distinct tags, for tag pickers: each once (compared case-insensitively), " +
+			"spelled as on the oldest task that has it, sorted case-insensitively.",
+		Errors: authErrors,
+	}, s.listTags)
 
 	describeTask(s.api.OpenAPI().Components.Schemas)
 }
@@ -176,7 +183,7 @@ func (s *server) createTask(ctx context.Context, in *createInput) (*createdOutpu
 	user := userFrom(ctx)
 	task, err := s.tasks.CreateTask(ctx, user, in.Body.patch())
 	if err != nil {
-		return nil, s.errorResponse(ctx, err, "body")
+		return nil, s.errorResponse(ctx, sentNames(err, in.Body.aliases()), "body")
 	}
 	return &createdOutput{Location: taskURL(task), Body: task}, nil
 }
@@ -200,7 +207,7 @@ func (s *server) updateTask(ctx context.Context, in *updateInput) (*taskOutput, 
 			return &taskOutput{Body: task}, nil
 		}
 	}
-	return nil, s.errorResponse(ctx, err, "body")
+	return nil, s.errorResponse(ctx, sentNames(err, in.Body.aliases()), "body")
 }
 
 func (s *server) completeTask(ctx context.Context, in *completeInput) (*taskOutput, error) {
@@ -213,7 +220,7 @@ func (s *server) completeTask(ctx context.Context, in *completeInput) (*taskOutp
 	}
 	task, err := s.tasks.CompleteTask(ctx, userFrom(ctx), id, in.Body.Completed.Field)
 	if err != nil {
-		return nil, s.errorResponse(ctx, err, "body")
+		return nil, s.errorResponse(ctx, sentNames(err, in.Body.sentAs), "body")
 	}
 	return &taskOutput{Body: task}, nil
 }
@@ -227,6 +234,18 @@ func (s *server) deleteTask(ctx context.Context, in *TaskPath) (*struct{}, error
 		return nil, s.errorResponse(ctx, err, "path")
 	}
 	return nil, nil
+}
+
+type tagsOutput struct {
+	Body []string `nullable:"false" example:"[\"home\",\"Work\"]"`
+}
+
+func (s *server) listTags(ctx context.Context, _ *UserPath) (*tagsOutput, error) {
+	tags, err := s.tasks.ListTags(ctx, userFrom(ctx))
+	if err != nil {
+		return nil, s.errorResponse(ctx, err, "path")
+	}
+	return &tagsOutput{Body: tags}, nil
 }
 
 // taskURL is the canonical location of t, with the real user id even when
