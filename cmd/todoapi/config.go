@@ -244,8 +244,9 @@ func (c config) newLogger() *slog.Logger {
 		}
 	}
 	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	out, wrap := bufferedLog(os.Stderr) // logbuf.go: lines are written in batches
 	if format == "text" {
-		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+		return slog.New(wrap(slog.NewTextHandler(out, opts)))
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	return slog.New(wrap(slog.NewJSONHandler(out, opts)))
 }

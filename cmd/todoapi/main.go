@@ -21,6 +21,7 @@ var version = ""
 
 func main() {
 	err := run(context.Background(), os.Args[1:], os.Stdout)
+	flushLogs()
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "todoapi:", err)
 		os.Exit(1)
