@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"mime"
 	"net/http"
 	"reflect"
@@ -25,7 +26,12 @@ import (
 // encoding/json would silently repair (invalid UTF-8, unpaired UTF-16
 // surrogate escapes) and so store something the client never sent.
 var jsonFormat = huma.Format{
-	Marshal: huma.DefaultJSONFormat.Marshal,
+	Marshal: func(w io.Writer, v any) error {
+		if ok, err := writeEncoded(w, v); ok { // encodeBody did the work
+			return err
+		}
+		return huma.DefaultJSONFormat.Marshal(w, v)
+	},
 	Unmarshal: func(data []byte, v any) error {
 		if !utf8.Valid(data) {
 			return errors.New("request body is not valid UTF-8")

@@ -120,7 +120,8 @@ func NewHandler(c Config) http.Handler {
 
 	mux := http.NewServeMux()
 	config := apiConfig(c.Version)
-	config.Transformers = append(config.Transformers, s.bodyLimitDetail)
+	// encodeBody comes last: it encodes what the others made.
+	config.Transformers = append(config.Transformers, s.bodyLimitDetail, encodeBody)
 	s.api = humago.New(mux, config)
 	// Around every huma operation, in order: who is calling (401, or 429
 	// for an address whose tokens keep failing), whether they are over
