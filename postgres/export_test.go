@@ -28,7 +28,7 @@ func (s *Store) LookupUser(ctx context.Context, id string) (todoapi.User, time.T
 	return u, first.UTC(), last.UTC(), err
 }
 
-// MigrationCounts returns how many schema_migrations rows each version has.
+// MigrationCounts implements storetest.MigrationCounter.
 func (s *Store) MigrationCounts(ctx context.Context) (map[int64]int, error) {
 	rows, err := s.pool.Query(ctx, `SELECT version, count(*) FROM schema_migrations GROUP BY version`)
 	if err != nil {

@@ -52,34 +52,8 @@ func (s *Store) migrate(ctx context.Context, upTo int64) error {
 		)`); err != nil {
 		return fail("migrate: create schema_migrations", err)
 	}
-	rows, err := tx.Query(ctx, `SELECT version FROM schema_migrations`)
-	if err != nil {
-		return fail("migrate: read applied versions", err)
-	}
-	applied, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return fail("migrate: read applied versions", err)
-	}
-
-	for _, m := range migrate.Pending(all, applied) {
-		if m.Version > upTo {
-			break
-		}
-		// Without arguments pgx sends the simple protocol, which runs a file
-		// of several statements.
-		if _, err := tx.Exec(ctx, m.SQL); err != nil {
-			return fail("migrate: apply "+m.Name, err)
-		}
-		if step := afterMigration[m.Version]; step != nil {
-			if err := step(ctx, tx); err != nil {
-				return fail("migrate: apply "+m.Name, err)
-			}
-		}
-		if _, err := tx.Exec(ctx,
-			`INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`,
-			m.Version, m.Name); err != nil {
-			return fail("migrate: record "+m.Name, err)
-		}
+	if err := migrate.Apply(ctx, migrationTx{tx}, all, upTo, afterMigration, fail); err != nil {
+		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fail("migrate: commit", err)
@@ -87,9 +61,35 @@ func (s *Store) migrate(ctx context.Context, upTo int64) error {
 	return nil
 }
 
+// migrationTx is the migration transaction as migrate.Apply uses it. The
+// steps of afterMigration get it too, and use the pgx.Tx it embeds.
+type migrationTx struct{ pgx.Tx }
+
+func (tx migrationTx) Applied(ctx context.Context) ([]int64, error) {
+	rows, err := tx.Query(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+func (tx migrationTx) Run(ctx context.Context, sql string) error {
+	// Without arguments pgx sends the simple protocol, which runs a file of
+	// several statements.
+	_, err := tx.Exec(ctx, sql)
+	return err
+}
+
+func (tx migrationTx) Record(ctx context.Context, m migrate.Migration) error {
+	_, err := tx.Exec(ctx,
+		`INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`,
+		m.Version, m.Name)
+	return err
+}
+
 // afterMigration holds the steps of a migration that SQL cannot do. Each
 // runs right after its migration's SQL, in the same transaction.
-var afterMigration = map[int64]func(context.Context, pgx.Tx) error{
+var afterMigration = map[int64]migrate.Step[migrationTx]{
 	2: fillFolded,
 }
 
@@ -97,7 +97,7 @@ var afterMigration = map[int64]func(context.Context, pgx.Tx) error{
 // that existed before it, with todoapi.Fold: lower() depends on the
 // database's locale and does not fold the same way. It works in batches by
 // id, one round trip for the updates of each.
-func fillFolded(ctx context.Context, tx pgx.Tx) error {
+func fillFolded(ctx context.Context, tx migrationTx) error {
 	var last int64
 	for {
 		rows, err := tx.Query(ctx,

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"strings"
 	"sync"
@@ -19,7 +18,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/todoapi/todoapi"
-	"github.com/todoapi/todoapi/internal/migrate"
 	"github.com/todoapi/todoapi/internal/storetest"
 	"github.com/todoapi/todoapi/postgres"
 	"github.com/todoapi/todoapi/postgres/pgtest"
@@ -259,31 +257,9 @@ func TestPgBouncer(t *testing.T) {
 		// The migration lock is transaction-scoped, so it holds through a
 		// transaction pooler; five stores migrate one empty database at once.
 		url := pooled(c.CreateDatabase(t))
-		const n = 5
-		stores := make([]*postgres.Store, n)
-		for i := range stores {
-			s, err := postgres.Open(t.Context(), url, postgres.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			stores[i] = s
-		}
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i, s := range stores {
-			wg.Go(func() {
-				<-start
-				errs[i] = s.Migrate(t.Context())
-			})
-		}
-		close(start)
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
-			t.Fatalf("concurrent Migrate through PgBouncer: %v", err)
-		}
-		checkMigratedOnce(t, stores[0])
+		storetest.ConcurrentMigrate(t, func(t *testing.T) storetest.MigrationCounter {
+			return open(t, url)
+		}, os.DirFS("migrations"))
 	})
 
 	t.Run("ConcurrentLoad", func(t *testing.T) {
@@ -381,25 +357,6 @@ func load(t *testing.T, s *postgres.Store, workers, rounds int) int64 {
 	}
 	wg.Wait()
 	return failed.Load()
-}
-
-func checkMigratedOnce(t *testing.T, s *postgres.Store) {
-	t.Helper()
-	got, err := s.MigrationCounts(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := migrate.Load(os.DirFS("."), "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[int64]int{}
-	for _, m := range files {
-		want[m.Version] = 1
-	}
-	if !maps.Equal(got, want) {
-		t.Fatalf("schema_migrations rows per version = %v, want %v", got, want)
-	}
 }
 
 func TestPoolConfig(t *testing.T) {

@@ -3,15 +3,12 @@ package postgres_test
 import (
 	"context"
 	"errors"
-	"maps"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/todoapi/todoapi"
-	"github.com/todoapi/todoapi/internal/migrate"
 	"github.com/todoapi/todoapi/internal/storetest"
 	"github.com/todoapi/todoapi/postgres"
 	"github.com/todoapi/todoapi/postgres/pgtest"
@@ -39,41 +36,9 @@ func TestContract(t *testing.T) {
 
 func TestConcurrentMigrate(t *testing.T) {
 	url := pgtest.NewDatabase(t)
-	const n = 5
-	stores := make([]*postgres.Store, n)
-	for i := range stores {
-		stores[i] = open(t, url)
-	}
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i, s := range stores {
-		wg.Go(func() {
-			<-start
-			errs[i] = s.Migrate(t.Context())
-		})
-	}
-	close(start)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatalf("concurrent Migrate: %v", err)
-	}
-
-	got, err := stores[0].MigrationCounts(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := migrate.Load(os.DirFS("."), "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[int64]int{}
-	for _, m := range files {
-		want[m.Version] = 1
-	}
-	if !maps.Equal(got, want) {
-		t.Fatalf("schema_migrations rows per version = %v, want %v", got, want)
-	}
+	storetest.ConcurrentMigrate(t, func(t *testing.T) storetest.MigrationCounter {
+		return open(t, url)
+	}, os.DirFS("migrations"))
 }
 
 func TestOpenUnreachable(t *testing.T) {

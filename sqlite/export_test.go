@@ -22,20 +22,21 @@ func (s *Store) LookupUser(ctx context.Context, id string) (todoapi.User, time.T
 	return u, time.UnixMicro(first).UTC(), time.UnixMicro(last).UTC(), err
 }
 
-// AppliedVersions lists schema_migrations, one entry per row.
-func (s *Store) AppliedVersions(ctx context.Context) ([]int64, error) {
-	rows, err := s.reader.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
+// MigrationCounts implements storetest.MigrationCounter.
+func (s *Store) MigrationCounts(ctx context.Context) (map[int64]int, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT version, count(*) FROM schema_migrations GROUP BY version`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []int64
+	out := map[int64]int{}
 	for rows.Next() {
 		var v int64
-		if err := rows.Scan(&v); err != nil {
+		var n int
+		if err := rows.Scan(&v, &n); err != nil {
 			return nil, err
 		}
-		out = append(out, v)
+		out[v] = n
 	}
 	return out, rows.Err()
 }

@@ -31,6 +31,9 @@ func (s *Store) migrate(ctx context.Context, upTo int64) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	// The writer begins every transaction IMMEDIATE (_txlock in
+	// openPool): this one takes the file's write lock before it reads
+	// which versions are applied.
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return s.fail("migrate", err)
@@ -45,41 +48,8 @@ func (s *Store) migrate(ctx context.Context, upTo int64) error {
 		) STRICT`); err != nil {
 		return s.fail("migrate: create schema_migrations", err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations`)
-	if err != nil {
-		return s.fail("migrate: read applied versions", err)
-	}
-	var applied []int64
-	for rows.Next() {
-		var v int64
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return s.fail("migrate: read applied versions", err)
-		}
-		applied = append(applied, v)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return s.fail("migrate: read applied versions", err)
-	}
-
-	for _, m := range migrate.Pending(all, applied) {
-		if m.Version > upTo {
-			break
-		}
-		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-			return s.fail("migrate: apply "+m.Name, err)
-		}
-		if step := afterMigration[m.Version]; step != nil {
-			if err := step(ctx, tx); err != nil {
-				return s.fail("migrate: apply "+m.Name, err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-			m.Version, m.Name, time.Now().UnixMicro()); err != nil {
-			return s.fail("migrate: record "+m.Name, err)
-		}
+	if err := migrate.Apply(ctx, migrationTx{tx}, all, upTo, afterMigration, s.fail); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return s.fail("migrate: commit", err)
@@ -87,9 +57,42 @@ func (s *Store) migrate(ctx context.Context, upTo int64) error {
 	return nil
 }
 
+// migrationTx is the migration transaction as migrate.Apply uses it. The
+// steps of afterMigration get it too, and use the *sql.Tx it embeds.
+type migrationTx struct{ *sql.Tx }
+
+func (tx migrationTx) Applied(ctx context.Context) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var applied []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		applied = append(applied, v)
+	}
+	return applied, rows.Err()
+}
+
+func (tx migrationTx) Run(ctx context.Context, sql string) error {
+	_, err := tx.ExecContext(ctx, sql)
+	return err
+}
+
+func (tx migrationTx) Record(ctx context.Context, m migrate.Migration) error {
+	_, err := tx.ExecContext(ctx,
+		`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+		m.Version, m.Name, time.Now().UnixMicro())
+	return err
+}
+
 // afterMigration holds the steps of a migration that SQL cannot do. Each
 // runs right after its migration's SQL, in the same transaction.
-var afterMigration = map[int64]func(context.Context, *sql.Tx) error{
+var afterMigration = map[int64]migrate.Step[migrationTx]{
 	2: fillFolded,
 }
 
@@ -97,7 +100,7 @@ var afterMigration = map[int64]func(context.Context, *sql.Tx) error{
 // that existed before it, with todoapi.Fold: no SQLite function folds the
 // same way. It reads in batches by id, so that it never updates the rows of
 // a scan in progress.
-func fillFolded(ctx context.Context, tx *sql.Tx) error {
+func fillFolded(ctx context.Context, tx migrationTx) error {
 	type row struct {
 		id          int64
 		title, tags string

@@ -7,12 +7,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/todoapi/todoapi"
-	"github.com/todoapi/todoapi/internal/migrate"
 	"github.com/todoapi/todoapi/internal/storetest"
 	"github.com/todoapi/todoapi/sqlite"
 )
@@ -99,40 +97,9 @@ func TestConnectionSettings(t *testing.T) {
 
 func TestConcurrentMigrate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "todo.db")
-	const n = 5
-	stores := make([]*sqlite.Store, n)
-	for i := range stores {
-		stores[i] = open(t, path)
-	}
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i, s := range stores {
-		wg.Go(func() {
-			<-start
-			errs[i] = s.Migrate(t.Context())
-		})
-	}
-	close(start)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatalf("concurrent Migrate: %v", err)
-	}
-	got, err := stores[0].AppliedVersions(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := migrate.Load(os.DirFS("."), "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want []int64
-	for _, m := range files {
-		want = append(want, m.Version)
-	}
-	if !slices.Equal(got, want) {
-		t.Fatalf("schema_migrations = %v, want each of %v once", got, want)
-	}
+	storetest.ConcurrentMigrate(t, func(t *testing.T) storetest.MigrationCounter {
+		return open(t, path)
+	}, os.DirFS("migrations"))
 }
 
 func TestOpenOddPath(t *testing.T) {

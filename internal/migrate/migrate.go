@@ -1,10 +1,13 @@
-// Package migrate reads the numbered SQL migrations that each store embeds.
-// Applying them is left to the stores, because locking and transaction
-// semantics differ between databases.
+// Package migrate reads the numbered SQL migrations that each store embeds
+// and applies the pending ones. Opening the transaction they are applied in
+// is left to the stores, because locking and transaction semantics differ
+// between databases; so is the SQL of schema_migrations, which differs by
+// dialect.
 package migrate
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"io/fs"
 	"path"
@@ -80,4 +83,54 @@ func Pending(all []Migration, applied []int64) []Migration {
 		}
 	}
 	return out
+}
+
+// Tx is the transaction a store migrates in. The store begins it, takes
+// whatever lock keeps two processes from migrating the same database at
+// once, and creates schema_migrations if it is missing; Apply then does the
+// rest, and the store commits.
+type Tx interface {
+	// Applied returns the versions recorded in schema_migrations.
+	Applied(ctx context.Context) ([]int64, error)
+	// Run executes the SQL of a migration file, which may hold several
+	// statements.
+	Run(ctx context.Context, sql string) error
+	// Record adds m to schema_migrations.
+	Record(ctx context.Context, m Migration) error
+}
+
+// Step is the part of a migration that SQL cannot do. It runs right after
+// the migration's SQL, in the same transaction, and gets the store's own Tx
+// so that it can use the database's API.
+type Step[T Tx] func(ctx context.Context, tx T) error
+
+// Apply applies in tx, in version order, the migrations of all up to version
+// upTo that tx has not recorded: for each it runs the SQL, then the step
+// that steps holds for its version, if any, then records it. Recording in
+// the same transaction that applies means a migration is recorded if and
+// only if it took effect. fail wraps each error with the operation that
+// failed, such as "migrate: apply 0002_listing"; stores pass the function
+// that classifies their database's errors.
+func Apply[T Tx](ctx context.Context, tx T, all []Migration, upTo int64, steps map[int64]Step[T], fail func(op string, err error) error) error {
+	applied, err := tx.Applied(ctx)
+	if err != nil {
+		return fail("migrate: read applied versions", err)
+	}
+	for _, m := range Pending(all, applied) {
+		if m.Version > upTo {
+			break
+		}
+		if err := tx.Run(ctx, m.SQL); err != nil {
+			return fail("migrate: apply "+m.Name, err)
+		}
+		if step := steps[m.Version]; step != nil {
+			if err := step(ctx, tx); err != nil {
+				return fail("migrate: apply "+m.Name, err)
+			}
+		}
+		if err := tx.Record(ctx, m); err != nil {
+			return fail("migrate: record "+m.Name, err)
+		}
+	}
+	return nil
 }

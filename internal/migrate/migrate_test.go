@@ -1,8 +1,13 @@
 package migrate
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"io/fs"
+	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -64,5 +69,65 @@ func TestPending(t *testing.T) {
 	}
 	if got := Pending(all, []int64{1, 2, 3}); len(got) != 0 {
 		t.Fatalf("Pending with everything applied = %+v, want none", got)
+	}
+}
+
+// fakeTx logs what Apply does with it.
+type fakeTx struct {
+	applied []int64
+	log     []string
+	failOn  string // a log entry whose operation fails
+}
+
+func (tx *fakeTx) do(entry string) error {
+	tx.log = append(tx.log, entry)
+	if entry == tx.failOn {
+		return errors.New("boom")
+	}
+	return nil
+}
+
+func (tx *fakeTx) Applied(context.Context) ([]int64, error) { return tx.applied, tx.do("applied") }
+func (tx *fakeTx) Run(_ context.Context, sql string) error  { return tx.do("run " + sql) }
+func (tx *fakeTx) Record(_ context.Context, m Migration) error {
+	return tx.do("record " + m.Name)
+}
+
+func TestApply(t *testing.T) {
+	all := []Migration{
+		{Version: 1, Name: "0001_a", SQL: "A"},
+		{Version: 2, Name: "0002_b", SQL: "B"},
+		{Version: 3, Name: "0003_c", SQL: "C"},
+		{Version: 4, Name: "0004_d", SQL: "D"},
+	}
+	steps := map[int64]Step[*fakeTx]{
+		1: func(_ context.Context, tx *fakeTx) error { return tx.do("step 1") },
+		3: func(_ context.Context, tx *fakeTx) error { return tx.do("step 3") },
+	}
+	fail := func(op string, err error) error { return fmt.Errorf("%s: %w", op, err) }
+
+	tx := &fakeTx{applied: []int64{2, 9}}
+	if err := Apply(t.Context(), tx, all, 3, steps, fail); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"applied", "run A", "step 1", "record 0001_a", "run C", "step 3", "record 0003_c"}
+	if !slices.Equal(tx.log, want) {
+		t.Fatalf("Apply did %q, want %q", tx.log, want)
+	}
+
+	for failOn, wantErr := range map[string]string{
+		"applied":       "migrate: read applied versions: boom",
+		"run C":         "migrate: apply 0003_c: boom",
+		"step 3":        "migrate: apply 0003_c: boom",
+		"record 0003_c": "migrate: record 0003_c: boom",
+	} {
+		tx := &fakeTx{applied: []int64{1, 2}, failOn: failOn}
+		err := Apply(t.Context(), tx, all, math.MaxInt64, steps, fail)
+		if err == nil || err.Error() != wantErr {
+			t.Errorf("Apply failing on %q: err = %v, want %q", failOn, err, wantErr)
+		}
+		if last := tx.log[len(tx.log)-1]; last != failOn {
+			t.Errorf("Apply failing on %q went on to %q", failOn, last)
+		}
 	}
 }
