@@ -70,7 +70,7 @@ func (s *Store) InsertTasks(ctx context.Context, tasks []todoapi.Task) error {
 // ExplainList returns PostgreSQL's plan for the list query of f, as EXPLAIN
 // (FORMAT JSON) gives it.
 func (s *Store) ExplainList(ctx context.Context, userID string, f todoapi.TaskFilter) ([]byte, error) {
-	query, args := listQuery(userID, f)
+	query, args := listQuery(userID, f, true) // with the count: the plan of both statements
 	var plan []byte
 	err := s.pool.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+query, args...).Scan(&plan)
 	return plan, err

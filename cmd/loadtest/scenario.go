@@ -148,9 +148,21 @@ type result struct {
 	failures map[string]int
 	p50, p99 time.Duration
 	rssKB    int64 // largest VmRSS of the server seen while measuring
+	// cpu is the server's CPU time (user and system) while measuring.
+	// Per request, it is the figure least disturbed by whatever else the
+	// machine is doing.
+	cpu time.Duration
 }
 
 func (r result) rps() float64 { return float64(r.ok) / r.duration.Seconds() }
+
+// cpuPerRequest is the server's CPU time per successful request.
+func (r result) cpuPerRequest() time.Duration {
+	if r.ok == 0 {
+		return 0
+	}
+	return r.cpu / time.Duration(r.ok)
+}
 
 // run sends sc's requests over conns connections for warmup+duration and
 // measures the last duration of it.
@@ -209,11 +221,23 @@ func runScenario(ctx context.Context, fx *fixture, sc scenario, o runOptions) re
 		})
 	}
 
-	// While the measured part runs: the server's memory, and a CPU profile.
+	// While the measured part runs: the server's memory and CPU time, and
+	// a CPU profile.
 	var rss int64
+	var cpu time.Duration
 	var side sync.WaitGroup
 	sideCtx, stopSide := context.WithDeadline(ctx, end)
 	if o.pid > 0 {
+		side.Go(func() {
+			select {
+			case <-sideCtx.Done():
+				return
+			case <-time.After(time.Until(from)):
+			}
+			cpu0 := readCPU(o.pid)
+			<-sideCtx.Done()
+			cpu = readCPU(o.pid) - cpu0
+		})
 		side.Go(func() {
 			for {
 				if time.Now().After(from) {
@@ -238,7 +262,7 @@ func runScenario(ctx context.Context, fx *fixture, sc scenario, o runOptions) re
 	stopSide()
 	side.Wait()
 
-	r := result{store: o.store, scenario: sc.name, duration: o.dur, failures: map[string]int{}, rssKB: rss}
+	r := result{store: o.store, scenario: sc.name, duration: o.dur, failures: map[string]int{}, rssKB: rss, cpu: cpu}
 	var all []uint32
 	for _, t := range tallies {
 		r.ok += t.ok
@@ -268,6 +292,28 @@ func shortError(err error) string {
 		s = s[:80]
 	}
 	return s
+}
+
+// readCPU returns the process's user and system CPU time so far, or 0.
+func readCPU(pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name, in parentheses, may contain spaces; fields count
+	// from after it. utime and stime are fields 14 and 15, in clock ticks
+	// (USER_HZ, 100 on Linux).
+	_, rest, ok := strings.Cut(string(b), ") ")
+	if !ok {
+		return 0
+	}
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // readRSS returns the process's resident set size in KiB, or 0.

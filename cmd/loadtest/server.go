@@ -172,6 +172,17 @@ func postgresDatabase(ctx context.Context, serverURL string) (string, func(), er
 	return db.String(), drop, nil
 }
 
+// vacuum vacuums and analyzes the run's tables.
+func vacuum(ctx context.Context, dbURL string) error {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "VACUUM (ANALYZE) users, tasks")
+	return err
+}
+
 func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
