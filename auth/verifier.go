@@ -16,9 +16,15 @@
 // Verified tokens are remembered until they expire (see tokenCache), which
 // saves the signature check on every further request with the same token.
 //
-// The package knows nothing about HTTP: the transport layer extracts the
-// bearer value and maps the returned errors, which all wrap
-// todoapi.ErrUnauthenticated, to 401 responses.
+// Optionally (Config.Sessions, SPEC §7) a bearer value that is not shaped
+// like a JWT is taken for a Better Auth session token and looked up at
+// Better Auth's get-session endpoint: answers are cached briefly, lookups
+// of one token are shared, and lookups are rate-limited (session.go).
+//
+// The package knows nothing about serving HTTP: the transport layer
+// extracts the bearer value and maps the returned errors, which wrap
+// todoapi.ErrUnauthenticated (401), or todoapi.ErrUnavailable when a
+// session lookup could not be made (503).
 package auth
 
 import (
@@ -72,6 +78,11 @@ type Config struct {
 	// Leeway is the clock skew tolerated on exp, nbf and iat; zero means
 	// DefaultLeeway. It must not be negative.
 	Leeway time.Duration
+
+	// Sessions configures Better Auth session tokens: bearer values that
+	// are not JWTs, looked up at Better Auth (SPEC §7). Sessions.URL empty
+	// means none.
+	Sessions SessionConfig
 }
 
 // Verifier checks bearer tokens. It is safe for concurrent use. With a JWKS
@@ -91,6 +102,10 @@ type Verifier struct {
 
 	// cache remembers verified tokens; nil when disabled.
 	cache *tokenCache
+
+	// sessions looks up bearer values that are not JWTs at Better Auth;
+	// nil when session tokens are not accepted.
+	sessions *sessionSource
 }
 
 // binding is a key source together with the claim rules for the tokens it
@@ -130,11 +145,18 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		}
 		sources = append(sources, sourceRules{jwks, cfg.JWKS.Issuer, cfg.JWKS.Audience})
 	}
-	if len(sources) == 0 {
+	var sessions *sessionSource
+	if cfg.Sessions.URL != "" {
+		var err error
+		if sessions, err = newSessionSource(cfg.Sessions); err != nil {
+			return nil, err
+		}
+	}
+	if len(sources) == 0 && sessions == nil {
 		return nil, ErrNoKeySource
 	}
 
-	v := &Verifier{byAlg: make(map[string]*binding), jwks: jwks}
+	v := &Verifier{byAlg: make(map[string]*binding), jwks: jwks, sessions: sessions}
 	if cfg.CacheSize >= 0 {
 		size := cfg.CacheSize
 		if size == 0 {
@@ -183,6 +205,9 @@ func (v *Verifier) Close() error {
 	if v.jwks != nil {
 		v.jwks.close()
 	}
+	if v.sessions != nil {
+		v.sessions.close()
+	}
 	return nil
 }
 
@@ -227,12 +252,20 @@ func (v *Verifier) Algorithms() []string {
 // carries a short fixed reason, safe for a debug log: it never contains the
 // token or values taken from it. ctx bounds any key lookup a source needs to
 // make (the secret needs none; a JWKS source may wait for a refresh).
+//
+// With session tokens configured, a token that is not shaped like a JWT is
+// looked up at Better Auth instead (see SessionConfig). When Better Auth
+// cannot be asked (down, or the lookup rate is spent) the error wraps
+// todoapi.ErrUnavailable instead: that is no verdict on the token.
 func (v *Verifier) Verify(ctx context.Context, token string) (todoapi.User, error) {
 	if token == "" {
 		return todoapi.User{}, reject("empty token")
 	}
 	if len(token) > MaxTokenBytes {
 		return todoapi.User{}, reject("token too large")
+	}
+	if v.sessions != nil && !wellFormed(token) {
+		return v.sessions.verify(ctx, token)
 	}
 	if v.cache == nil {
 		u, _, err := v.verifyExp(ctx, token)

@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -47,6 +48,16 @@ func (s *server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	user, err := s.verifier.Verify(ctx.Context(), token)
+	if errors.Is(err, todoapi.ErrUnavailable) {
+		// The verifier could not decide (an auth server it has to ask is
+		// down, or asked too often): no verdict on the token, so neither a
+		// 401, which would sign the user out, nor a failure counted.
+		s.log.DebugContext(ctx.Context(), "token not verified", "request_id", requestID(ctx.Context()), "reason", err)
+		p := newProblem(http.StatusServiceUnavailable, "the authentication server is unavailable; try again shortly").(*problem)
+		p.headers = map[string]string{"Retry-After": "1"}
+		s.writeErr(ctx, p)
+		return
+	}
 	if err != nil {
 		s.authFailures.spend(ip)
 		s.log.DebugContext(ctx.Context(), "token rejected", "request_id", requestID(ctx.Context()), "reason", err)

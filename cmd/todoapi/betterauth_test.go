@@ -120,9 +120,12 @@ func startBetterAuth(t *testing.T, port int, alg string) *betterAuth {
 	return &betterAuth{url: ready.FindStringSubmatch(out.String())[1], out: out}
 }
 
-// baAccount is a Better Auth user with a session.
+// baAccount is a Better Auth user with a session: its cookie, and the
+// session token as the bearer plugin hands it out, both raw (the sign-in
+// answer's token) and signed (its set-auth-token header).
 type baAccount struct {
 	id, email, cookie string
+	session, signed   string
 }
 
 // signUp creates a user with email/password; Better Auth signs them in.
@@ -144,10 +147,15 @@ func (b *betterAuth) session(t *testing.T, path string, body map[string]string) 
 		t.Fatalf("POST %s: %d %s", path, resp.StatusCode, data)
 	}
 	var out struct {
-		User struct{ ID, Email string }
+		Token string
+		User  struct{ ID, Email string }
 	}
-	if err := json.Unmarshal(data, &out); err != nil || out.User.ID == "" {
-		t.Fatalf("POST %s: no user in %s", path, data)
+	if err := json.Unmarshal(data, &out); err != nil || out.User.ID == "" || out.Token == "" {
+		t.Fatalf("POST %s: no user or token in %s", path, data)
+	}
+	signed := resp.Header.Get("Set-Auth-Token")
+	if !strings.HasPrefix(signed, out.Token+".") {
+		t.Fatalf("POST %s: set-auth-token %q is not the signed session token %q", path, signed, out.Token)
 	}
 	var cookie string
 	for _, c := range resp.Cookies() {
@@ -158,7 +166,31 @@ func (b *betterAuth) session(t *testing.T, path string, body map[string]string) 
 	if cookie == "" {
 		t.Fatalf("POST %s set no session cookie: %v", path, resp.Header.Values("Set-Cookie"))
 	}
-	return baAccount{id: out.User.ID, email: out.User.Email, cookie: cookie}
+	return baAccount{id: out.User.ID, email: out.User.Email, cookie: cookie, session: out.Token, signed: signed}
+}
+
+// signOut ends a's session at Better Auth, as the frontend's signOut() does.
+func (b *betterAuth) signOut(t *testing.T, a baAccount) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, b.url+"/api/auth/sign-out", nil)
+	req.Header.Set("Cookie", a.cookie)
+	req.Header.Set("Origin", b.url)
+	resp, data := e2eDo(t, req)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /api/auth/sign-out: %d %s", resp.StatusCode, data)
+	}
+}
+
+// getSessionCalls is how many requests have reached Better Auth's
+// get-session endpoint so far, as the harness counts them.
+func (b *betterAuth) getSessionCalls(t *testing.T) int {
+	t.Helper()
+	resp, data := e2eCall(t, http.MethodGet, b.url+"/__harness/calls", "", "", nil)
+	var out struct{ GetSession *int }
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(data, &out) != nil || out.GetSession == nil {
+		t.Fatalf("GET /__harness/calls: %d %s", resp.StatusCode, data)
+	}
+	return *out.GetSession
 }
 
 // token asks Better Auth for a JWT for a's session, as authClient.token()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net/url"
 	"os"
 	"strconv"
@@ -34,6 +35,7 @@ type config struct {
 	JWKSRefresh     time.Duration
 	JWKSMinRefresh  time.Duration
 	JWKSTimeout     time.Duration
+	Sessions        sessionSettings // BETTER_AUTH_SESSION_*: session tokens looked up at Better Auth
 	Host            string
 	Port            int
 	LogLevel        slog.Level
@@ -65,6 +67,12 @@ var settings = []struct{ name, def, doc string }{
 	{"JWKS_REFRESH_INTERVAL", "10m", "how often the JWKS is re-read"},
 	{"JWKS_MIN_REFRESH_INTERVAL", "30s", "cool-down between JWKS fetches caused by unknown kids, and the longest retry delay after a failed fetch"},
 	{"JWKS_TIMEOUT", "10s", "time limit of one JWKS fetch"},
+	{"BETTER_AUTH_SESSION_TOKENS", "false", "true: also accept Better Auth session tokens (bearer values that are not JWTs), looked up at BETTER_AUTH_URL/api/auth/get-session (needs Better Auth's bearer plugin)"},
+	{"BETTER_AUTH_SESSION_CACHE_TTL", "30s", "how long a session lookup is remembered (never past the session's expiry); a signed-out session keeps working this long"},
+	{"BETTER_AUTH_SESSION_NEGATIVE_TTL", "5s", "how long a token Better Auth does not know is remembered as unknown"},
+	{"BETTER_AUTH_SESSION_CACHE_SIZE", "10000", "sessions remembered, and separately unknown tokens"},
+	{"BETTER_AUTH_SESSION_LOOKUP_RPS", "10", "calls to Better Auth per second per process; past them and the burst, requests with tokens not in the cache get 503"},
+	{"BETTER_AUTH_SESSION_LOOKUP_BURST", "20", "calls to Better Auth at once"},
 	{"HOST", "127.0.0.1", "listen address"},
 	{"PORT", "8000", "listen port"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
@@ -160,6 +168,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.Production = strings.EqualFold(env("APP_ENV", "development"), "production")
 	c.Edge = loadEdge(env, &bad)
 	bad = append(bad, c.resolveJWKS()...)
+	c.Sessions = loadSessions(env, c.BetterAuthURL, &bad)
 	if len(bad) > 0 {
 		return c, errors.New(strings.Join(bad, "; "))
 	}
@@ -213,8 +222,72 @@ func (c *config) resolveJWKS() (bad []string) {
 	return bad
 }
 
+// sessionSettings are the BETTER_AUTH_SESSION_* variables.
+type sessionSettings struct {
+	URL         string // get-session; "" when BETTER_AUTH_SESSION_TOKENS is off
+	CacheTTL    time.Duration
+	NegativeTTL time.Duration
+	CacheSize   int
+	LookupRPS   float64
+	LookupBurst int
+}
+
+// loadSessions reads the session-token settings (SPEC §7). The get-session
+// URL is derived from BETTER_AUTH_URL as the JWKS URL is:
+// BETTER_AUTH_URL/api/auth/get-session, or …/get-session when
+// BETTER_AUTH_URL already has a path.
+func loadSessions(env func(name, def string) string, betterAuthURL string, bad *[]string) sessionSettings {
+	on, err := strconv.ParseBool(env("BETTER_AUTH_SESSION_TOKENS", "false"))
+	if err != nil {
+		*bad = append(*bad, "BETTER_AUTH_SESSION_TOKENS must be true or false")
+	}
+	var s sessionSettings
+	for _, d := range []struct {
+		name string
+		def  time.Duration
+		dst  *time.Duration
+	}{
+		{"BETTER_AUTH_SESSION_CACHE_TTL", auth.DefaultSessionCacheTTL, &s.CacheTTL},
+		{"BETTER_AUTH_SESSION_NEGATIVE_TTL", auth.DefaultSessionNegativeTTL, &s.NegativeTTL},
+	} {
+		v, err := time.ParseDuration(env(d.name, d.def.String()))
+		if err != nil || v <= 0 {
+			*bad = append(*bad, d.name+" must be a positive duration such as 30s or 2m")
+		}
+		*d.dst = v
+	}
+	size, err := strconv.Atoi(env("BETTER_AUTH_SESSION_CACHE_SIZE", strconv.Itoa(auth.DefaultSessionCacheSize)))
+	if err != nil || size < 1 {
+		*bad = append(*bad, "BETTER_AUTH_SESSION_CACHE_SIZE must be a positive whole number")
+	}
+	rps, err := strconv.ParseFloat(env("BETTER_AUTH_SESSION_LOOKUP_RPS", strconv.Itoa(auth.DefaultSessionLookupRPS)), 64)
+	if err != nil || !(rps > 0) || math.IsInf(rps, 0) {
+		*bad = append(*bad, "BETTER_AUTH_SESSION_LOOKUP_RPS must be a positive number")
+	}
+	burst, err := strconv.Atoi(env("BETTER_AUTH_SESSION_LOOKUP_BURST", strconv.Itoa(auth.DefaultSessionLookupBurst)))
+	if err != nil || burst < 1 {
+		*bad = append(*bad, "BETTER_AUTH_SESSION_LOOKUP_BURST must be a positive whole number")
+	}
+	s.CacheSize, s.LookupRPS, s.LookupBurst = size, rps, burst
+	if !on {
+		return s
+	}
+	u, err := url.Parse(betterAuthURL)
+	if betterAuthURL == "" || err != nil {
+		*bad = append(*bad, "BETTER_AUTH_SESSION_TOKENS=true needs BETTER_AUTH_URL, where the sessions are looked up")
+		return s
+	}
+	base := strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/")
+	if strings.Trim(u.EscapedPath(), "/") == "" {
+		base += "/api/auth"
+	}
+	s.URL = base + "/get-session"
+	return s
+}
+
 // authConfig is the verifier configuration: HS256 with BETTER_AUTH_SECRET
-// when set, JWKS when a URL is known. log receives JWKS refresh outcomes.
+// when set, JWKS when a URL is known, session tokens when turned on. log
+// receives JWKS refresh outcomes and session lookup failures.
 func (c config) authConfig(log *slog.Logger) auth.Config {
 	ac := auth.Config{
 		Secret: c.AuthSecret, Issuer: c.Issuer, Audience: c.Audience, Leeway: c.JWTLeeway,
@@ -228,6 +301,17 @@ func (c config) authConfig(log *slog.Logger) auth.Config {
 			MinRefreshInterval: c.JWKSMinRefresh,
 			Timeout:            c.JWKSTimeout,
 			Logger:             log,
+		}
+	}
+	if c.Sessions.URL != "" {
+		ac.Sessions = auth.SessionConfig{
+			URL:         c.Sessions.URL,
+			CacheTTL:    c.Sessions.CacheTTL,
+			NegativeTTL: c.Sessions.NegativeTTL,
+			CacheSize:   c.Sessions.CacheSize,
+			LookupRPS:   c.Sessions.LookupRPS,
+			LookupBurst: c.Sessions.LookupBurst,
+			Logger:      log,
 		}
 	}
 	return ac

@@ -147,6 +147,10 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		log.Info("accepting tokens signed by the JWKS", "jwks_url", c.JWKSURL,
 			"issuer", c.JWKSIssuer, "audience", c.JWKSAudience, "algorithms", verifier.Algorithms())
 	}
+	if c.Sessions.URL != "" {
+		log.Info("accepting Better Auth session tokens", "get_session_url", c.Sessions.URL,
+			"cache_ttl", c.Sessions.CacheTTL, "lookups_per_second", c.Sessions.LookupRPS, "lookup_burst", c.Sessions.LookupBurst)
+	}
 
 	db, err := openStore(ctx, c)
 	if err != nil {

@@ -1,7 +1,9 @@
 // Better Auth, standalone, for todoapi's end-to-end test
 // (cmd/todoapi/betterauth_test.go). It is the real library with the
-// configuration a Next.js frontend uses with todoapi: email/password sign-up
-// and the jwt plugin, here on the in-memory adapter and plain node:http.
+// configuration a Next.js frontend uses with todoapi: email/password sign-up,
+// the jwt plugin, and the bearer plugin (which lets a session token be sent
+// as "Authorization: Bearer …", as todoapi's session-token lookups do), here
+// on the in-memory adapter and plain node:http.
 //
 //   node server.mjs PORT [ALG]
 //
@@ -24,11 +26,15 @@
 //                           grace period does: they leave /api/auth/jwks.
 //
 // Both answer {"kids": [...]} with the kids they touched.
+//
+//   GET /__harness/calls    {"getSession": N}: how many requests reached
+//                           /api/auth/get-session so far, so that a test can
+//                           count todoapi's session lookups.
 import http from "node:http";
 import { betterAuth } from "better-auth";
 import { memoryAdapter } from "better-auth/adapters/memory";
 import { toNodeHandler } from "better-auth/node";
-import { jwt } from "better-auth/plugins";
+import { bearer, jwt } from "better-auth/plugins";
 
 const port = Number.parseInt(process.argv[2] ?? process.env.PORT ?? "", 10);
 if (!Number.isInteger(port) || port <= 0 || port > 65535) {
@@ -66,6 +72,7 @@ const auth = betterAuth({
       // tokens live 15 minutes.
       jwt: { issuer: baseURL, audience: baseURL, expirationTime: "15m" },
     }),
+    bearer(),
   ],
   logger: { level: process.env.HARNESS_LOG_LEVEL ?? "warn" },
   telemetry: { enabled: false },
@@ -78,7 +85,13 @@ function json(res, status, body) {
   res.end(JSON.stringify(body));
 }
 
+let getSessionCalls = 0;
+
 const server = http.createServer((req, res) => {
+  if (req.method === "GET" && req.url === "/__harness/calls") {
+    return json(res, 200, { getSession: getSessionCalls });
+  }
+  if (req.url.startsWith("/api/auth/get-session")) getSessionCalls++;
   if (req.method === "POST" && req.url === "/__harness/rotate") {
     const now = new Date();
     const kids = [];
