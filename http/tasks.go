@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -63,20 +64,25 @@ type createdOutput struct {
 func (s *server) registerTasks() {
 	const collection = "/api/{user_id}/tasks"
 	const item = collection + "/{id}"
-	authErrors := []int{http.StatusUnauthorized, http.StatusForbidden}
-	itemErrors := append(authErrors, http.StatusNotFound)
-	bodyErrors := []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge,
+	// Every /api operation can answer these; slices.Concat below gives each
+	// operation a list of its own.
+	authErrors := []int{http.StatusUnauthorized, http.StatusForbidden,
+		http.StatusTooManyRequests, http.StatusServiceUnavailable}
+	itemErrors := slices.Concat(authErrors, []int{http.StatusNotFound})
+	bodyErrors := []int{http.StatusRequestEntityTooLarge,
 		http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity}
 
 	register(s, huma.Operation{
 		OperationID: "list-tasks", Method: http.MethodGet, Path: collection,
-		Summary: "List tasks", Description: "The user's tasks, newest first.",
-		Errors: append(authErrors, http.StatusUnprocessableEntity),
+		Summary: "List tasks",
+		Description: "The user's tasks, filtered, sorted (newest first by default) and paginated. " +
+			"X-Total-Count is the number of matches; Link rel=\"next\" gives the next page.",
+		Errors: slices.Concat(authErrors, []int{http.StatusUnprocessableEntity}),
 	}, s.listTasks)
 	register(s, huma.Operation{
 		OperationID: "create-task", Method: http.MethodPost, Path: collection,
 		Summary: "Create a task", DefaultStatus: http.StatusCreated,
-		Errors: append(authErrors, bodyErrors...),
+		Errors: slices.Concat(authErrors, bodyErrors),
 	}, s.createTask)
 	register(s, huma.Operation{
 		OperationID: "get-task", Method: http.MethodGet, Path: item,
@@ -86,20 +92,20 @@ func (s *server) registerTasks() {
 		OperationID: "update-task", Method: http.MethodPut, Path: item,
 		Summary:     "Update a task",
 		Description: "A partial update: fields present replace the stored values, absent fields keep theirs.",
-		Errors:      append(itemErrors, bodyErrors...),
+		Errors:      slices.Concat(itemErrors, bodyErrors),
 	}, s.updateTask)
 	register(s, huma.Operation{
 		OperationID: "patch-task", Method: http.MethodPatch, Path: item,
 		Summary:     "Patch a task",
 		Description: "A JSON merge patch (RFC 7396): null clears description, due_date and tags.",
-		Errors:      append(itemErrors, bodyErrors...),
+		Errors:      slices.Concat(itemErrors, bodyErrors),
 		RequestBody: s.mergePatchBody(),
 	}, s.updateTask)
 	register(s, huma.Operation{
 		OperationID: "complete-task", Method: http.MethodPatch, Path: item + "/complete",
 		Summary:     "Toggle completion",
 		Description: "Without a body, flips completed. With {\"completed\": true|false}, sets it, so retries are safe.",
-		Errors:      append(itemErrors, bodyErrors...),
+		Errors:      slices.Concat(itemErrors, bodyErrors),
 	}, s.completeTask)
 	register(s, huma.Operation{
 		OperationID: "delete-task", Method: http.MethodDelete, Path: item,
