@@ -58,7 +58,7 @@ func (s *Store) WriterMaxOpen() int { return s.writer.Stats().MaxOpenConnections
 // ExplainList returns SQLite's query plan for the list query of f, one
 // line per plan step.
 func (s *Store) ExplainList(ctx context.Context, userID string, f todoapi.TaskFilter) ([]string, error) {
-	query, args := listQuery(userID, f)
+	query, args := listQuery(userID, f, true) // with the count: the plan of both statements
 	rows, err := s.reader.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {
 		return nil, err

@@ -9,18 +9,26 @@ import (
 
 // ListTasks runs one statement: the page, read with a seek on the sort
 // index from the cursor's position (never OFFSET, so rows inserted or
-// deleted before the position cannot shift the page), and the total as an
-// uncorrelated subquery, which SQLite evaluates once, in the same snapshot.
+// deleted before the position cannot shift the page), and, after a cursor
+// or an offset, the total as an uncorrelated subquery, which SQLite
+// evaluates once, in the same snapshot. A first page that holds every match
+// (a user's whole list, usually) needs no count: the total is its length.
+// Only a full first page asks for the count, in a second statement.
 func (s *Store) ListTasks(ctx context.Context, userID string, f todoapi.TaskFilter) (todoapi.TaskPage, error) {
-	query, args := listQuery(userID, f)
-	rows, err := s.reader.QueryContext(ctx, query, args...)
+	counted := f.After != nil || f.Offset > 0
+	query, args := listQuery(userID, f, counted)
+	rows, err := s.reads.query(ctx, query, args...)
 	if err != nil {
 		return todoapi.TaskPage{}, s.fail("list tasks", err)
 	}
 	defer rows.Close()
-	page := todoapi.TaskPage{Tasks: []todoapi.Task{}}
+	page := todoapi.TaskPage{Tasks: make([]todoapi.Task, 0, min(f.PageSize()+1, 32))}
+	var extra []any
+	if counted {
+		extra = append(extra, &page.Total)
+	}
 	for rows.Next() {
-		t, err := scanTask(rows, &page.Total)
+		t, err := scanTask(rows, extra...)
 		if err != nil {
 			return todoapi.TaskPage{}, s.fail("list tasks", err)
 		}
@@ -29,14 +37,17 @@ func (s *Store) ListTasks(ctx context.Context, userID string, f todoapi.TaskFilt
 	if err := rows.Err(); err != nil {
 		return todoapi.TaskPage{}, s.fail("list tasks", err)
 	}
+	if !counted {
+		page.Total = len(page.Tasks)
+	}
 	if n := f.PageSize(); len(page.Tasks) > n {
 		page.Tasks = page.Tasks[:n]
 		page.Next = todoapi.CursorAfter(f.Sort, page.Tasks[n-1])
 	}
-	if len(page.Tasks) == 0 && (f.After != nil || f.Offset > 0) {
-		// Without rows the subquery's count was not read. Without a cursor
-		// or an offset an empty page means nothing matches; with one, tasks
-		// may match before the position.
+	if (counted && len(page.Tasks) == 0) || (!counted && page.Next != nil) {
+		// A first page that is full does not know how many follow. After
+		// a cursor or an offset, without rows the subquery's count was not
+		// read: tasks may match before the position.
 		query, args := countQuery(userID, f)
 		if err := s.reader.QueryRowContext(ctx, query, args...).Scan(&page.Total); err != nil {
 			return todoapi.TaskPage{}, s.fail("count tasks", err)
@@ -71,14 +82,19 @@ func noDueDate(s todoapi.Sort) string {
 	return "-9223372036854775807"
 }
 
-// listQuery builds the page query for f. It fetches one task more than a
+// listQuery builds the page query for f, with the total as its last column
+// when counted. It fetches one task more than a
 // page so that the store knows whether another page follows.
-func listQuery(userID string, f todoapi.TaskFilter) (string, []any) {
+func listQuery(userID string, f todoapi.TaskFilter, counted bool) (string, []any) {
 	var b strings.Builder
 	var args []any
-	b.WriteString("SELECT " + taskColumns + ", (SELECT count(*) FROM tasks WHERE ")
-	args = where(&b, args, userID, f)
-	b.WriteString(") FROM tasks WHERE ")
+	b.WriteString("SELECT " + taskColumns)
+	if counted {
+		b.WriteString(", (SELECT count(*) FROM tasks WHERE ")
+		args = where(&b, args, userID, f)
+		b.WriteString(")")
+	}
+	b.WriteString(" FROM tasks WHERE ")
 	args = where(&b, args, userID, f)
 
 	expr, dir, cmp := sortExpr(f.Sort), " DESC", "<"

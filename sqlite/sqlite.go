@@ -32,6 +32,8 @@ type Store struct {
 	writer *sql.DB
 	reader *sql.DB
 	closed atomic.Bool
+	// Prepared statements of each pool (stmts.go).
+	writes, reads *stmtCache
 }
 
 var _ todoapi.Store = (*Store)(nil)
@@ -56,7 +58,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		writer.Close()
 		return nil, err
 	}
-	return &Store{writer: writer, reader: reader}, nil
+	return &Store{writer: writer, reader: reader, writes: newStmtCache(writer), reads: newStmtCache(reader)}, nil
 }
 
 func openPool(ctx context.Context, path string, write bool) (*sql.DB, error) {
@@ -109,6 +111,8 @@ func dsn(path string, write bool) string {
 // Close closes both pools. In-flight calls should have finished.
 func (s *Store) Close() error {
 	s.closed.Store(true)
+	s.reads.close()
+	s.writes.close()
 	return errors.Join(s.reader.Close(), s.writer.Close())
 }
 
@@ -147,7 +151,7 @@ func (s *Store) CreateTask(ctx context.Context, t todoapi.Task, quota int) (todo
 	if err != nil {
 		return todoapi.Task{}, fmt.Errorf("create task: %w", err)
 	}
-	created, err := scanTask(s.writer.QueryRowContext(ctx, `
+	created, err := scanTask(s.writes.queryRow(ctx, `
 		INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at,
 			title_key, description_key, tag_keys)
 		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
@@ -165,7 +169,7 @@ func (s *Store) CreateTask(ctx context.Context, t todoapi.Task, quota int) (todo
 }
 
 func (s *Store) Task(ctx context.Context, userID string, id int64) (todoapi.Task, error) {
-	t, err := scanTask(s.reader.QueryRowContext(ctx,
+	t, err := scanTask(s.reads.queryRow(ctx,
 		`SELECT `+taskColumns+` FROM tasks WHERE id = ? AND user_id = ?`, id, userID))
 	if err != nil {
 		return todoapi.Task{}, s.fail("get task", err)
@@ -173,7 +177,22 @@ func (s *Store) Task(ctx context.Context, userID string, id int64) (todoapi.Task
 	return t, nil
 }
 
+const (
+	loadForUpdate = `SELECT ` + taskColumns + ` FROM tasks WHERE id = ? AND user_id = ?`
+	updateTask    = `
+		UPDATE tasks SET title = ?, description = ?, completed = ?, completed_at = ?,
+			priority = ?, tags = ?, due_date = ?, updated_at = ?,
+			title_key = ?, description_key = ?, tag_keys = ?
+		WHERE id = ? AND user_id = ?
+		RETURNING ` + taskColumns
+)
+
 func (s *Store) UpdateTask(ctx context.Context, userID string, id int64, change func(*todoapi.Task) bool) (todoapi.Task, error) {
+	// Prepared before the transaction takes the writer's only connection,
+	// which preparing needs.
+	if err := s.writes.prepare(ctx, loadForUpdate, updateTask); err != nil {
+		return todoapi.Task{}, s.fail("update task", err)
+	}
 	// The load runs on the writer inside a BEGIN IMMEDIATE transaction, so no
 	// other write can land between it and the save.
 	tx, err := s.writer.BeginTx(ctx, nil)
@@ -182,8 +201,7 @@ func (s *Store) UpdateTask(ctx context.Context, userID string, id int64, change 
 	}
 	defer tx.Rollback()
 
-	cur, err := scanTask(tx.QueryRowContext(ctx,
-		`SELECT `+taskColumns+` FROM tasks WHERE id = ? AND user_id = ?`, id, userID))
+	cur, err := scanTask(s.writes.txQueryRow(ctx, tx, loadForUpdate, id, userID))
 	if err != nil {
 		return todoapi.Task{}, s.fail("update task", err)
 	}
@@ -198,12 +216,7 @@ func (s *Store) UpdateTask(ctx context.Context, userID string, id int64, change 
 	}
 	// The WHERE clause uses the loaded identity, not next's, so change cannot
 	// move a task to another user or id.
-	saved, err := scanTask(tx.QueryRowContext(ctx, `
-		UPDATE tasks SET title = ?, description = ?, completed = ?, completed_at = ?,
-			priority = ?, tags = ?, due_date = ?, updated_at = ?,
-			title_key = ?, description_key = ?, tag_keys = ?
-		WHERE id = ? AND user_id = ?
-		RETURNING `+taskColumns,
+	saved, err := scanTask(s.writes.txQueryRow(ctx, tx, updateTask,
 		v.title, v.description, v.completed, v.completedAt, v.priority, v.tags, v.dueDate, v.updatedAt,
 		v.titleKey, v.descriptionKey, v.tagKeys,
 		cur.ID, cur.UserID))
