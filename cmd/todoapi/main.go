@@ -20,6 +20,7 @@ import (
 var version = ""
 
 func main() {
+	tuneGC()
 	err := run(context.Background(), os.Args[1:], os.Stdout)
 	flushLogs()
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
@@ -104,4 +105,17 @@ func versionString() string {
 		}
 	}
 	return v
+}
+
+// defaultGCPercent is the garbage collector's target unless GOGC says
+// otherwise. The service's live heap is a few MiB, so at Go's default of
+// 100 the collector runs every few MiB of allocation, which under load is
+// many times a second; at 200 it runs half as often, for about 3 MiB more
+// resident memory (cmd/loadtest: ~32 MiB under the mixed load).
+const defaultGCPercent = 200
+
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
 }
