@@ -3,7 +3,8 @@
 // and on SQLite (a temporary file), creates fresh users with tasks through
 // the API, and then sends each scenario's requests over a fixed number of
 // keep-alive connections for a fixed time, printing requests per second,
-// median and 99th percentile latency and failures per scenario and store.
+// median and 99th percentile latency, failures, and the server's CPU time per
+// request and resident memory, per scenario and store.
 // It also runs pgbench with the very statement the PostgreSQL store sends
 // for a list, so that every run reports how close the service comes to the
 // database's own ceiling on the same machine at the same moment.
