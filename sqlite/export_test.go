@@ -114,3 +114,5 @@ func (s *Store) Exec(ctx context.Context, query string, args ...any) error {
 	_, err := s.writer.ExecContext(ctx, query, args...)
 	return err
 }
+
+var DecodeTags = decodeTags

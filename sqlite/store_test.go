@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -140,5 +141,25 @@ func TestMigrateCanceled(t *testing.T) {
 	}
 	if err := s.Migrate(t.Context()); err != nil {
 		t.Fatalf("Migrate after a canceled one: %v", err)
+	}
+}
+
+// TestDecodeTags checks the hand-split fast path against encoding/json.
+func TestDecodeTags(t *testing.T) {
+	for _, in := range []string{
+		`[]`, `["a"]`, `["home","work"]`, `["Été","日本","a/b"]`, `["with \"quote\""]`, `["a\\b","c"]`,
+		`["\u003cb\u003e"]`, `[ "spaced" , "out" ]`, `["a", "b"]`, `[""]`, `["",""]`,
+	} {
+		got, err := sqlite.DecodeTags(in)
+		var want []string
+		if jerr := json.Unmarshal([]byte(in), &want); jerr != nil || err != nil {
+			t.Fatalf("%s: %v / %v", in, err, jerr)
+		}
+		if want == nil {
+			want = []string{}
+		}
+		if !slices.Equal(got, want) || got == nil {
+			t.Errorf("decodeTags(%s) = %q, want %q", in, got, want)
+		}
 	}
 }
