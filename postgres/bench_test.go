@@ -1,38 +1,18 @@
 package postgres_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/todoapi/todoapi/internal/storetest"
-	"github.com/todoapi/todoapi/postgres"
 	"github.com/todoapi/todoapi/postgres/pgtest"
 )
 
 // go test -run '^$' -bench BenchmarkList ./postgres
 func BenchmarkList(b *testing.B) {
-	ctx := context.Background()
-	s, err := postgres.Open(ctx, pgtest.NewDatabase(b), postgres.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
-	storetest.BenchmarkList(b, s)
+	storetest.BenchmarkList(b, openMigrated(b, pgtest.NewDatabase(b)))
 }
 
 // go test -run '^$' -bench BenchmarkQueries -benchmem ./postgres
 func BenchmarkQueries(b *testing.B) {
-	ctx := context.Background()
-	s, err := postgres.Open(ctx, pgtest.NewDatabase(b), postgres.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
-	storetest.BenchmarkQueries(b, s)
+	storetest.BenchmarkQueries(b, openMigrated(b, pgtest.NewDatabase(b)))
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/todoapi/todoapi/postgres/pgtest"
 )
 
-func open(t *testing.T, url string) *postgres.Store {
+func open(t testing.TB, url string) *postgres.Store {
 	t.Helper()
 	s, err := postgres.Open(t.Context(), url, postgres.Options{})
 	if err != nil {
@@ -24,13 +24,19 @@ func open(t *testing.T, url string) *postgres.Store {
 	return s
 }
 
+// openMigrated opens a fresh database with its schema in place.
+func openMigrated(t testing.TB, url string) *postgres.Store {
+	t.Helper()
+	s := open(t, url)
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	return s
+}
+
 func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) todoapi.Store {
-		s := open(t, pgtest.NewDatabase(t))
-		if err := s.Migrate(t.Context()); err != nil {
-			t.Fatalf("Migrate: %v", err)
-		}
-		return s
+		return openMigrated(t, pgtest.NewDatabase(t))
 	})
 }
 

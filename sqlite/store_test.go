@@ -16,7 +16,7 @@ import (
 	"github.com/todoapi/todoapi/sqlite"
 )
 
-func open(t *testing.T, path string) *sqlite.Store {
+func open(t testing.TB, path string) *sqlite.Store {
 	t.Helper()
 	s, err := sqlite.Open(t.Context(), path)
 	if err != nil {
@@ -26,7 +26,7 @@ func open(t *testing.T, path string) *sqlite.Store {
 	return s
 }
 
-func openMigrated(t *testing.T, path string) *sqlite.Store {
+func openMigrated(t testing.TB, path string) *sqlite.Store {
 	t.Helper()
 	s := open(t, path)
 	if err := s.Migrate(t.Context()); err != nil {
