@@ -243,38 +243,11 @@ func startTodoapiE2E(t *testing.T, env map[string]string) string {
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, out) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("todoapi stopped with %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("todoapi did not stop within 20s")
-		}
-	})
-
-	listening := regexp.MustCompile(`todoapi listening on (http://\S+)`)
-	deadline := time.After(20 * time.Second)
-	for !listening.MatchString(out.String()) {
-		select {
-		case err := <-done:
-			done <- err
-			t.Fatalf("todoapi exited before listening: %v\n%s", err, out.String())
-		case <-deadline:
-			t.Fatalf("todoapi did not listen within 20s:\n%s", out.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	if strings.Contains(out.String(), "DEVELOPMENT MODE") {
+	url, printed := serveInProcess(t)
+	if strings.Contains(printed(), "DEVELOPMENT MODE") {
 		t.Fatalf("todoapi started in development mode with %v", env)
 	}
-	return listening.FindStringSubmatch(out.String())[1]
+	return url
 }
 
 func e2eJSON(t *testing.T, v any) []byte {

@@ -20,6 +20,15 @@ import (
 // test and returns its base URL; the server stops when the test ends.
 func edgeServe(t *testing.T) string {
 	t.Helper()
+	url, _ := serveInProcess(t)
+	return url
+}
+
+// serveInProcess runs todoapi through run(), as main does, with the
+// environment the test has set, and returns its base URL and what it has
+// printed so far. The server stops, and must stop cleanly, when the test ends.
+func serveInProcess(t *testing.T) (url string, printed func() string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	done := make(chan error, 1)
@@ -32,23 +41,24 @@ func edgeServe(t *testing.T) string {
 				t.Errorf("serve returned %v", err)
 			}
 		case <-time.After(20 * time.Second):
-			t.Error("serve did not stop")
+			t.Error("serve did not stop within 20s")
 		}
 	})
 	listening := regexp.MustCompile(`todoapi listening on (http://\S+)`)
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	for deadline := time.Now().Add(20 * time.Second); ; {
 		if m := listening.FindStringSubmatch(out.String()); m != nil {
-			return m[1]
+			return m[1], out.String
 		}
 		select {
 		case err := <-done:
-			t.Fatalf("serve stopped: %v\n%s", err, out.String())
+			done <- err // for the cleanup, which waits for it too
+			t.Fatalf("serve stopped before listening: %v\n%s", err, out.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("serve printed no address:\n%s", out.String())
+			t.Fatalf("serve printed no address within 20s:\n%s", out.String())
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
