@@ -152,6 +152,32 @@ func (f TaskFilter) PageSize() int {
 	return f.Limit
 }
 
+// TotalInPage reports whether a store should read the total with the page
+// (as a subquery of the page's statement). After a cursor or an offset it
+// must; on a first page it need not, since a first page that holds every
+// match, as a user's whole list usually does, counts itself.
+func (f TaskFilter) TotalInPage() bool {
+	return f.After != nil || f.Offset > 0
+}
+
+// FinishPage completes a page a store read with one row more than
+// PageSize, which tells whether more follow: it trims that row, sets Next,
+// and fills Total from the rows when TotalInPage was false. It reports
+// whether Total is still unknown and the store must count separately: a
+// full first page does not know how many follow, and a page past the end
+// read no row to carry the subquery's count.
+func (f TaskFilter) FinishPage(p *TaskPage) (needsCount bool) {
+	counted := f.TotalInPage()
+	if !counted {
+		p.Total = len(p.Tasks)
+	}
+	if n := f.PageSize(); len(p.Tasks) > n {
+		p.Tasks = p.Tasks[:n]
+		p.Next = CursorAfter(f.Sort, p.Tasks[n-1])
+	}
+	return (counted && len(p.Tasks) == 0) || (!counted && p.Next != nil)
+}
+
 // TaskPage is one page of a list.
 type TaskPage struct {
 	Tasks []Task

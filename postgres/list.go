@@ -22,7 +22,7 @@ import (
 // of rows. The count costs the database a fifth of a 20-task list's time,
 // so it is asked for separately, and only when the first page is full.
 func (s *Store) ListTasks(ctx context.Context, userID string, f todoapi.TaskFilter) (todoapi.TaskPage, error) {
-	counted := f.After != nil || f.Offset > 0
+	counted := f.TotalInPage()
 	query, args := listQuery(userID, f, counted)
 	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
@@ -41,17 +41,7 @@ func (s *Store) ListTasks(ctx context.Context, userID string, f todoapi.TaskFilt
 	if err != nil {
 		return todoapi.TaskPage{}, fail("list tasks", err)
 	}
-	if !counted {
-		page.Total = len(page.Tasks)
-	}
-	if n := f.PageSize(); len(page.Tasks) > n {
-		page.Tasks = page.Tasks[:n]
-		page.Next = todoapi.CursorAfter(f.Sort, page.Tasks[n-1])
-	}
-	if (counted && len(page.Tasks) == 0) || (!counted && page.Next != nil) {
-		// A first page that is full does not know how many follow. After
-		// a cursor or an offset, without rows the subquery's count was not
-		// read: tasks may match before the position.
+	if f.FinishPage(&page) {
 		query, args := countQuery(userID, f)
 		if err := s.pool.QueryRow(ctx, query, args...).Scan(&page.Total); err != nil {
 			return todoapi.TaskPage{}, fail("count tasks", err)

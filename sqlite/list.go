@@ -15,7 +15,7 @@ import (
 // (a user's whole list, usually) needs no count: the total is its length.
 // Only a full first page asks for the count, in a second statement.
 func (s *Store) ListTasks(ctx context.Context, userID string, f todoapi.TaskFilter) (todoapi.TaskPage, error) {
-	counted := f.After != nil || f.Offset > 0
+	counted := f.TotalInPage()
 	query, args := listQuery(userID, f, counted)
 	rows, err := s.reads.query(ctx, query, args...)
 	if err != nil {
@@ -37,17 +37,7 @@ func (s *Store) ListTasks(ctx context.Context, userID string, f todoapi.TaskFilt
 	if err := rows.Err(); err != nil {
 		return todoapi.TaskPage{}, s.fail("list tasks", err)
 	}
-	if !counted {
-		page.Total = len(page.Tasks)
-	}
-	if n := f.PageSize(); len(page.Tasks) > n {
-		page.Tasks = page.Tasks[:n]
-		page.Next = todoapi.CursorAfter(f.Sort, page.Tasks[n-1])
-	}
-	if (counted && len(page.Tasks) == 0) || (!counted && page.Next != nil) {
-		// A first page that is full does not know how many follow. After
-		// a cursor or an offset, without rows the subquery's count was not
-		// read: tasks may match before the position.
+	if f.FinishPage(&page) {
 		query, args := countQuery(userID, f)
 		if err := s.reader.QueryRowContext(ctx, query, args...).Scan(&page.Total); err != nil {
 			return todoapi.TaskPage{}, s.fail("count tasks", err)
