@@ -78,7 +78,23 @@ const auth = betterAuth({
   telemetry: { enabled: false },
 });
 
-const authHandler = toNodeHandler(auth);
+const betterAuthHandler = toNodeHandler(auth);
+
+// Better Auth mints a signing key lazily, when it first signs and finds no
+// live key. Two requests signing at the same moment (two sign-ins, or a
+// token request racing another) can each mint one, and the set then holds
+// a key the tests did not expect. The harness therefore serves Better
+// Auth's requests one at a time; its speed does not matter.
+let previous = Promise.resolve();
+function authHandler(req, res) {
+  const done = new Promise((resolve) => res.on("close", resolve));
+  const turn = previous.then(() => {
+    betterAuthHandler(req, res).catch(() => {});
+    return done;
+  });
+  previous = turn;
+  return turn;
+}
 
 function json(res, status, body) {
   res.writeHead(status, { "content-type": "application/json" });
