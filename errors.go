@@ -21,9 +21,15 @@ var (
 	// ErrForbidden means the authenticated user may not act on the resource.
 	ErrForbidden = errors.New("forbidden")
 
-	// ErrUnavailable means the database could not be reached; the request
-	// may succeed if retried later.
-	ErrUnavailable = errors.New("database unavailable")
+	// ErrDatabaseUnavailable means the database could not be reached or
+	// used right now; the request may succeed if retried later.
+	ErrDatabaseUnavailable = errors.New("database unavailable")
+
+	// ErrAuthUnavailable means a credential could not be checked because
+	// the server that vouches for it (Better Auth) could not be asked, or
+	// was asked too often. It is no verdict on the credential: a client
+	// should retry, not sign its user out.
+	ErrAuthUnavailable = errors.New("authentication server unavailable")
 
 	// ErrQuotaExceeded means the user already holds as many tasks as one
 	// user may; deleting some makes room.

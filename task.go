@@ -120,7 +120,7 @@ type TaskService interface {
 
 // Store persists users and tasks. Implementations scope every task query to
 // the given user ID and report a missing or foreign task as ErrNotFound, and
-// an unreachable database as ErrUnavailable.
+// an unreachable database as ErrDatabaseUnavailable.
 type Store interface {
 	// UpsertUser records u, keeping the first-seen time of a known user and
 	// moving its last-seen time to seen.

@@ -70,7 +70,7 @@ type SessionConfig struct {
 
 	// LookupRPS and LookupBurst are the token bucket of calls to Better
 	// Auth; zero means the defaults. A lookup that finds the bucket empty
-	// fails with todoapi.ErrUnavailable (the service answers 503) rather
+	// fails with todoapi.ErrAuthUnavailable (the service answers 503) rather
 	// than waiting.
 	LookupRPS   float64
 	LookupBurst int
@@ -198,7 +198,7 @@ func sessionToken(token string) bool {
 
 // errSessionUnavailable is returned when Better Auth could not be asked or
 // gave no definite answer; it is not a verdict on the token.
-var errSessionUnavailable = fmt.Errorf("%w: session lookup unavailable", todoapi.ErrUnavailable)
+var errSessionUnavailable = fmt.Errorf("%w: session lookup unavailable", todoapi.ErrAuthUnavailable)
 
 // verify returns the user of a live session.
 func (s *sessionSource) verify(ctx context.Context, token string) (todoapi.User, error) {

@@ -197,7 +197,7 @@ func TestSessionTokens(t *testing.T) {
 	t.Run("unknown tokens are remembered briefly", func(t *testing.T) {
 		before := f.calls.Load()
 		for range 3 {
-			if _, err := v.Verify(ctx, "unknown-token"); !errors.Is(err, todoapi.ErrUnauthenticated) || errors.Is(err, todoapi.ErrUnavailable) {
+			if _, err := v.Verify(ctx, "unknown-token"); !errors.Is(err, todoapi.ErrUnauthenticated) || errors.Is(err, todoapi.ErrAuthUnavailable) {
 				t.Fatalf("unknown token: %v", err)
 			}
 		}
@@ -228,7 +228,7 @@ func TestSessionTokens(t *testing.T) {
 }
 
 // Only a definite answer is a verdict: errors of Better Auth are
-// ErrUnavailable, not rejections, and are not cached.
+// ErrAuthUnavailable, not rejections, and are not cached.
 func TestSessionLookupFailures(t *testing.T) {
 	ctx := context.Background()
 	for _, c := range []struct {
@@ -255,7 +255,7 @@ func TestSessionLookupFailures(t *testing.T) {
 			v := sessionVerifier(t, f, SessionConfig{})
 			f.answer(c.status, c.body)
 			_, err := v.Verify(ctx, "some-token")
-			if got := errors.Is(err, todoapi.ErrUnauthenticated); got != c.unauthorized || errors.Is(err, todoapi.ErrUnavailable) == c.unauthorized {
+			if got := errors.Is(err, todoapi.ErrUnauthenticated); got != c.unauthorized || errors.Is(err, todoapi.ErrAuthUnavailable) == c.unauthorized {
 				t.Fatalf("Verify = %v; want a rejection: %v, unavailable: %v", err, c.unauthorized, !c.unauthorized)
 			}
 			_, _ = v.Verify(ctx, "some-token")
@@ -273,8 +273,8 @@ func TestSessionLookupFailures(t *testing.T) {
 		f := newFakeBetterAuth(t)
 		v := sessionVerifier(t, f, SessionConfig{})
 		f.srv.Close()
-		if _, err := v.Verify(ctx, "some-token"); !errors.Is(err, todoapi.ErrUnavailable) {
-			t.Fatalf("Verify = %v, want ErrUnavailable", err)
+		if _, err := v.Verify(ctx, "some-token"); !errors.Is(err, todoapi.ErrAuthUnavailable) {
+			t.Fatalf("Verify = %v, want ErrAuthUnavailable", err)
 		}
 	})
 
@@ -289,8 +289,8 @@ func TestSessionLookupFailures(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer v.Close()
-		if _, err := v.Verify(ctx, "some-token"); !errors.Is(err, todoapi.ErrUnavailable) {
-			t.Errorf("Verify = %v, want ErrUnavailable", err)
+		if _, err := v.Verify(ctx, "some-token"); !errors.Is(err, todoapi.ErrAuthUnavailable) {
+			t.Errorf("Verify = %v, want ErrAuthUnavailable", err)
 		}
 		if elsewhere.Load() != 0 {
 			t.Error("the token followed a redirect")
@@ -307,7 +307,7 @@ func TestSessionLookupFailures(t *testing.T) {
 		f.mu.Unlock()
 		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 		defer cancel()
-		if _, err := v.Verify(short, "tok"); !errors.Is(err, todoapi.ErrUnavailable) {
+		if _, err := v.Verify(short, "tok"); !errors.Is(err, todoapi.ErrAuthUnavailable) {
 			t.Errorf("Verify with a canceled context = %v", err)
 		}
 		close(gate)
@@ -376,7 +376,7 @@ func TestSessionRateLimit(t *testing.T) {
 		wg.Go(func() {
 			_, err := v.Verify(context.Background(), fmt.Sprintf("random-%d-%d", i, time.Now().UnixNano()))
 			switch {
-			case errors.Is(err, todoapi.ErrUnavailable):
+			case errors.Is(err, todoapi.ErrAuthUnavailable):
 				unavailable.Add(1)
 			case errors.Is(err, todoapi.ErrUnauthenticated):
 				refused.Add(1)

@@ -23,7 +23,7 @@
 //
 // The package knows nothing about serving HTTP: the transport layer
 // extracts the bearer value and maps the returned errors, which wrap
-// todoapi.ErrUnauthenticated (401), or todoapi.ErrUnavailable when a
+// todoapi.ErrUnauthenticated (401), or todoapi.ErrAuthUnavailable when a
 // session lookup could not be made (503).
 package auth
 
@@ -256,7 +256,7 @@ func (v *Verifier) Algorithms() []string {
 // With session tokens configured, a token that is not shaped like a JWT is
 // looked up at Better Auth instead (see SessionConfig). When Better Auth
 // cannot be asked (down, or the lookup rate is spent) the error wraps
-// todoapi.ErrUnavailable instead: that is no verdict on the token.
+// todoapi.ErrAuthUnavailable instead: that is no verdict on the token.
 func (v *Verifier) Verify(ctx context.Context, token string) (todoapi.User, error) {
 	if token == "" {
 		return todoapi.User{}, reject("empty token")

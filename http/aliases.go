@@ -33,7 +33,7 @@ import (
 // (both at once: /api/tasks/{id}/toggle). Any other method on a toggle path
 // is 405. A user whose id is "tasks" or "tags" reaches their own tasks
 // through /api/me/… only: /api/tasks/… is always the alias.
-func canonicalPaths(next http.Handler) http.Handler {
+func (s *server) canonicalPaths(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, "/api/") {
 			next.ServeHTTP(w, r)
@@ -47,7 +47,7 @@ func canonicalPaths(next http.Handler) http.Handler {
 			return
 		case method == "":
 			w.Header().Set("Allow", "PATCH, POST")
-			writeProblem(w, r, newProblem(http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed here").(*problem))
+			s.writeProblem(w, r, newProblem(http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed here"))
 			return
 		}
 		u := *r.URL

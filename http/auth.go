@@ -3,7 +3,7 @@ package http
 import (
 	"context"
 	"errors"
-	"net/http"
+	"fmt"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -37,31 +37,29 @@ func (s *server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	}
 	token, ok := bearerToken(ctx.Header("Authorization"))
 	if !ok {
-		s.writeErr(ctx, unauthorized("missing bearer token", "Bearer"))
+		s.writeHumaProblem(ctx, errNoToken)
 		return
 	}
 	r, _ := humago.Unwrap(ctx)
 	ip := s.clientIP(r)
 	if blocked, wait := s.authFailures.exhausted(ip); blocked {
 		s.metrics.RateLimited(metrics.LimitAuthFailure)
-		s.writeErr(ctx, tooManyRequests("too many failed authentication attempts", wait))
+		s.writeHumaProblem(ctx, &limited{"too many failed authentication attempts", wait})
 		return
 	}
 	user, err := s.verifier.Verify(ctx.Context(), token)
-	if errors.Is(err, todoapi.ErrUnavailable) {
+	if errors.Is(err, todoapi.ErrAuthUnavailable) {
 		// The verifier could not decide (an auth server it has to ask is
-		// down, or asked too often): no verdict on the token, so neither a
-		// 401, which would sign the user out, nor a failure counted.
-		s.log.DebugContext(ctx.Context(), "token not verified", "request_id", requestID(ctx.Context()), "reason", err)
-		p := newProblem(http.StatusServiceUnavailable, "the authentication server is unavailable; try again shortly").(*problem)
-		p.headers = map[string]string{"Retry-After": "1"}
-		s.writeErr(ctx, p)
+		// down, or asked too often): no verdict on the token, so no
+		// failure counted either.
+		s.writeHumaProblem(ctx, err)
 		return
 	}
 	if err != nil {
 		s.authFailures.spend(ip)
 		s.log.DebugContext(ctx.Context(), "token rejected", "request_id", requestID(ctx.Context()), "reason", err)
-		s.writeErr(ctx, unauthorized("invalid or expired token", `Bearer error="invalid_token"`))
+		// Whatever the verifier's reason, an unusable token is a 401.
+		s.writeHumaProblem(ctx, fmt.Errorf("%w: %w", todoapi.ErrUnauthenticated, err))
 		return
 	}
 	infoFrom(ctx.Context()).userID = user.ID
@@ -76,27 +74,10 @@ func (s *server) authorizePath(ctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	if p := ctx.Param("user_id"); p != "" && p != "me" && p != userFrom(ctx.Context()).ID {
-		s.writeErr(ctx, s.errorResponse(ctx.Context(), todoapi.ErrForbidden, "").(*problem))
+		s.writeHumaProblem(ctx, todoapi.ErrForbidden)
 		return
 	}
 	next(ctx)
-}
-
-// unauthorized is a 401 with the WWW-Authenticate challenge RFC 6750 asks for.
-func unauthorized(detail, challenge string) *problem {
-	p := newProblem(http.StatusUnauthorized, detail).(*problem)
-	p.headers = map[string]string{"WWW-Authenticate": challenge}
-	return p
-}
-
-// writeErr writes p from a middleware, where returning an error is not possible.
-func (s *server) writeErr(ctx huma.Context, p *problem) {
-	for k, v := range p.headers {
-		ctx.SetHeader(k, v)
-	}
-	ctx.SetHeader("Content-Type", problemContentType(ctx.Header("Accept")))
-	ctx.SetStatus(p.Status)
-	_ = jsonFormat.Marshal(ctx.BodyWriter(), p)
 }
 
 // bearerToken extracts the token from an Authorization header; the scheme

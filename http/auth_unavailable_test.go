@@ -15,7 +15,7 @@ type unsureVerifier struct{ Verifier }
 
 func (v unsureVerifier) Verify(ctx context.Context, token string) (todoapi.User, error) {
 	if token == "unsure" {
-		return todoapi.User{}, fmt.Errorf("%w: session lookup unavailable", todoapi.ErrUnavailable)
+		return todoapi.User{}, fmt.Errorf("%w: session lookup unavailable", todoapi.ErrAuthUnavailable)
 	}
 	return v.Verifier.Verify(ctx, token)
 }

@@ -175,8 +175,8 @@ func (s *server) requireJSON(ctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	if !isJSON(ct) {
-		s.writeErr(ctx, newProblem(http.StatusUnsupportedMediaType,
-			"Content-Type must be application/json (or application/merge-patch+json for PATCH)").(*problem))
+		s.writeHumaProblem(ctx, newProblem(http.StatusUnsupportedMediaType,
+			"Content-Type must be application/json (or application/merge-patch+json for PATCH)"))
 		return
 	}
 	// huma picks the decoder by the raw header, case and spaces included;
@@ -195,6 +195,9 @@ type jsonContentType struct{ humaContext }
 // humaContext lets jsonContentType embed huma.Context without the field's
 // name hiding the interface's Context method.
 type humaContext = huma.Context
+
+// Unwrap lets humago.Unwrap reach the request under the wrapper.
+func (c jsonContentType) Unwrap() huma.Context { return c.humaContext }
 
 func (c jsonContentType) Header(name string) string {
 	if strings.EqualFold(name, "Content-Type") {

@@ -44,9 +44,13 @@ type docsAsset struct {
 type docs struct {
 	once   sync.Once
 	assets map[string]*docsAsset // by name under /docs/; "" is the page
+	// writeProblem answers a request for a file that does not exist.
+	writeProblem func(http.ResponseWriter, *http.Request, error)
 }
 
-func newDocs() *docs { return &docs{} }
+func newDocs(writeProblem func(http.ResponseWriter, *http.Request, error)) *docs {
+	return &docs{writeProblem: writeProblem}
+}
 
 func (d *docs) load() {
 	d.assets = map[string]*docsAsset{}
@@ -85,7 +89,7 @@ func (d *docs) serve(w http.ResponseWriter, r *http.Request) {
 	d.once.Do(d.load)
 	a, ok := d.assets[r.PathValue("file")]
 	if !ok {
-		writeProblem(w, r, newProblem(http.StatusNotFound, "no such documentation file").(*problem))
+		d.writeProblem(w, r, newProblem(http.StatusNotFound, "no such documentation file"))
 		return
 	}
 	h := w.Header()

@@ -1,13 +1,18 @@
 package http
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"math"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/todoapi/todoapi"
 )
@@ -109,34 +114,130 @@ func setProblemContentType(ctx huma.Context, _ string, v any) (any, error) {
 	return v, nil
 }
 
-// errorResponse is the one place that turns an error from the layers below
-// into a response. Only known domain errors reveal anything; everything else
-// becomes a generic 500 and the cause goes to the log.
-func (s *server) errorResponse(ctx context.Context, err error, location string) error {
-	var invalid *todoapi.ValidationError
+// errPanicked stands for a handler that panicked; the panic and its stack
+// are logged where it is recovered.
+var errPanicked = newProblem(http.StatusInternalServerError, "an unexpected error occurred")
+
+// errNoToken is a request to an operation that needs a bearer token
+// without one.
+var errNoToken = errors.New("missing bearer token")
+
+// limited is a request refused because a budget is spent (the user's rate,
+// an address's failed tokens); wait is how long until it refills enough.
+type limited struct {
+	reason string
+	wait   time.Duration
+}
+
+func (e *limited) Error() string { return e.reason }
+
+// retryAfterUnavailable is the Retry-After of every 503: the outages behind
+// them (a database failing over, an auth server restarting, a lookup budget
+// refilling) last seconds, and clients that wait this long between tries
+// neither hammer a recovering server nor keep their users waiting.
+const retryAfterUnavailable = "1"
+
+// problemFor is the one mapping from an error to the problem a client sees.
+// Every error response goes through it: huma operations return its result,
+// and writeProblem (middleware, routing, panics, streams) calls it. A
+// transport that is not HTTP (an MCP tool result) takes Detail and Errors
+// from it, so that it names bad fields with the same words.
+//
+// Only known errors reveal anything; everything else becomes a generic 500
+// and the cause goes to the log with the request id. location prefixes the
+// names of invalid fields ("body", "query", "path"); an error that is
+// already a problem is returned as it is.
+func (s *server) problemFor(ctx context.Context, err error, location string) *problem {
+	var (
+		p       *problem
+		invalid *todoapi.ValidationError
+		lim     *limited
+	)
 	switch {
+	case errors.As(err, &p):
+		return p
 	case errors.As(err, &invalid):
 		errs := make([]error, 0, len(invalid.Fields))
 		for _, name := range invalid.Names() {
 			errs = append(errs, &fieldError{Location: location + "." + name, Message: invalid.Fields[name]})
 		}
-		return newProblem(http.StatusUnprocessableEntity, "validation failed", errs...)
+		return newProblem(http.StatusUnprocessableEntity, "validation failed", errs...).(*problem)
+	case errors.Is(err, errNoToken):
+		// RFC 6750: a request without credentials gets the bare challenge.
+		return withHeader(newProblem(http.StatusUnauthorized, "missing bearer token"), "WWW-Authenticate", "Bearer")
+	case errors.Is(err, todoapi.ErrUnauthenticated):
+		return withHeader(newProblem(http.StatusUnauthorized, "invalid or expired token"),
+			"WWW-Authenticate", `Bearer error="invalid_token"`)
+	case errors.As(err, &lim):
+		// Retry-After in whole seconds, rounded up and at least 1, as RFC
+		// 9110 asks; the detail repeats it for people.
+		secs := strconv.Itoa(max(1, int(math.Ceil(lim.wait.Seconds()))))
+		return withHeader(newProblem(http.StatusTooManyRequests, lim.reason+"; retry after "+secs+"s"), "Retry-After", secs)
 	case errors.Is(err, todoapi.ErrNotFound):
-		return newProblem(http.StatusNotFound, "task not found")
+		return newProblem(http.StatusNotFound, "task not found").(*problem)
 	case errors.Is(err, todoapi.ErrForbidden):
-		return newProblem(http.StatusForbidden, "you may only access your own tasks")
+		return newProblem(http.StatusForbidden, "you may only access your own tasks").(*problem)
 	case errors.Is(err, todoapi.ErrQuotaExceeded):
-		return newProblem(http.StatusUnprocessableEntity, "task quota reached: delete some tasks before creating more")
-	case errors.Is(err, todoapi.ErrUnavailable):
+		return newProblem(http.StatusUnprocessableEntity, "task quota reached: delete some tasks before creating more").(*problem)
+	case errors.Is(err, todoapi.ErrDatabaseUnavailable):
 		s.log.WarnContext(ctx, "database unavailable", "request_id", requestID(ctx), "err", err)
-		return newProblem(http.StatusServiceUnavailable, "the database is unavailable; try again shortly")
+		return withHeader(newProblem(http.StatusServiceUnavailable, "the database is unavailable; try again shortly"),
+			"Retry-After", retryAfterUnavailable)
+	case errors.Is(err, todoapi.ErrAuthUnavailable):
+		// No verdict on the token: neither a 401, which would sign the user
+		// out, nor (see authenticate) a failure counted against the address.
+		s.log.DebugContext(ctx, "token not verified", "request_id", requestID(ctx), "reason", err)
+		return withHeader(newProblem(http.StatusServiceUnavailable, "the authentication server is unavailable; try again shortly"),
+			"Retry-After", retryAfterUnavailable)
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads this response.
-		return newProblem(499, "request canceled")
+		return newProblem(499, "request canceled").(*problem)
 	case errors.Is(err, context.DeadlineExceeded):
 		s.log.WarnContext(ctx, "request timed out", "request_id", requestID(ctx), "err", err)
-		return newProblem(http.StatusServiceUnavailable, "the request took too long; try again shortly")
+		return withHeader(newProblem(http.StatusServiceUnavailable, "the request took too long; try again shortly"),
+			"Retry-After", retryAfterUnavailable)
 	}
 	s.log.ErrorContext(ctx, "unexpected error", "request_id", requestID(ctx), "err", err)
-	return newProblem(http.StatusInternalServerError, "an unexpected error occurred")
+	return newProblem(http.StatusInternalServerError, "an unexpected error occurred").(*problem)
+}
+
+// withHeader adds a response header to a problem.
+func withHeader(err huma.StatusError, name, value string) *problem {
+	p := err.(*problem)
+	if p.headers == nil {
+		p.headers = map[string]string{}
+	}
+	p.headers[name] = value
+	return p
+}
+
+// writeProblem is the one writer of error responses for everything that is
+// not a huma operation's return value: middleware, the route fallback, the
+// docs files, panics, and streams that fail before they start. It writes
+// what huma writes for an operation's error (tested by
+// TestProblemWritersAgree): problemFor's status, headers and body, the
+// Content-Type problemContentType picks, and a Content-Length.
+func (s *server) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
+	p := s.problemFor(r.Context(), err, "")
+	buf := bufferPool.Get().(*bytes.Buffer)
+	defer func() {
+		buf.Reset()
+		bufferPool.Put(buf)
+	}()
+	_ = encodeJSON(buf, p) // a problem always encodes
+	h := w.Header()
+	for k, v := range p.headers {
+		h.Set(k, v)
+	}
+	h.Set("Content-Type", problemContentType(r.Header.Get("Accept")))
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(p.Status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// writeHumaProblem is writeProblem for huma middleware, which hold a
+// huma.Context instead of the request and its writer.
+func (s *server) writeHumaProblem(ctx huma.Context, err error) {
+	r, w := humago.Unwrap(ctx)
+	s.writeProblem(w, r.WithContext(ctx.Context()), err)
 }

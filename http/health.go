@@ -2,10 +2,13 @@ package http
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/todoapi/todoapi"
 )
 
 type healthOutput struct {
@@ -34,8 +37,9 @@ func (s *server) registerHealth() {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		if err := s.db.Ping(ctx); err != nil {
-			s.log.WarnContext(ctx, "readiness check failed", "request_id", requestID(ctx), "err", err)
-			return nil, newProblem(http.StatusServiceUnavailable, "the database is unavailable")
+			// Whatever stopped the ping (a refused connection, the
+			// timeout), the answer is the same: not ready.
+			return nil, s.problemFor(ctx, fmt.Errorf("%w: readiness check: %w", todoapi.ErrDatabaseUnavailable, err), "")
 		}
 		return okOutput(), nil
 	})

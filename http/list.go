@@ -57,11 +57,11 @@ func (s *server) listTasks(ctx context.Context, in *listInput) (*listOutput, err
 				}
 			}
 		}
-		return nil, s.errorResponse(ctx, &todoapi.ValidationError{Fields: bad}, "query")
+		return nil, s.problemFor(ctx, &todoapi.ValidationError{Fields: bad}, "query")
 	}
 	page, err := s.tasks.ListTasks(ctx, userFrom(ctx), q)
 	if err != nil {
-		return nil, s.errorResponse(ctx, sentNames(err, sentAs), "query")
+		return nil, s.problemFor(ctx, sentNames(err, sentAs), "query")
 	}
 	out := &listOutput{TotalCount: page.Total, Body: page.Tasks}
 	if page.Next != nil {

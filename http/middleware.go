@@ -175,7 +175,7 @@ func (s *server) recoverPanics(next http.Handler) http.Handler {
 					w.Header().Del(k)
 				}
 			}
-			writeProblem(w, r, newProblem(http.StatusInternalServerError, "an unexpected error occurred").(*problem))
+			s.writeProblem(w, r, errPanicked)
 		}()
 		next.ServeHTTP(w, r)
 	})

@@ -2,11 +2,9 @@ package http
 
 import (
 	"container/list"
-	"math"
 	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -145,15 +143,6 @@ func (s *limiterSet) wait(lim *rate.Limiter, now time.Time) time.Duration {
 	return time.Duration(missing / float64(s.limit) * float64(time.Second))
 }
 
-// tooManyRequests is the 429 problem, with Retry-After in whole seconds
-// (rounded up, at least 1) as RFC 9110 §10.2.3 allows.
-func tooManyRequests(detail string, wait time.Duration) *problem {
-	secs := max(1, int(math.Ceil(wait.Seconds())))
-	p := newProblem(http.StatusTooManyRequests, detail+"; retry after "+strconv.Itoa(secs)+"s").(*problem)
-	p.headers = map[string]string{"Retry-After": strconv.Itoa(secs)}
-	return p
-}
-
 // limitUser spends one token of the authenticated user's bucket per request
 // and answers 429 when the bucket is empty. Keying on the user rather than
 // the address keeps users behind one NAT or proxy apart and follows a user
@@ -167,7 +156,7 @@ func (s *server) limitUser(ctx huma.Context, next func(huma.Context)) {
 	}
 	if ok, wait := s.userLimits.allow(user.ID); !ok {
 		s.metrics.RateLimited(metrics.LimitUser)
-		s.writeErr(ctx, tooManyRequests("too many requests", wait))
+		s.writeHumaProblem(ctx, &limited{"too many requests", wait})
 		return
 	}
 	next(ctx)

@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -131,14 +130,14 @@ func NewHandler(c Config) http.Handler {
 	s.registerHealth()
 	s.documentAliases()
 	mux.Handle("GET /metrics", s.metrics.Handler())
-	newDocs().register(mux)
+	newDocs(s.writeProblem).register(mux)
 
 	// The edge, outermost first. Each layer sees what the ones before it
 	// set: every response, even a panic's 500, has a request id, security
 	// headers and (for allowed origins) CORS headers, and is logged and
 	// counted once. Alias paths become canonical right in front of the mux
 	// (aliases.go), so routes, logs and metrics name canonical patterns.
-	return chain(canonicalPaths(s.routeOrProblem(mux)),
+	return chain(s.canonicalPaths(s.routeOrProblem(mux)),
 		withRequestID,           // X-Request-ID, the client's when sane
 		s.closeWhenDraining,     // Connection: close while shutting down
 		s.observe,               // one log line and the request metrics
@@ -204,15 +203,8 @@ func (s *server) routeOrProblem(mux *http.ServeMux) http.Handler {
 			status, detail = rec.status, "method "+r.Method+" is not allowed here"
 			w.Header().Set("Allow", rec.header.Get("Allow"))
 		}
-		writeProblem(w, r, newProblem(status, detail).(*problem))
+		s.writeProblem(w, r, newProblem(status, detail))
 	})
-}
-
-// writeProblem writes p outside huma, for the few responses huma never sees.
-func writeProblem(w http.ResponseWriter, r *http.Request, p *problem) {
-	w.Header().Set("Content-Type", problemContentType(r.Header.Get("Accept")))
-	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(p)
 }
 
 // statusRecorder captures what the mux's fallback handler would answer.

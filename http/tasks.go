@@ -189,7 +189,7 @@ func (s *server) createTask(ctx context.Context, in *createInput) (*createdOutpu
 	user := userFrom(ctx)
 	task, err := s.tasks.CreateTask(ctx, user, in.Body.patch())
 	if err != nil {
-		return nil, s.errorResponse(ctx, sentNames(err, in.Body.aliases()), "body")
+		return nil, s.problemFor(ctx, sentNames(err, in.Body.aliases()), "body")
 	}
 	return &createdOutput{Location: taskURL(task), Body: task}, nil
 }
@@ -202,7 +202,7 @@ func (s *server) getTask(ctx context.Context, in *TaskPath) (*taskOutput, error)
 			return &taskOutput{Body: task}, nil
 		}
 	}
-	return nil, s.errorResponse(ctx, err, "path")
+	return nil, s.problemFor(ctx, err, "path")
 }
 
 func (s *server) updateTask(ctx context.Context, in *updateInput) (*taskOutput, error) {
@@ -213,20 +213,20 @@ func (s *server) updateTask(ctx context.Context, in *updateInput) (*taskOutput, 
 			return &taskOutput{Body: task}, nil
 		}
 	}
-	return nil, s.errorResponse(ctx, sentNames(err, in.Body.aliases()), "body")
+	return nil, s.problemFor(ctx, sentNames(err, in.Body.aliases()), "body")
 }
 
 func (s *server) completeTask(ctx context.Context, in *completeInput) (*taskOutput, error) {
 	id, err := in.taskID()
 	if err != nil {
-		return nil, s.errorResponse(ctx, err, "path")
+		return nil, s.problemFor(ctx, err, "path")
 	}
 	if in.Body == nil {
 		in.Body = &completeBody{} // no body: flip
 	}
 	task, err := s.tasks.CompleteTask(ctx, userFrom(ctx), id, in.Body.Completed.Field)
 	if err != nil {
-		return nil, s.errorResponse(ctx, sentNames(err, in.Body.sentAs), "body")
+		return nil, s.problemFor(ctx, sentNames(err, in.Body.sentAs), "body")
 	}
 	return &taskOutput{Body: task}, nil
 }
@@ -237,7 +237,7 @@ func (s *server) deleteTask(ctx context.Context, in *TaskPath) (*struct{}, error
 		err = s.tasks.DeleteTask(ctx, userFrom(ctx), id)
 	}
 	if err != nil {
-		return nil, s.errorResponse(ctx, err, "path")
+		return nil, s.problemFor(ctx, err, "path")
 	}
 	return nil, nil
 }
@@ -249,7 +249,7 @@ type tagsOutput struct {
 func (s *server) listTags(ctx context.Context, _ *UserPath) (*tagsOutput, error) {
 	tags, err := s.tasks.ListTags(ctx, userFrom(ctx))
 	if err != nil {
-		return nil, s.errorResponse(ctx, err, "path")
+		return nil, s.problemFor(ctx, err, "path")
 	}
 	return &tagsOutput{Body: tags}, nil
 }

@@ -16,7 +16,7 @@ import (
 )
 
 // fail wraps err with what was being done, mapping a missing row to
-// ErrNotFound and a lost or refused connection to ErrUnavailable.
+// ErrNotFound and a lost or refused connection to ErrDatabaseUnavailable.
 func fail(op string, err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("%s: %w", op, todoapi.ErrNotFound)
@@ -24,14 +24,14 @@ func fail(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, classify(err))
 }
 
-// classify marks err as ErrUnavailable, keeping it in the chain, when it says
+// classify marks err as ErrDatabaseUnavailable, keeping it in the chain, when it says
 // the database cannot be used right now but might be later. A canceled
 // context, or a deadline that expired other than while connecting, is the
 // caller's doing and is left alone, as are errors the server reports about
 // the statement itself.
 func classify(err error) error {
 	if unavailable(err) {
-		return fmt.Errorf("%w: %w", todoapi.ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", todoapi.ErrDatabaseUnavailable, err)
 	}
 	return err
 }

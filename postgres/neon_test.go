@@ -118,7 +118,7 @@ func TestNeonTLS(t *testing.T) {
 				t.Errorf("%s: Open succeeded", name)
 				continue
 			}
-			if errors.Is(err, todoapi.ErrUnavailable) {
+			if errors.Is(err, todoapi.ErrDatabaseUnavailable) {
 				t.Errorf("%s: a configuration error is not an outage: %v", name, err)
 			}
 			if strings.Contains(err.Error(), c.Password) || strings.Contains(err.Error(), "\n") {
@@ -181,8 +181,8 @@ func TestNeonTLS(t *testing.T) {
 			start := time.Now()
 			err := op.fn(t.Context())
 			took := time.Since(start)
-			if !errors.Is(err, todoapi.ErrUnavailable) {
-				t.Errorf("%s with the database stopped: err = %v, want ErrUnavailable", op.name, err)
+			if !errors.Is(err, todoapi.ErrDatabaseUnavailable) {
+				t.Errorf("%s with the database stopped: err = %v, want ErrDatabaseUnavailable", op.name, err)
 			}
 			if took > time.Second {
 				t.Errorf("%s with the database stopped took %v; want a fast failure", op.name, took)
@@ -201,15 +201,15 @@ func TestNeonTLS(t *testing.T) {
 	t.Run("ConnectTimeout", func(t *testing.T) {
 		// Neon's proxy accepts a connection at once and answers when the
 		// compute is up; if that takes too long, Open (and a request) fails
-		// with ErrUnavailable after connect_timeout instead of hanging.
+		// with ErrDatabaseUnavailable after connect_timeout instead of hanging.
 		db := c.CreateDatabase(t)
 		p := pgtest.StartProxy(t, fmt.Sprintf("127.0.0.1:%d", c.Port))
 		p.Hold()
 		start := time.Now()
 		_, err := postgres.Open(t.Context(), c.URLAt(p.Port, db, neonParams), postgres.Options{ConnectTimeout: time.Second})
 		took := time.Since(start)
-		if !errors.Is(err, todoapi.ErrUnavailable) {
-			t.Errorf("Open through a proxy that never answers: %v, want ErrUnavailable", err)
+		if !errors.Is(err, todoapi.ErrDatabaseUnavailable) {
+			t.Errorf("Open through a proxy that never answers: %v, want ErrDatabaseUnavailable", err)
 		}
 		if took < time.Second || took > 3*time.Second {
 			t.Errorf("Open gave up after %v; want about the 1s connect timeout", took)
@@ -297,7 +297,7 @@ func TestPgBouncer(t *testing.T) {
 			start := time.Now()
 			_, err := s.Task(t.Context(), "erin", 1)
 			took := time.Since(start)
-			if !errors.Is(err, todoapi.ErrUnavailable) && !errors.Is(err, context.DeadlineExceeded) {
+			if !errors.Is(err, todoapi.ErrDatabaseUnavailable) && !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("read %d with the database stopped: %v, want unavailable or a deadline", i, err)
 			}
 			if took > 2*time.Second {

@@ -61,8 +61,8 @@ func TestOpenUnreachable(t *testing.T) {
 			t.Fatalf("Open of an unreachable server succeeded")
 		}
 		msg := err.Error()
-		if !errors.Is(err, todoapi.ErrUnavailable) {
-			t.Errorf("err = %v, want ErrUnavailable", err)
+		if !errors.Is(err, todoapi.ErrDatabaseUnavailable) {
+			t.Errorf("err = %v, want ErrDatabaseUnavailable", err)
 		}
 		if strings.Contains(msg, password) {
 			t.Errorf("error contains the password: %s", msg)
@@ -91,7 +91,7 @@ func TestOpenBadURL(t *testing.T) {
 		if strings.Contains(err.Error(), password) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("Open(%q) error leaks the password or spans lines: %q", url, err)
 		}
-		if errors.Is(err, todoapi.ErrUnavailable) {
+		if errors.Is(err, todoapi.ErrDatabaseUnavailable) {
 			t.Errorf("Open(%q): a malformed URL is not an outage: %v", url, err)
 		}
 	}
@@ -104,7 +104,7 @@ func TestOpenMissingDatabase(t *testing.T) {
 	if err == nil {
 		t.Fatal("Open of a database that does not exist succeeded")
 	}
-	if errors.Is(err, todoapi.ErrUnavailable) {
+	if errors.Is(err, todoapi.ErrDatabaseUnavailable) {
 		t.Errorf("a missing database is a configuration error, not an outage: %v", err)
 	}
 }

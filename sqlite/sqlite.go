@@ -350,31 +350,31 @@ func scanTask(row interface{ Scan(...any) error }, extra ...any) (todoapi.Task, 
 }
 
 // fail wraps err with what was being done, mapping a missing row to
-// ErrNotFound and a database that cannot be used right now to ErrUnavailable.
+// ErrNotFound and a database that cannot be used right now to ErrDatabaseUnavailable.
 func (s *Store) fail(op string, err error) error {
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("%s: %w", op, todoapi.ErrNotFound)
 	case s.closed.Load() && !isContext(err):
-		return fmt.Errorf("%s: %w: store is closed", op, todoapi.ErrUnavailable)
+		return fmt.Errorf("%s: %w: store is closed", op, todoapi.ErrDatabaseUnavailable)
 	}
 	return fmt.Errorf("%s: %w", op, classify(err))
 }
 
 // classify marks errors that say the database file cannot be used at the
 // moment (locked for too long, I/O failure, disk full, cannot be opened) as
-// ErrUnavailable, keeping err in the chain.
+// ErrDatabaseUnavailable, keeping err in the chain.
 func classify(err error) error {
 	var e *sqlite.Error
 	if errors.As(err, &e) {
 		switch e.Code() & 0xff {
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR,
 			sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_FULL:
-			return fmt.Errorf("%w: %w", todoapi.ErrUnavailable, err)
+			return fmt.Errorf("%w: %w", todoapi.ErrDatabaseUnavailable, err)
 		}
 	}
 	if errors.Is(err, sql.ErrConnDone) {
-		return fmt.Errorf("%w: %w", todoapi.ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", todoapi.ErrDatabaseUnavailable, err)
 	}
 	return err
 }

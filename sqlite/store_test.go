@@ -127,8 +127,8 @@ func TestOpenRejects(t *testing.T) {
 	}
 	missing := filepath.Join(t.TempDir(), "no", "such", "dir", "todo.db")
 	_, err := sqlite.Open(t.Context(), missing)
-	if !errors.Is(err, todoapi.ErrUnavailable) || !strings.Contains(err.Error(), missing) {
-		t.Errorf("Open in a missing directory: err = %v, want ErrUnavailable naming the path", err)
+	if !errors.Is(err, todoapi.ErrDatabaseUnavailable) || !strings.Contains(err.Error(), missing) {
+		t.Errorf("Open in a missing directory: err = %v, want ErrDatabaseUnavailable naming the path", err)
 	}
 }
 

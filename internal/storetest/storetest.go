@@ -347,7 +347,7 @@ func testMissingTask(t *testing.T, s todoapi.Store) {
 	addUser(t, s, "alice")
 	create(t, s, newTask("alice", "exists", base))
 	for _, id := range []int64{0, -1, 1 << 62} {
-		if _, err := s.Task(ctx, "alice", id); !errors.Is(err, todoapi.ErrNotFound) || errors.Is(err, todoapi.ErrUnavailable) {
+		if _, err := s.Task(ctx, "alice", id); !errors.Is(err, todoapi.ErrNotFound) || errors.Is(err, todoapi.ErrDatabaseUnavailable) {
 			t.Errorf("Task(%d): err = %v, want ErrNotFound only", id, err)
 		}
 		_, err := s.UpdateTask(ctx, "alice", id, func(*todoapi.Task) bool { return true })
@@ -640,7 +640,7 @@ func testUnknownUser(t *testing.T, s todoapi.Store) {
 	if err == nil {
 		t.Fatal("CreateTask for a user that was never upserted succeeded; the foreign key is not enforced")
 	}
-	if errors.Is(err, todoapi.ErrUnavailable) || errors.Is(err, todoapi.ErrNotFound) || errors.Is(err, todoapi.ErrQuotaExceeded) {
+	if errors.Is(err, todoapi.ErrDatabaseUnavailable) || errors.Is(err, todoapi.ErrNotFound) || errors.Is(err, todoapi.ErrQuotaExceeded) {
 		t.Errorf("CreateTask for an unknown user: err = %v, want the foreign key's plain error", err)
 	}
 	if got := list(t, s, "ghost", todoapi.StatusAll); len(got) != 0 {
@@ -690,14 +690,14 @@ func testClosed(t *testing.T, s todoapi.Store) {
 	ctx := ctxFor(t)
 	// A closed database must read as unavailable (503), never as a missing
 	// task (404).
-	if err := s.Ping(ctx); !errors.Is(err, todoapi.ErrUnavailable) {
-		t.Errorf("Ping after Close: err = %v, want ErrUnavailable", err)
+	if err := s.Ping(ctx); !errors.Is(err, todoapi.ErrDatabaseUnavailable) {
+		t.Errorf("Ping after Close: err = %v, want ErrDatabaseUnavailable", err)
 	}
-	if _, err := s.Task(ctx, "alice", task.ID); !errors.Is(err, todoapi.ErrUnavailable) || errors.Is(err, todoapi.ErrNotFound) {
-		t.Errorf("Task after Close: err = %v, want ErrUnavailable only", err)
+	if _, err := s.Task(ctx, "alice", task.ID); !errors.Is(err, todoapi.ErrDatabaseUnavailable) || errors.Is(err, todoapi.ErrNotFound) {
+		t.Errorf("Task after Close: err = %v, want ErrDatabaseUnavailable only", err)
 	}
-	if _, err := s.CreateTask(ctx, newTask("alice", "y", base), todoapi.DefaultTaskQuota); !errors.Is(err, todoapi.ErrUnavailable) {
-		t.Errorf("CreateTask after Close: err = %v, want ErrUnavailable", err)
+	if _, err := s.CreateTask(ctx, newTask("alice", "y", base), todoapi.DefaultTaskQuota); !errors.Is(err, todoapi.ErrDatabaseUnavailable) {
+		t.Errorf("CreateTask after Close: err = %v, want ErrDatabaseUnavailable", err)
 	}
 }
 
@@ -711,8 +711,8 @@ func testCanceledContext(t *testing.T, s todoapi.Store) {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("%s with a canceled context: err = %v, want context.Canceled", op, err)
 		}
-		if errors.Is(err, todoapi.ErrNotFound) || errors.Is(err, todoapi.ErrUnavailable) {
-			t.Errorf("%s with a canceled context: err = %v, must be neither ErrNotFound nor ErrUnavailable", op, err)
+		if errors.Is(err, todoapi.ErrNotFound) || errors.Is(err, todoapi.ErrDatabaseUnavailable) {
+			t.Errorf("%s with a canceled context: err = %v, must be neither ErrNotFound nor ErrDatabaseUnavailable", op, err)
 		}
 	}
 	_, err := s.Task(ctx, "alice", task.ID)

@@ -1,0 +1,86 @@
+package http
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"testing"
+)
+
+// TestProblemWritersAgree: an error an operation returns (written by huma)
+// and one written by writeProblem (middleware, the route fallback) look the
+// same on the wire: the same Content-Type for the same Accept, a correct
+// Content-Length, and the same fields.
+func TestProblemWritersAgree(t *testing.T) {
+	e := newEdgeEnv(t, nil)
+	tok := edgeToken(t, "alice")
+	cases := []struct {
+		name, path, token string
+		status            int
+	}{
+		{"operation", "/api/me/tasks/999", tok, http.StatusNotFound},          // the handler's error
+		{"middleware", "/api/bob/tasks", tok, http.StatusForbidden},           // authorizePath
+		{"no token", "/api/me/tasks", "", http.StatusUnauthorized},            // authenticate
+		{"route", "/nowhere", "", http.StatusNotFound},                        // routeOrProblem
+		{"docs", "/docs/no-such-file.js", "", http.StatusNotFound},            // the docs files
+		{"alias", "/api/me/tasks/1/toggle", tok, http.StatusMethodNotAllowed}, // canonicalPaths, GET
+	}
+	for _, accept := range []string{"", "application/problem+json"} {
+		want := "application/json"
+		if accept != "" {
+			want = accept
+		}
+		for _, c := range cases {
+			rec := e.do(t, http.MethodGet, c.path, c.token, "", "Accept", accept)
+			if rec.Code != c.status {
+				t.Fatalf("%s: status %d, want %d: %s", c.name, rec.Code, c.status, rec.Body)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != want {
+				t.Errorf("%s: Content-Type %q, want %q", c.name, ct, want)
+			}
+			if cl := rec.Header().Get("Content-Length"); cl != strconv.Itoa(rec.Body.Len()) {
+				t.Errorf("%s: Content-Length %q for a body of %d bytes", c.name, cl, rec.Body.Len())
+			}
+			var p map[string]any
+			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+				t.Fatalf("%s: body is not JSON: %v", c.name, err)
+			}
+			if p["status"] != float64(c.status) || p["title"] != http.StatusText(c.status) ||
+				p["detail"] == "" || p["detail"] != p["message"] {
+				t.Errorf("%s: problem %v", c.name, p)
+			}
+		}
+	}
+}
+
+// TestUnavailableProblems: a database that cannot be used and an auth
+// server that cannot be asked are both 503 with the same Retry-After, and
+// each says which of the two is down.
+func TestUnavailableProblems(t *testing.T) {
+	const dbDetail = "the database is unavailable; try again shortly"
+	const authDetail = "the authentication server is unavailable; try again shortly"
+	check := func(t *testing.T, name string, rec interface {
+		Result() *http.Response
+	}, detail string) {
+		t.Helper()
+		res := rec.Result()
+		var p problem
+		if err := json.NewDecoder(res.Body).Decode(&p); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if res.StatusCode != http.StatusServiceUnavailable || p.Detail != detail ||
+			res.Header.Get("Retry-After") != retryAfterUnavailable {
+			t.Errorf("%s: %d, Retry-After %q, detail %q; want 503, Retry-After %s, %q",
+				name, res.StatusCode, res.Header.Get("Retry-After"), p.Detail, retryAfterUnavailable, detail)
+		}
+	}
+
+	e := newEdgeEnv(t, func(c *Config) { c.Verifier = unsureVerifier{c.Verifier} })
+	check(t, "auth server down", e.do(t, http.MethodGet, "/api/me/tasks", "unsure", ""), authDetail)
+
+	if err := e.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check(t, "list with the database down", e.do(t, http.MethodGet, "/api/me/tasks", edgeToken(t, "alice"), ""), dbDetail)
+	check(t, "readyz with the database down", e.do(t, http.MethodGet, "/readyz", "", ""), dbDetail)
+}
