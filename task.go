@@ -2,6 +2,8 @@ package todoapi
 
 import (
 	"context"
+	"encoding/json"
+	"reflect"
 	"time"
 )
 
@@ -74,6 +76,37 @@ type Field[T any] struct {
 	Null    bool
 	Value   T
 	Invalid string
+}
+
+// UnmarshalJSON reads a field of a JSON object: null is Null, and a value
+// of the wrong type is recorded in Invalid rather than returned as an
+// error, so that decoding goes on and every field gets checked. Every
+// transport decodes client JSON through it, so a wrong type reads the same
+// whichever way it came.
+func (f *Field[T]) UnmarshalJSON(b []byte) error {
+	f.Set = true
+	if string(b) == "null" {
+		f.Null = true
+		return nil
+	}
+	if err := json.Unmarshal(b, &f.Value); err != nil {
+		var zero T
+		f.Value, f.Invalid = zero, expectedType(reflect.TypeFor[T]().Kind())
+	}
+	return nil
+}
+
+// expectedType says what a value of a field of kind k must be.
+func expectedType(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "must be a string"
+	case reflect.Bool:
+		return "must be true or false"
+	case reflect.Slice:
+		return "must be an array of strings"
+	}
+	return "has the wrong type"
 }
 
 // Value returns a Field that is present with value v.

@@ -19,8 +19,6 @@ const bearerScheme = "bearer"
 
 var requireBearer = []map[string][]string{{bearerScheme: {}}}
 
-type userKey struct{}
-
 // authenticate runs before every operation that declares bearer security. It
 // verifies the token and hands the user to the next step through the
 // context.
@@ -63,7 +61,7 @@ func (s *server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	infoFrom(ctx.Context()).userID = user.ID
-	next(huma.WithValue(ctx, userKey{}, user))
+	next(huma.WithContext(ctx, todoapi.NewContextWithUser(ctx.Context(), user)))
 }
 
 // authorizePath checks that a {user_id} path segment names the token's user
@@ -93,6 +91,6 @@ func bearerToken(header string) (string, bool) {
 
 // userFrom returns the user authenticate stored in ctx.
 func userFrom(ctx context.Context) todoapi.User {
-	u, _ := ctx.Value(userKey{}).(todoapi.User)
+	u, _ := todoapi.UserFromContext(ctx)
 	return u
 }

@@ -97,30 +97,11 @@ func escapedRune(data []byte, i int) (rune, bool) {
 }
 
 // optional is a body field that tells an absent key apart from an explicit
-// null, which JSON merge patch (RFC 7396) gives different meanings. A value
-// of the wrong type is recorded, not returned as an error, so that decoding
-// goes on and every field gets checked.
+// null, which JSON merge patch (RFC 7396) gives different meanings; the
+// domain's Field decodes it (a value of the wrong type is recorded, not
+// returned as an error, so that every field gets checked).
 type optional[T any] struct {
 	todoapi.Field[T]
-}
-
-func (o *optional[T]) UnmarshalJSON(b []byte) error {
-	o.Set = true
-	if string(b) == "null" {
-		o.Null = true
-		return nil
-	}
-	if err := json.Unmarshal(b, &o.Value); err != nil {
-		var zero T
-		o.Value, o.Invalid = zero, expected[reflect.TypeFor[T]().Kind()]
-	}
-	return nil
-}
-
-var expected = map[reflect.Kind]string{
-	reflect.String: "must be a string",
-	reflect.Bool:   "must be true or false",
-	reflect.Slice:  "must be an array of strings",
 }
 
 // Schema documents the field as its value type; the nullable tag on the
