@@ -128,3 +128,9 @@ func TestPoolOptions(t *testing.T) {
 		t.Errorf("MaxConns from the URL = %d, want 7", got)
 	}
 }
+
+func TestTickets(t *testing.T) {
+	storetest.Tickets(t, func(t *testing.T) todoapi.TicketStore {
+		return openMigrated(t, pgtest.NewDatabase(t))
+	})
+}

@@ -163,3 +163,9 @@ func TestDecodeTags(t *testing.T) {
 		}
 	}
 }
+
+func TestTickets(t *testing.T) {
+	storetest.Tickets(t, func(t *testing.T) todoapi.TicketStore {
+		return openMigrated(t, filepath.Join(t.TempDir(), "todo.db"))
+	})
+}
