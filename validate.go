@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -211,6 +212,9 @@ func ParseTime(s string) (time.Time, error) {
 		if err != nil {
 			continue
 		}
+		if layout == time.RFC3339Nano && !validOffset(s) {
+			return time.Time{}, errors.New("has an offset out of range: hours must be 00 to 23 and minutes 00 to 59")
+		}
 		// An offset can push a valid local time out of the years every
 		// store and RFC 3339 itself can represent.
 		if t = t.UTC(); t.Year() < 1 || t.Year() > 9999 {
@@ -219,6 +223,19 @@ func ParseTime(s string) (time.Time, error) {
 		return t.Truncate(time.Microsecond), nil
 	}
 	return time.Time{}, errors.New("must be an RFC 3339 timestamp, a date YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS]")
+}
+
+// validOffset reports whether the numeric offset ending an RFC 3339
+// timestamp, if any, is in range. time.Parse takes hours up to 24 (+24:00),
+// which RFC 3339 does not allow and other parsers refuse; a stored value a
+// client's own library cannot read back is worse than a 422.
+func validOffset(s string) bool {
+	if n := len(s); n >= 6 && (s[n-6] == '+' || s[n-6] == '-') && s[n-3] == ':' {
+		hh, err1 := strconv.Atoi(s[n-5 : n-3])
+		mm, err2 := strconv.Atoi(s[n-2:])
+		return err1 == nil && err2 == nil && hh <= 23 && mm <= 59
+	}
+	return true
 }
 
 var timeLayouts = []string{

@@ -126,3 +126,23 @@ func TestTitleRules(t *testing.T) {
 		t.Errorf("description with line breaks and tabs rejected: %v", err)
 	}
 }
+
+// RFC 3339 offsets run from -23:59 to +23:59; time.Parse alone also takes
+// +24:00, which clients' own parsers refuse to read back.
+func TestParseTimeOffsetRange(t *testing.T) {
+	for _, in := range []string{"2026-12-01T17:00:00+24:00", "2026-12-01T17:00:00-24:00", "2026-12-01T17:00:00.5+24:00", "2026-12-01T17:00:00+23:60"} {
+		if got, err := ParseTime(in); err == nil {
+			t.Errorf("ParseTime(%q) = %v; want an error", in, got)
+		}
+	}
+	for _, in := range []string{"2026-12-01T17:00:00+23:59", "2026-12-01T17:00:00-23:59", "2026-12-01T17:00:00+00:00", "2026-12-01T17:00:00-00:00"} {
+		if _, err := ParseTime(in); err != nil {
+			t.Errorf("ParseTime(%q): %v", in, err)
+		}
+	}
+	_, err := TaskPatch{Title: Value("t"), DueDate: Value("2026-12-01T17:00:00+24:00")}.validate(true)
+	var invalid *ValidationError
+	if !errors.As(err, &invalid) || invalid.Fields["due_date"] == "" {
+		t.Errorf("validate with a +24:00 due date: %v; want a ValidationError naming due_date", err)
+	}
+}

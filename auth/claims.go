@@ -3,6 +3,8 @@ package auth
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -26,18 +28,37 @@ type tokenClaims struct {
 	Issuer    string           `json:"iss"`
 	Subject   json.RawMessage  `json:"sub"`
 	Audience  jwt.ClaimStrings `json:"aud"`
-	ExpiresAt *jwt.NumericDate `json:"exp"`
-	NotBefore *jwt.NumericDate `json:"nbf"`
-	IssuedAt  *jwt.NumericDate `json:"iat"`
+	ExpiresAt *numericDate     `json:"exp"`
+	NotBefore *numericDate     `json:"nbf"`
+	IssuedAt  *numericDate     `json:"iat"`
 	Email     json.RawMessage  `json:"email"`
 	Name      json.RawMessage  `json:"name"`
 }
 
 // The jwt.Claims methods let jwt.Validator check exp, nbf, iat, iss and aud.
 
-func (c *tokenClaims) GetExpirationTime() (*jwt.NumericDate, error) { return c.ExpiresAt, nil }
-func (c *tokenClaims) GetNotBefore() (*jwt.NumericDate, error)      { return c.NotBefore, nil }
-func (c *tokenClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.IssuedAt, nil }
+func (c *tokenClaims) GetExpirationTime() (*jwt.NumericDate, error) { return c.ExpiresAt.date(), nil }
+func (c *tokenClaims) GetNotBefore() (*jwt.NumericDate, error)      { return c.NotBefore.date(), nil }
+func (c *tokenClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.IssuedAt.date(), nil }
+
+// numericDate is a time claim that must be a JSON number. jwt.NumericDate
+// also takes a string holding a number ("exp": "1767225600"), which no
+// issuer emits: a token that spells its time claims differently from every
+// real one is refused rather than guessed at.
+type numericDate jwt.NumericDate
+
+func (d *numericDate) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
+		return errNotNumber
+	}
+	return (*jwt.NumericDate)(d).UnmarshalJSON(b)
+}
+
+var errNotNumber = errors.New("time claim is not a JSON number")
+
+// date returns d as the type jwt.Validator reads; nil stays nil.
+func (d *numericDate) date() *jwt.NumericDate { return (*jwt.NumericDate)(d) }
 func (c *tokenClaims) GetIssuer() (string, error)                   { return c.Issuer, nil }
 func (c *tokenClaims) GetAudience() (jwt.ClaimStrings, error)       { return c.Audience, nil }
 
@@ -79,7 +100,9 @@ func subject(raw json.RawMessage) (string, bool) {
 	}
 	if raw[0] == '"' {
 		s, ok := decodeText(raw)
-		if !ok || s == "" {
+		if !ok || strings.TrimSpace(s) == "" {
+			// Only white space names nobody; a store or a log would
+			// show it as an empty id.
 			return "", false
 		}
 		return s, true

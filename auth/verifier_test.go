@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -479,4 +480,32 @@ func TestVerifyConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// Time claims are JSON numbers: a string holding a number is how no issuer
+// writes them, and taking it would accept tokens every other verifier
+// refuses.
+func TestVerifyTimeClaimsMustBeNumbers(t *testing.T) {
+	v := secretVerifier(t)
+	now := time.Now()
+	for claim, value := range map[string]int64{
+		"exp": now.Add(time.Hour).Unix(),
+		"nbf": now.Add(-time.Minute).Unix(),
+		"iat": now.Add(-time.Minute).Unix(),
+	} {
+		t.Run(claim, func(t *testing.T) {
+			accept(t, v, hs256(t, testSecret, with(validClaims(), claim, value)))
+			refuse(t, v, hs256(t, testSecret, with(validClaims(), claim, strconv.FormatInt(value, 10))), "malformed token")
+			refuse(t, v, hs256(t, testSecret, with(validClaims(), claim, true)), "malformed token")
+			refuse(t, v, hs256(t, testSecret, with(validClaims(), claim, []int64{value})), "malformed token")
+		})
+	}
+}
+
+// A sub of only white space names nobody.
+func TestVerifySubjectBlank(t *testing.T) {
+	v := secretVerifier(t)
+	for _, sub := range []string{" ", "   ", "\u00a0", "\u2003 \u3000"} {
+		refuse(t, v, hs256(t, testSecret, with(validClaims(), "sub", sub)), "invalid sub claim")
+	}
 }
