@@ -58,9 +58,9 @@ func (d *numericDate) UnmarshalJSON(b []byte) error {
 var errNotNumber = errors.New("time claim is not a JSON number")
 
 // date returns d as the type jwt.Validator reads; nil stays nil.
-func (d *numericDate) date() *jwt.NumericDate { return (*jwt.NumericDate)(d) }
-func (c *tokenClaims) GetIssuer() (string, error)                   { return c.Issuer, nil }
-func (c *tokenClaims) GetAudience() (jwt.ClaimStrings, error)       { return c.Audience, nil }
+func (d *numericDate) date() *jwt.NumericDate                 { return (*jwt.NumericDate)(d) }
+func (c *tokenClaims) GetIssuer() (string, error)             { return c.Issuer, nil }
+func (c *tokenClaims) GetAudience() (jwt.ClaimStrings, error) { return c.Audience, nil }
 
 // GetSubject is unused by the Validator (no expected subject is configured);
 // the subject is interpreted by subject.
