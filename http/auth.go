@@ -23,11 +23,18 @@ var requireBearer = []map[string][]string{{bearerScheme: {}}}
 // verifies the token and hands the user to the next step through the
 // context.
 //
-// A client address whose recent tokens kept failing gets 429 before its
-// token is even looked at: verifying can cost a JWKS refresh or a call to
-// the auth server, and an open door invites guessing. Only present but
-// unusable tokens count; a missing header costs nothing to refuse, and
-// counting it would turn a signed-out frontend's 401s into 429s.
+// Every token is verified first, whatever its address did before: one
+// address may carry many users (a NAT, a frontend server calling for all
+// its users, a proxy whose X-Forwarded-For is not trusted), so a valid
+// token must never pay for someone else's expired or forged one. Only a
+// token that fails spends its address's budget of failures, and once that
+// is spent a failing token gets 429 instead of 401, telling a guesser (or
+// a client stuck on a dead token) to slow down. Verifying a bad token is
+// cheap: the verified-token cache answers repeat tokens, a signature check
+// costs microseconds, and the expensive paths — refreshing the JWKS for an
+// unknown kid, asking Better Auth about a session — are bounded by budgets
+// of their own in the verifier. A missing header costs nothing to refuse
+// and never counts, or a signed-out frontend's 401s would turn into 429s.
 func (s *server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	if len(ctx.Operation().Security) == 0 {
 		next(ctx)
@@ -36,13 +43,6 @@ func (s *server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	token, ok := bearerToken(ctx.Header("Authorization"))
 	if !ok {
 		s.writeHumaProblem(ctx, errNoToken)
-		return
-	}
-	r, _ := humago.Unwrap(ctx)
-	ip := s.clientIP(r)
-	if blocked, wait := s.authFailures.exhausted(ip); blocked {
-		s.metrics.RateLimited(metrics.LimitAuthFailure)
-		s.writeHumaProblem(ctx, &limited{"too many failed authentication attempts", wait})
 		return
 	}
 	user, err := s.verifier.Verify(ctx.Context(), token)
@@ -54,8 +54,13 @@ func (s *server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	if err != nil {
-		s.authFailures.spend(ip)
 		s.log.DebugContext(ctx.Context(), "token rejected", "request_id", requestID(ctx.Context()), "reason", err)
+		r, _ := humago.Unwrap(ctx)
+		if ok, wait := s.authFailures.allow(s.clientIP(r)); !ok {
+			s.metrics.RateLimited(metrics.LimitAuthFailure)
+			s.writeHumaProblem(ctx, &limited{"too many failed authentication attempts", wait})
+			return
+		}
 		// Whatever the verifier's reason, an unusable token is a 401.
 		s.writeHumaProblem(ctx, fmt.Errorf("%w: %w", todoapi.ErrUnauthenticated, err))
 		return

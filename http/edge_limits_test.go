@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/todoapi/todoapi"
 )
 
@@ -124,10 +126,13 @@ func TestAuthFailureLimitPerIP(t *testing.T) {
 	if got := from("203.0.113.7", "bad.token.4"); got != http.StatusTooManyRequests {
 		t.Fatalf("4th bad token from one address: %d, want 429", got)
 	}
-	// While the address is blocked even a good token waits: verification is
-	// what the limit protects.
-	if got := from("203.0.113.7", good); got != http.StatusTooManyRequests {
-		t.Errorf("good token from the blocked address: %d, want 429", got)
+	// A good token from the same address is still served: the budget
+	// counts failures, it never refuses a token that verifies.
+	if got := from("203.0.113.7", good); got != http.StatusOK {
+		t.Errorf("good token from the address out of budget: %d, want 200", got)
+	}
+	if got := from("203.0.113.7", "bad.token.5"); got != http.StatusTooManyRequests {
+		t.Fatalf("bad token after a good one: %d, want 429", got)
 	}
 	// Other addresses are unaffected, and missing tokens never count.
 	if got := from("198.51.100.1", good); got != http.StatusOK {
@@ -167,11 +172,11 @@ func TestAuthFailureLimitBurstOfBadTokens(t *testing.T) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	t.Logf("400 bad tokens from one address in %v: %d reached the verifier (401), %d refused (429)",
+	t.Logf("400 bad tokens from one address in %v: %d answered 401, %d answered 429",
 		elapsed.Round(time.Millisecond), unauthorized.Load(), limited.Load())
 	// The budget: a burst of 20, plus 1 a second while the test ran.
 	if budget := 20 + int64(elapsed.Seconds()) + 1; unauthorized.Load() > budget || unauthorized.Load()+limited.Load() != 400 {
-		t.Errorf("%d bad tokens were verified; the budget was %d", unauthorized.Load(), budget)
+		t.Errorf("%d bad tokens got 401; the budget was %d", unauthorized.Load(), budget)
 	}
 }
 
@@ -346,5 +351,67 @@ func TestBodyLimitWithoutContentLength(t *testing.T) {
 	}
 	if rec := e.do(t, http.MethodGet, "/api/me/tasks", tok, ""); strings.Contains(rec.Body.String(), `"big"`) {
 		t.Errorf("the oversized task was stored: %s", rec.Body)
+	}
+}
+
+// TestAuthFailuresNeverLockOutValidTokens: many users share one address (a
+// NAT, a frontend server calling the API for all its users, a proxy whose
+// X-Forwarded-For is not trusted). Forged and just-expired tokens from that
+// address must not cost anyone else a request: a valid token is answered at
+// once, whether its user was seen before or not, while the failing tokens
+// themselves get 429 once the address's budget is spent.
+func TestAuthFailuresNeverLockOutValidTokens(t *testing.T) {
+	e := newEdgeEnv(t, func(c *Config) { c.AuthFailureLimit = RateLimit{RPS: 1, Burst: 20} })
+	const shared = "198.51.100.77:443"
+	from := func(token string) *httptest.ResponseRecorder {
+		req := edgeRequest(http.MethodGet, "/api/me/tasks", token)
+		req.RemoteAddr = shared
+		return edgeServe(e.handler, req)
+	}
+	bob := edgeToken(t, "bob")
+	if rec := from(bob); rec.Code != http.StatusOK {
+		t.Fatalf("bob before any failure: %d", rec.Code)
+	}
+
+	limited := 0
+	for i := range 60 {
+		forged, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+			"sub": fmt.Sprint("mallory-", i), "exp": time.Now().Add(time.Hour).Unix(),
+		}).SignedString([]byte("not-the-secret"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch code := from(forged).Code; code {
+		case http.StatusTooManyRequests:
+			limited++
+		case http.StatusUnauthorized:
+		default:
+			t.Fatalf("forged token %d: %d", i, code)
+		}
+	}
+	if limited == 0 {
+		t.Errorf("60 forged tokens from one address: none got 429; the failure budget is 20")
+	}
+	// Another user's valid token, never seen before, and one already cached.
+	for _, tok := range []string{edgeToken(t, "carol"), bob} {
+		if rec := from(tok); rec.Code != http.StatusOK {
+			t.Fatalf("valid token after 60 forged ones from the same address: %d %s", rec.Code, rec.Body)
+		}
+	}
+
+	// A frontend server whose users' tokens expired a moment ago.
+	for i := range 30 {
+		expired, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+			"sub": fmt.Sprint("user-", i), "exp": time.Now().Add(-2 * time.Minute).Unix(),
+		}).SignedString([]byte(edgeSecret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code := from(expired).Code; code != http.StatusUnauthorized && code != http.StatusTooManyRequests {
+			t.Fatalf("expired token %d: %d", i, code)
+		}
+	}
+	if rec := from(edgeToken(t, "dave")); rec.Code != http.StatusOK {
+		t.Fatalf("valid token after 30 expired ones from the same address: %d %s", rec.Code, rec.Body)
 	}
 }

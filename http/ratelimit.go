@@ -116,28 +116,6 @@ func (s *limiterSet) allow(key string) (bool, time.Duration) {
 	return false, s.wait(lim, now)
 }
 
-// exhausted reports, without taking a token, whether key's bucket is empty,
-// and if so how long until it is not.
-func (s *limiterSet) exhausted(key string) (bool, time.Duration) {
-	if s == nil {
-		return false, 0
-	}
-	now := s.now()
-	lim := s.bucket(key, now)
-	if lim.TokensAt(now) >= 1 {
-		return false, 0
-	}
-	return true, s.wait(lim, now)
-}
-
-// spend takes a token from key's bucket if there is one.
-func (s *limiterSet) spend(key string) {
-	if s != nil {
-		now := s.now()
-		s.bucket(key, now).AllowN(now, 1)
-	}
-}
-
 func (s *limiterSet) wait(lim *rate.Limiter, now time.Time) time.Duration {
 	missing := 1 - lim.TokensAt(now)
 	return time.Duration(missing / float64(s.limit) * float64(time.Second))

@@ -86,7 +86,7 @@ var settings = []struct{ name, def, doc string }{
 	{"FRONTEND_URL", "", "one more allowed browser origin, the frontend's"},
 	{"RATE_LIMIT_RPS", "50", "requests per second per user (token bucket); 0 turns the limit off"},
 	{"RATE_LIMIT_BURST", "100", "requests a user may make at once before RATE_LIMIT_RPS applies"},
-	{"AUTH_FAILURE_RPS", "1", "failed bearer tokens per second per client address; beyond AUTH_FAILURE_BURST that address gets 429; 0 turns it off"},
+	{"AUTH_FAILURE_RPS", "1", "failed bearer tokens answered 401 per second per client address; beyond AUTH_FAILURE_BURST its failing tokens get 429 (valid tokens are always served); 0 turns it off"},
 	{"AUTH_FAILURE_BURST", "20", "failed bearer tokens a client address may send at once"},
 	{"TRUSTED_PROXIES", "", "addresses or CIDRs of proxies whose X-Forwarded-For names the client address (unset: the header is ignored)"},
 	{"READ_HEADER_TIMEOUT", "5s", "time a client may take to send a request's headers"},
