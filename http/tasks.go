@@ -255,7 +255,16 @@ func (s *server) listTags(ctx context.Context, _ *UserPath) (*tagsOutput, error)
 }
 
 // taskURL is the canonical location of t, with the real user id even when
-// the request said "me".
+// the request said "me" — unless that id cannot stand in the path and still
+// lead to t: "." and ".." are dot segments, which clients remove before
+// sending (RFC 3986 §5.2.4, escaped or not), and an id such as "tasks"
+// would make the path an alias of another route. Those owners get "me",
+// which leads them, and only them, to the same task.
 func taskURL(t todoapi.Task) string {
-	return "/api/" + url.PathEscape(t.UserID) + "/tasks/" + strconv.FormatInt(t.ID, 10)
+	rest := "/tasks/" + strconv.FormatInt(t.ID, 10)
+	path := "/api/" + url.PathEscape(t.UserID) + rest
+	if _, _, alias := canonicalPath(http.MethodGet, path); alias || t.UserID == "." || t.UserID == ".." || t.UserID == "" {
+		return "/api/me" + rest
+	}
+	return path
 }
