@@ -24,34 +24,34 @@ func (v unsureVerifier) Verify(ctx context.Context, token string) (todoapi.User,
 // Retry-After, not a 401 (which would sign the user out), and does not
 // spend the address's budget of failed tokens.
 func TestVerifierUnavailable(t *testing.T) {
-	e := newEdgeEnv(t, func(c *Config) {
+	e := newEnv(t, func(c *Config) {
 		c.Verifier = unsureVerifier{c.Verifier}
 		c.AuthFailureLimit = RateLimit{RPS: 0.1, Burst: 2}
 	})
 	for _, accept := range []string{"", "application/problem+json"} {
 		for range 5 {
 			rec := e.do(t, http.MethodGet, "/api/me/tasks", "unsure", "", "Accept", accept)
-			if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" ||
-				rec.Header().Get("WWW-Authenticate") != "" {
-				t.Fatalf("undecided token: %d, Retry-After %q, WWW-Authenticate %q: %s", rec.Code,
-					rec.Header().Get("Retry-After"), rec.Header().Get("WWW-Authenticate"), rec.Body)
+			if rec.Status != http.StatusServiceUnavailable || rec.Header.Get("Retry-After") == "" ||
+				rec.Header.Get("WWW-Authenticate") != "" {
+				t.Fatalf("undecided token: %d, Retry-After %q, WWW-Authenticate %q: %s", rec.Status,
+					rec.Header.Get("Retry-After"), rec.Header.Get("WWW-Authenticate"), rec.Body)
 			}
 			want := "application/json"
 			if accept != "" {
 				want = accept
 			}
-			if ct := rec.Header().Get("Content-Type"); ct != want {
+			if ct := rec.Header.Get("Content-Type"); ct != want {
 				t.Errorf("Content-Type %q, want %q", ct, want)
 			}
 		}
 	}
 	// The address still has its whole budget of failed tokens.
 	for i := range 2 {
-		if rec := e.do(t, http.MethodGet, "/api/me/tasks", fmt.Sprint("bad.token.", i), ""); rec.Code != http.StatusUnauthorized {
-			t.Fatalf("bad token %d: %d, want 401", i, rec.Code)
+		if rec := e.do(t, http.MethodGet, "/api/me/tasks", fmt.Sprint("bad.token.", i), ""); rec.Status != http.StatusUnauthorized {
+			t.Fatalf("bad token %d: %d, want 401", i, rec.Status)
 		}
 	}
-	if rec := e.do(t, http.MethodGet, "/api/me/tasks", "bad.token.2", ""); rec.Code != http.StatusTooManyRequests {
-		t.Errorf("bad token after the budget: %d, want 429", rec.Code)
+	if rec := e.do(t, http.MethodGet, "/api/me/tasks", "bad.token.2", ""); rec.Status != http.StatusTooManyRequests {
+		t.Errorf("bad token after the budget: %d, want 429", rec.Status)
 	}
 }

@@ -110,7 +110,7 @@ func BenchmarkRequest(b *testing.B) {
 		name string
 		size int
 	}{{"cache", 0}, {"nocache", -1}} {
-		verifier, err := auth.NewVerifier(auth.Config{Secret: edgeSecret, CacheSize: cache.size})
+		verifier, err := auth.NewVerifier(auth.Config{Secret: testSecret, CacheSize: cache.size})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -122,7 +122,7 @@ func BenchmarkRequest(b *testing.B) {
 			UserRateLimit: RateLimit{RPS: 1e6, Burst: 1e6},
 			Version:       "bench",
 		})
-		tok := edgeToken(b, "user-7f3a9c")
+		tok := token(b, "user-7f3a9c")
 		for _, c := range []struct{ name, method, path string }{
 			{"list20", http.MethodGet, "/api/user-7f3a9c/tasks"},
 			{"get", http.MethodGet, "/api/user-7f3a9c/tasks/1000"},

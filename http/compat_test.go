@@ -1,4 +1,4 @@
-package http_test
+package http
 
 // Compatibility with the frontends written for the Python design (SPEC §7):
 // the request shapes they send, through the real router on both stores,
@@ -148,103 +148,102 @@ func TestCompatTaskShapes(t *testing.T) {
 			alias:     shape{method: "PATCH", path: "/api/tasks/{id}", body: `{"priority":"Medium","is_completed":true,"due_date":"2027-02-01"}`},
 			canonical: shape{method: "PATCH", path: "/api/me/tasks/{id}", body: `{"priority":"medium","completed":true,"due_date":"2027-02-01T00:00:00Z"}`}},
 	}
-	eachStore(t, func(t *testing.T, e *env) {
-		tok := token(t, "alice")
-		for _, c := range cases {
-			t.Run(c.name, func(t *testing.T) {
-				a, b := e.create(t, tok, seedTask), e.create(t, tok, seedTask)
-				ra, rb := e.send(t, tok, c.alias, a.ID), e.send(t, tok, c.canonical, b.ID)
-				if ra.Status != http.StatusOK || rb.Status != http.StatusOK {
-					t.Fatalf("%s: %s\n%s: %s", c.alias, ra, c.canonical, rb)
-				}
-				gotA, gotB := ra.task(t), rb.task(t)
-				if gotA.ID != a.ID || gotB.ID != b.ID {
-					t.Fatalf("answered about tasks %d and %d, want %d and %d", gotA.ID, gotB.ID, a.ID, b.ID)
-				}
-				if ca, cb := outcome(t, gotA), outcome(t, gotB); ca != cb {
-					t.Errorf("%s answered\n  %s\nwhile %s answered\n  %s", c.alias, ca, c.canonical, cb)
-				}
-				if changed := outcome(t, gotB) != outcome(t, b); changed == c.unchanged {
-					t.Errorf("the canonical request %s changed the task: %v; the case expects %v", c.canonical, changed, !c.unchanged)
-				}
-				if ca, cb := outcome(t, e.get(t, tok, a.ID)), outcome(t, e.get(t, tok, b.ID)); ca != cb {
-					t.Errorf("stored after %s:\n  %s\nafter %s:\n  %s", c.alias, ca, c.canonical, cb)
-				}
-			})
+	e := newEnv(t)
+	tok := token(t, "alice")
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a, b := e.create(t, tok, seedTask), e.create(t, tok, seedTask)
+			ra, rb := e.send(t, tok, c.alias, a.ID), e.send(t, tok, c.canonical, b.ID)
+			if ra.Status != http.StatusOK || rb.Status != http.StatusOK {
+				t.Fatalf("%s: %s\n%s: %s", c.alias, ra, c.canonical, rb)
+			}
+			gotA, gotB := ra.task(t), rb.task(t)
+			if gotA.ID != a.ID || gotB.ID != b.ID {
+				t.Fatalf("answered about tasks %d and %d, want %d and %d", gotA.ID, gotB.ID, a.ID, b.ID)
+			}
+			if ca, cb := outcome(t, gotA), outcome(t, gotB); ca != cb {
+				t.Errorf("%s answered\n  %s\nwhile %s answered\n  %s", c.alias, ca, c.canonical, cb)
+			}
+			if changed := outcome(t, gotB) != outcome(t, b); changed == c.unchanged {
+				t.Errorf("the canonical request %s changed the task: %v; the case expects %v", c.canonical, changed, !c.unchanged)
+			}
+			if ca, cb := outcome(t, e.get(t, tok, a.ID)), outcome(t, e.get(t, tok, b.ID)); ca != cb {
+				t.Errorf("stored after %s:\n  %s\nafter %s:\n  %s", c.alias, ca, c.canonical, cb)
+			}
+		})
+	}
+
+	t.Run("POST /api/tasks", func(t *testing.T) {
+		for _, c := range []struct{ alias, canonical string }{
+			{seedTask, seedTask},
+			{`{"title":"t","is_completed":true}`, `{"title":"t","completed":true}`},
+			{`{"title":"t","complete":true,"priority":"HIGH"}`, `{"title":"t","completed":true,"priority":"high"}`},
+			{`{"title":"t","due_date":"2026-12-01"}`, `{"title":"t","due_date":"2026-12-01T00:00:00Z"}`},
+			{`{"title":"t","due_date":"2026-12-01T17:30"}`, `{"title":"t","due_date":"2026-12-01T17:30:00Z"}`},
+		} {
+			ra := e.do(t, http.MethodPost, "/api/tasks", tok, c.alias).want(t, http.StatusCreated)
+			rb := e.do(t, http.MethodPost, "/api/me/tasks", tok, c.canonical).want(t, http.StatusCreated)
+			ta, tb := ra.task(t), rb.task(t)
+			if ca, cb := outcome(t, ta), outcome(t, tb); ca != cb {
+				t.Errorf("POST /api/tasks %s answered\n  %s\nwhile the canonical %s answered\n  %s", c.alias, ca, c.canonical, cb)
+			}
+			if loc, want := ra.Header.Get("Location"), "/api/alice/tasks/"+strconv.FormatInt(ta.ID, 10); loc != want {
+				t.Errorf("POST /api/tasks: Location %q, want the canonical %q", loc, want)
+			}
 		}
+	})
 
-		t.Run("POST /api/tasks", func(t *testing.T) {
-			for _, c := range []struct{ alias, canonical string }{
-				{seedTask, seedTask},
-				{`{"title":"t","is_completed":true}`, `{"title":"t","completed":true}`},
-				{`{"title":"t","complete":true,"priority":"HIGH"}`, `{"title":"t","completed":true,"priority":"high"}`},
-				{`{"title":"t","due_date":"2026-12-01"}`, `{"title":"t","due_date":"2026-12-01T00:00:00Z"}`},
-				{`{"title":"t","due_date":"2026-12-01T17:30"}`, `{"title":"t","due_date":"2026-12-01T17:30:00Z"}`},
-			} {
-				ra := e.do(t, http.MethodPost, "/api/tasks", tok, c.alias).want(t, http.StatusCreated)
-				rb := e.do(t, http.MethodPost, "/api/me/tasks", tok, c.canonical).want(t, http.StatusCreated)
-				ta, tb := ra.task(t), rb.task(t)
-				if ca, cb := outcome(t, ta), outcome(t, tb); ca != cb {
-					t.Errorf("POST /api/tasks %s answered\n  %s\nwhile the canonical %s answered\n  %s", c.alias, ca, c.canonical, cb)
-				}
-				if loc, want := ra.Header.Get("Location"), "/api/alice/tasks/"+strconv.FormatInt(ta.ID, 10); loc != want {
-					t.Errorf("POST /api/tasks: Location %q, want the canonical %q", loc, want)
-				}
-			}
-		})
+	t.Run("DELETE /api/tasks/{id}", func(t *testing.T) {
+		task := e.create(t, tok, seedTask)
+		r := e.do(t, http.MethodDelete, fmt.Sprintf("/api/tasks/%d", task.ID), tok, "")
+		if r.Status != http.StatusNoContent || len(r.Body) != 0 {
+			t.Fatalf("DELETE /api/tasks/%d: %s", task.ID, r)
+		}
+		e.do(t, http.MethodGet, fmt.Sprintf("/api/tasks/%d", task.ID), tok, "").problem(t, http.StatusNotFound)
+		e.do(t, http.MethodGet, taskPath("me", task.ID), tok, "").problem(t, http.StatusNotFound)
+	})
 
-		t.Run("DELETE /api/tasks/{id}", func(t *testing.T) {
-			task := e.create(t, tok, seedTask)
-			r := e.do(t, http.MethodDelete, fmt.Sprintf("/api/tasks/%d", task.ID), tok, "")
-			if r.Status != http.StatusNoContent || len(r.Body) != 0 {
-				t.Fatalf("DELETE /api/tasks/%d: %s", task.ID, r)
-			}
-			e.do(t, http.MethodGet, fmt.Sprintf("/api/tasks/%d", task.ID), tok, "").problem(t, http.StatusNotFound)
-			e.do(t, http.MethodGet, taskPath("me", task.ID), tok, "").problem(t, http.StatusNotFound)
-		})
+	t.Run("another user's task through an alias", func(t *testing.T) {
+		task := e.create(t, tok, seedTask)
+		bob := token(t, "bob")
+		for _, s := range []shape{
+			{method: "GET", path: "/api/tasks/{id}"},
+			{method: "PUT", path: "/api/tasks/{id}", body: `{"is_completed":true}`},
+			{method: "PATCH", path: "/api/tasks/{id}/complete"},
+			{method: "POST", path: "/api/tasks/{id}/toggle"},
+			{method: "PATCH", path: "/api/bob/tasks/{id}/toggle"},
+			{method: "DELETE", path: "/api/tasks/{id}"},
+		} {
+			e.send(t, bob, s, task.ID).problem(t, http.StatusNotFound)
+		}
+		e.send(t, bob, shape{method: "POST", path: "/api/alice/tasks/{id}/toggle"}, task.ID).problem(t, http.StatusForbidden)
+		equalTasks(t, e.get(t, tok, task.ID), task)
+		if got := e.do(t, http.MethodGet, "/api/tasks", bob, "").want(t, http.StatusOK).tasks(t); len(got) != 0 {
+			t.Errorf("bob lists %d tasks at /api/tasks", len(got))
+		}
+	})
 
-		t.Run("another user's task through an alias", func(t *testing.T) {
-			task := e.create(t, tok, seedTask)
-			bob := token(t, "bob")
-			for _, s := range []shape{
-				{method: "GET", path: "/api/tasks/{id}"},
-				{method: "PUT", path: "/api/tasks/{id}", body: `{"is_completed":true}`},
-				{method: "PATCH", path: "/api/tasks/{id}/complete"},
-				{method: "POST", path: "/api/tasks/{id}/toggle"},
-				{method: "PATCH", path: "/api/bob/tasks/{id}/toggle"},
-				{method: "DELETE", path: "/api/tasks/{id}"},
-			} {
-				e.send(t, bob, s, task.ID).problem(t, http.StatusNotFound)
-			}
-			e.send(t, bob, shape{method: "POST", path: "/api/alice/tasks/{id}/toggle"}, task.ID).problem(t, http.StatusForbidden)
-			equalTasks(t, e.get(t, tok, task.ID), task)
-			if got := e.do(t, http.MethodGet, "/api/tasks", bob, "").want(t, http.StatusOK).tasks(t); len(got) != 0 {
-				t.Errorf("bob lists %d tasks at /api/tasks", len(got))
-			}
-		})
-
-		t.Run("toggle takes PATCH and POST only", func(t *testing.T) {
-			task := e.create(t, tok, seedTask)
-			for _, path := range []string{"/api/me/tasks/{id}/toggle", "/api/tasks/{id}/toggle"} {
-				for _, method := range []string{"GET", "PUT", "DELETE"} {
-					r := e.send(t, tok, shape{method: method, path: path}, task.ID)
-					r.problem(t, http.StatusMethodNotAllowed)
-					if allow := r.Header.Get("Allow"); allow != "PATCH, POST" {
-						t.Errorf("%s %s: Allow %q, want PATCH, POST", method, path, allow)
-					}
+	t.Run("toggle takes PATCH and POST only", func(t *testing.T) {
+		task := e.create(t, tok, seedTask)
+		for _, path := range []string{"/api/me/tasks/{id}/toggle", "/api/tasks/{id}/toggle"} {
+			for _, method := range []string{"GET", "PUT", "DELETE"} {
+				r := e.send(t, tok, shape{method: method, path: path}, task.ID)
+				r.problem(t, http.StatusMethodNotAllowed)
+				if allow := r.Header.Get("Allow"); allow != "PATCH, POST" {
+					t.Errorf("%s %s: Allow %q, want PATCH, POST", method, path, allow)
 				}
 			}
-			// A user-less path answers 405 with the canonical route's Allow.
-			r := e.do(t, http.MethodPut, "/api/tasks", tok, `{"title":"x"}`)
-			r.problem(t, http.StatusMethodNotAllowed)
-			if allow := r.Header.Get("Allow"); !strings.Contains(allow, "GET") || !strings.Contains(allow, "POST") {
-				t.Errorf("PUT /api/tasks: Allow %q", allow)
-			}
-			e.do(t, http.MethodGet, "/api/tasks/abc", tok, "").problem(t, http.StatusNotFound)
-			e.do(t, http.MethodPatch, "/api/tasks/0/toggle", tok, "").problem(t, http.StatusNotFound)
-			e.do(t, http.MethodGet, "/api/tasks", "", "").problem(t, http.StatusUnauthorized)
-			equalTasks(t, e.get(t, tok, task.ID), task)
-		})
+		}
+		// A user-less path answers 405 with the canonical route's Allow.
+		r := e.do(t, http.MethodPut, "/api/tasks", tok, `{"title":"x"}`)
+		r.problem(t, http.StatusMethodNotAllowed)
+		if allow := r.Header.Get("Allow"); !strings.Contains(allow, "GET") || !strings.Contains(allow, "POST") {
+			t.Errorf("PUT /api/tasks: Allow %q", allow)
+		}
+		e.do(t, http.MethodGet, "/api/tasks/abc", tok, "").problem(t, http.StatusNotFound)
+		e.do(t, http.MethodPatch, "/api/tasks/0/toggle", tok, "").problem(t, http.StatusNotFound)
+		e.do(t, http.MethodGet, "/api/tasks", "", "").problem(t, http.StatusUnauthorized)
+		equalTasks(t, e.get(t, tok, task.ID), task)
 	})
 }
 
@@ -252,29 +251,28 @@ func TestCompatTaskShapes(t *testing.T) {
 // key the client sent, together with the body's other problems, and
 // changes nothing.
 func TestCompatBodyAliasErrors(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *env) {
-		tok := token(t, "alice")
-		task := e.create(t, tok, seedTask)
-		for _, c := range []struct {
-			s     shape
-			where []string
-		}{
-			{shape{method: "POST", path: "/api/tasks", body: `{"title":"t","is_completed":"yes"}`}, []string{"body.is_completed"}},
-			{shape{method: "POST", path: "/api/me/tasks", body: `{"title":"","complete":1}`}, []string{"body.title", "body.complete"}},
-			{shape{method: "PUT", path: "/api/tasks/{id}", body: `{"is_completed":null,"priority":"urgent"}`}, []string{"body.is_completed", "body.priority"}},
-			{shape{method: "PATCH", path: "/api/me/tasks/{id}", body: `{"complete":null}`}, []string{"body.complete"}},
-			{shape{method: "PATCH", path: "/api/me/tasks/{id}/complete", body: `{"is_completed":"x"}`}, []string{"body.is_completed"}},
-			{shape{method: "POST", path: "/api/tasks/{id}/toggle", body: `{"complete":null}`}, []string{"body.complete"}},
-			{shape{method: "PATCH", path: "/api/me/tasks/{id}", body: `{"completed":null,"is_completed":true}`}, []string{"body.completed"}},
-		} {
-			r := e.send(t, tok, c.s, task.ID)
-			exactLocations(t, r, c.where...)
-		}
-		equalTasks(t, e.get(t, tok, task.ID), task)
-		if n := e.count(t, tok); n != 1 {
-			t.Errorf("%d tasks after refused creates, want 1", n)
-		}
-	})
+	e := newEnv(t)
+	tok := token(t, "alice")
+	task := e.create(t, tok, seedTask)
+	for _, c := range []struct {
+		s     shape
+		where []string
+	}{
+		{shape{method: "POST", path: "/api/tasks", body: `{"title":"t","is_completed":"yes"}`}, []string{"body.is_completed"}},
+		{shape{method: "POST", path: "/api/me/tasks", body: `{"title":"","complete":1}`}, []string{"body.title", "body.complete"}},
+		{shape{method: "PUT", path: "/api/tasks/{id}", body: `{"is_completed":null,"priority":"urgent"}`}, []string{"body.is_completed", "body.priority"}},
+		{shape{method: "PATCH", path: "/api/me/tasks/{id}", body: `{"complete":null}`}, []string{"body.complete"}},
+		{shape{method: "PATCH", path: "/api/me/tasks/{id}/complete", body: `{"is_completed":"x"}`}, []string{"body.is_completed"}},
+		{shape{method: "POST", path: "/api/tasks/{id}/toggle", body: `{"complete":null}`}, []string{"body.complete"}},
+		{shape{method: "PATCH", path: "/api/me/tasks/{id}", body: `{"completed":null,"is_completed":true}`}, []string{"body.completed"}},
+	} {
+		r := e.send(t, tok, c.s, task.ID)
+		exactLocations(t, r, c.where...)
+	}
+	equalTasks(t, e.get(t, tok, task.ID), task)
+	if n := e.count(t, tok); n != 1 {
+		t.Errorf("%d tasks after refused creates, want 1", n)
+	}
 }
 
 // TestCompatListShapes sends every alias of a list parameter and the
@@ -321,12 +319,12 @@ func TestCompatListShapes(t *testing.T) {
 		{"/api/me/tasks?tag=shop&tags=home", "/api/me/tasks?tag=shop"},
 		{"/api/me/tasks?sort=title&sort_by=priority", "/api/me/tasks?sort=title"},
 	}
-	eachListStore(t, func(t *testing.T, e *listEnv) {
+	eachStore(t, func(t *testing.T, e *env) {
 		seedHTTP(t, e)
-		alice := listToken(t, "alice")
-		all := e.list(t, alice, "/api/me/tasks")
+		alice := token(t, "alice")
+		all := e.page(t, alice, "/api/me/tasks")
 		for _, c := range cases {
-			got, want := e.list(t, alice, c.alias), e.list(t, alice, c.canonical)
+			got, want := e.page(t, alice, c.alias), e.page(t, alice, c.canonical)
 			if !slices.Equal(listIDs(got.tasks), listIDs(want.tasks)) || got.total != want.total {
 				t.Errorf("GET %s: %v (X-Total-Count %d)\nwant as GET %s: %v (%d)",
 					c.alias, listIDs(got.tasks), got.total, c.canonical, listIDs(want.tasks), want.total)
@@ -351,38 +349,37 @@ func TestCompatListShapes(t *testing.T) {
 // naming the parameter the client sent, together with every other bad
 // parameter.
 func TestCompatListAliasErrors(t *testing.T) {
-	eachListStore(t, func(t *testing.T, e *listEnv) {
-		alice := listToken(t, "alice")
-		e.create(t, alice, `{"title":"x"}`)
-		for path, locations := range map[string][]string{
-			"?completed=maybe":                              {"query.completed"},
-			"?completed=yes":                                {"query.completed"},
-			"?order=up":                                     {"query.order"},
-			"?sort_by=title&order=ascending":                {"query.order"},
-			"?sort_by=owner":                                {"query.sort_by"},
-			"?sort_by=owner&order=desc":                     {"query.sort_by"},
-			"?status_filter=done":                           {"query.status_filter"},
-			"?search=%00":                                   {"query.search"},
-			"?tags=" + strings.Repeat("t", 51):              {"query.tags"},
-			"?tags=ok," + strings.Repeat("t", 51):           {"query.tags"},
-			"?offset=-1":                                    {"query.offset"},
-			"?offset=x&search=%01":                          {"query.offset", "query.search"},
-			"?offset=2&cursor=abc":                          {"query.offset", "query.cursor"},
-			"?completed=maybe&limit=0&order=x&sort_by=nope": {"query.completed", "query.limit", "query.order", "query.sort_by"},
-			"?completed=maybe&status_filter=done":           {"query.status_filter"},
-		} {
-			e.invalid(t, alice, "/api/tasks"+path, locations...)
-			e.invalid(t, alice, "/api/me/tasks"+path, locations...)
-		}
-	})
+	e := newEnv(t)
+	alice := token(t, "alice")
+	e.create(t, alice, `{"title":"x"}`)
+	for path, locations := range map[string][]string{
+		"?completed=maybe":                              {"query.completed"},
+		"?completed=yes":                                {"query.completed"},
+		"?order=up":                                     {"query.order"},
+		"?sort_by=title&order=ascending":                {"query.order"},
+		"?sort_by=owner":                                {"query.sort_by"},
+		"?sort_by=owner&order=desc":                     {"query.sort_by"},
+		"?status_filter=done":                           {"query.status_filter"},
+		"?search=%00":                                   {"query.search"},
+		"?tags=" + strings.Repeat("t", 51):              {"query.tags"},
+		"?tags=ok," + strings.Repeat("t", 51):           {"query.tags"},
+		"?offset=-1":                                    {"query.offset"},
+		"?offset=x&search=%01":                          {"query.offset", "query.search"},
+		"?offset=2&cursor=abc":                          {"query.offset", "query.cursor"},
+		"?completed=maybe&limit=0&order=x&sort_by=nope": {"query.completed", "query.limit", "query.order", "query.sort_by"},
+		"?completed=maybe&status_filter=done":           {"query.status_filter"},
+	} {
+		e.invalidList(t, alice, "/api/tasks"+path, locations...)
+		e.invalidList(t, alice, "/api/me/tasks"+path, locations...)
+	}
 }
 
 // TestCompatOffset: offset pages are slices of the whole list; every page
 // has X-Total-Count; the Link continues with a cursor after the page (and
 // drops the offset), keeping the request's aliases.
 func TestCompatOffset(t *testing.T) {
-	eachListStore(t, func(t *testing.T, e *listEnv) {
-		alice := listToken(t, "alice")
+	eachStore(t, func(t *testing.T, e *env) {
+		alice := token(t, "alice")
 		var ids []int64
 		for i := range 7 {
 			ids = append(ids, e.create(t, alice, fmt.Sprintf(`{"title":"Task %d","tags":["Paged"]}`, 7-i)).ID)
@@ -392,7 +389,7 @@ func TestCompatOffset(t *testing.T) {
 		// creation order.
 		for offset := range 9 {
 			path := fmt.Sprintf("/api/tasks?tags=paged&sort_by=title&order=desc&limit=3&offset=%d", offset)
-			r := e.list(t, alice, path)
+			r := e.page(t, alice, path)
 			lo, hi := min(offset, 7), min(offset+3, 7)
 			if !slices.Equal(listIDs(r.tasks), ids[lo:hi]) || r.total != 7 {
 				t.Errorf("GET %s: %v (X-Total-Count %d), want %v (7)", path, listIDs(r.tasks), r.total, ids[lo:hi])
@@ -412,13 +409,13 @@ func TestCompatOffset(t *testing.T) {
 				q.Get("order") != "desc" || q.Get("tags") != "paged" || q.Get("limit") != "3" {
 				t.Errorf("GET %s: Link %q, want the request with a cursor instead of the offset", path, r.next)
 			}
-			next := e.list(t, alice, r.next)
+			next := e.page(t, alice, r.next)
 			if want := ids[hi:min(hi+3, 7)]; !slices.Equal(listIDs(next.tasks), want) || next.total != 7 {
 				t.Errorf("following the Link of GET %s: %v (X-Total-Count %d), want %v (7)", path, listIDs(next.tasks), next.total, want)
 			}
 		}
 		// offset=0 is the first page.
-		if a, b := e.list(t, alice, "/api/me/tasks?offset=0&limit=2"), e.list(t, alice, "/api/me/tasks?limit=2"); !slices.Equal(listIDs(a.tasks), listIDs(b.tasks)) {
+		if a, b := e.page(t, alice, "/api/me/tasks?offset=0&limit=2"), e.page(t, alice, "/api/me/tasks?limit=2"); !slices.Equal(listIDs(a.tasks), listIDs(b.tasks)) {
 			t.Errorf("offset=0: %v, want %v", listIDs(a.tasks), listIDs(b.tasks))
 		}
 	})
@@ -474,119 +471,118 @@ func TestTagsEndpoint(t *testing.T) {
 // Tasks and every alias after them, deprecated, under Aliases, with alias
 // body keys and list parameters marked as such.
 func TestCompatOpenAPI(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *env) {
-		var doc struct {
-			Tags  []struct{ Name string }
-			Paths map[string]map[string]struct {
-				OperationID string `json:"operationId"`
-				Tags        []string
-				Deprecated  bool
-				Description string
-				Parameters  []struct {
-					Name, In, Description string
-					Deprecated            bool
-				}
-			}
-			Components struct {
-				Schemas map[string]struct {
-					Properties map[string]struct {
-						Deprecated  bool
-						Description string
-					}
-				}
+	e := newEnv(t)
+	var doc struct {
+		Tags  []struct{ Name string }
+		Paths map[string]map[string]struct {
+			OperationID string `json:"operationId"`
+			Tags        []string
+			Deprecated  bool
+			Description string
+			Parameters  []struct {
+				Name, In, Description string
+				Deprecated            bool
 			}
 		}
-		r := e.do(t, http.MethodGet, "/openapi.json", "", "").want(t, http.StatusOK)
-		if err := json.Unmarshal(r.Body, &doc); err != nil {
-			t.Fatal(err)
-		}
-		var tagOrder []string
-		for _, tag := range doc.Tags {
-			tagOrder = append(tagOrder, tag.Name)
-		}
-		if !slices.Equal(tagOrder, []string{"Tasks", "Aliases", "Service"}) {
-			t.Errorf("tags in order %v, want Tasks, Aliases, Service", tagOrder)
-		}
-		aliases := map[string]string{ // alias → canonical
-			"GET /api/tasks":                           "GET /api/{user_id}/tasks",
-			"POST /api/tasks":                          "POST /api/{user_id}/tasks",
-			"GET /api/tasks/{id}":                      "GET /api/{user_id}/tasks/{id}",
-			"PUT /api/tasks/{id}":                      "PUT /api/{user_id}/tasks/{id}",
-			"PATCH /api/tasks/{id}":                    "PATCH /api/{user_id}/tasks/{id}",
-			"DELETE /api/tasks/{id}":                   "DELETE /api/{user_id}/tasks/{id}",
-			"PATCH /api/tasks/{id}/complete":           "PATCH /api/{user_id}/tasks/{id}/complete",
-			"PATCH /api/{user_id}/tasks/{id}/toggle":   "PATCH /api/{user_id}/tasks/{id}/complete",
-			"POST /api/{user_id}/tasks/{id}/toggle":    "PATCH /api/{user_id}/tasks/{id}/complete",
-			"PATCH /api/tasks/{id}/toggle":             "PATCH /api/{user_id}/tasks/{id}/complete",
-			"POST /api/tasks/{id}/toggle":              "PATCH /api/{user_id}/tasks/{id}/complete",
-			"GET /api/tags":                            "GET /api/{user_id}/tags",
-			"GET /api/{user_id}/tags":                  "",
-			"GET /api/{user_id}/tasks":                 "",
-			"PATCH /api/{user_id}/tasks/{id}/complete": "",
-			"DELETE /api/{user_id}/tasks/{id}":         "",
-			"POST /api/{user_id}/tasks":                "",
-			"PUT /api/{user_id}/tasks/{id}":            "",
-			"GET /api/{user_id}/tasks/{id}":            "",
-			"PATCH /api/{user_id}/tasks/{id}":          "",
-		}
-		for name, canonical := range aliases {
-			method, path, _ := strings.Cut(name, " ")
-			op, ok := doc.Paths[path][strings.ToLower(method)]
-			if !ok {
-				t.Errorf("%s is not documented", name)
-				continue
-			}
-			if canonical == "" {
-				if op.Deprecated || !slices.Equal(op.Tags, []string{"Tasks"}) {
-					t.Errorf("canonical %s: deprecated %v, tags %v", name, op.Deprecated, op.Tags)
-				}
-				continue
-			}
-			cm, cp, _ := strings.Cut(canonical, " ")
-			if !op.Deprecated || !slices.Equal(op.Tags, []string{"Aliases"}) || !strings.Contains(op.Description, "Alias of `"+cm+" "+cp+"`") {
-				t.Errorf("alias %s: deprecated %v, tags %v, description %q; want deprecated, Aliases, alias of %s",
-					name, op.Deprecated, op.Tags, op.Description, canonical)
-			}
-			for _, p := range op.Parameters {
-				if p.In == "path" && !strings.Contains(path, "{"+p.Name+"}") {
-					t.Errorf("alias %s documents path parameter %s, which its path lacks", name, p.Name)
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Deprecated  bool
+					Description string
 				}
 			}
 		}
-		for _, path := range []string{"/api/{user_id}/tasks", "/api/tasks"} {
-			params := doc.Paths[path]["get"].Parameters
-			names := map[string]bool{}
-			lastCanonical, firstAlias := -1, len(params)
-			for i, p := range params {
-				names[p.Name] = p.Deprecated
-				if p.Deprecated {
-					firstAlias = min(firstAlias, i)
-				} else {
-					lastCanonical = i
-				}
+	}
+	r := e.do(t, http.MethodGet, "/openapi.json", "", "").want(t, http.StatusOK)
+	if err := json.Unmarshal(r.Body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var tagOrder []string
+	for _, tag := range doc.Tags {
+		tagOrder = append(tagOrder, tag.Name)
+	}
+	if !slices.Equal(tagOrder, []string{"Tasks", "Aliases", "Service"}) {
+		t.Errorf("tags in order %v, want Tasks, Aliases, Service", tagOrder)
+	}
+	aliases := map[string]string{ // alias → canonical
+		"GET /api/tasks":                           "GET /api/{user_id}/tasks",
+		"POST /api/tasks":                          "POST /api/{user_id}/tasks",
+		"GET /api/tasks/{id}":                      "GET /api/{user_id}/tasks/{id}",
+		"PUT /api/tasks/{id}":                      "PUT /api/{user_id}/tasks/{id}",
+		"PATCH /api/tasks/{id}":                    "PATCH /api/{user_id}/tasks/{id}",
+		"DELETE /api/tasks/{id}":                   "DELETE /api/{user_id}/tasks/{id}",
+		"PATCH /api/tasks/{id}/complete":           "PATCH /api/{user_id}/tasks/{id}/complete",
+		"PATCH /api/{user_id}/tasks/{id}/toggle":   "PATCH /api/{user_id}/tasks/{id}/complete",
+		"POST /api/{user_id}/tasks/{id}/toggle":    "PATCH /api/{user_id}/tasks/{id}/complete",
+		"PATCH /api/tasks/{id}/toggle":             "PATCH /api/{user_id}/tasks/{id}/complete",
+		"POST /api/tasks/{id}/toggle":              "PATCH /api/{user_id}/tasks/{id}/complete",
+		"GET /api/tags":                            "GET /api/{user_id}/tags",
+		"GET /api/{user_id}/tags":                  "",
+		"GET /api/{user_id}/tasks":                 "",
+		"PATCH /api/{user_id}/tasks/{id}/complete": "",
+		"DELETE /api/{user_id}/tasks/{id}":         "",
+		"POST /api/{user_id}/tasks":                "",
+		"PUT /api/{user_id}/tasks/{id}":            "",
+		"GET /api/{user_id}/tasks/{id}":            "",
+		"PATCH /api/{user_id}/tasks/{id}":          "",
+	}
+	for name, canonical := range aliases {
+		method, path, _ := strings.Cut(name, " ")
+		op, ok := doc.Paths[path][strings.ToLower(method)]
+		if !ok {
+			t.Errorf("%s is not documented", name)
+			continue
+		}
+		if canonical == "" {
+			if op.Deprecated || !slices.Equal(op.Tags, []string{"Tasks"}) {
+				t.Errorf("canonical %s: deprecated %v, tags %v", name, op.Deprecated, op.Tags)
 			}
-			if lastCanonical > firstAlias {
-				t.Errorf("GET %s: an alias parameter is listed before a canonical one", path)
-			}
-			for _, alias := range []string{"search", "tags", "status_filter", "completed", "sort_by", "order"} {
-				if deprecated, ok := names[alias]; !ok || !deprecated {
-					t.Errorf("GET %s: parameter %s documented %v, deprecated %v", path, alias, ok, deprecated)
-				}
-			}
-			if deprecated, ok := names["offset"]; !ok || deprecated {
-				t.Errorf("GET %s: offset documented %v, deprecated %v", path, ok, deprecated)
+			continue
+		}
+		cm, cp, _ := strings.Cut(canonical, " ")
+		if !op.Deprecated || !slices.Equal(op.Tags, []string{"Aliases"}) || !strings.Contains(op.Description, "Alias of `"+cm+" "+cp+"`") {
+			t.Errorf("alias %s: deprecated %v, tags %v, description %q; want deprecated, Aliases, alias of %s",
+				name, op.Deprecated, op.Tags, op.Description, canonical)
+		}
+		for _, p := range op.Parameters {
+			if p.In == "path" && !strings.Contains(path, "{"+p.Name+"}") {
+				t.Errorf("alias %s documents path parameter %s, which its path lacks", name, p.Name)
 			}
 		}
-		for _, name := range []string{"NewTaskBody", "TaskPatchBody", "CompleteBody"} {
-			props := doc.Components.Schemas[name].Properties
-			for _, alias := range []string{"is_completed", "complete"} {
-				if p, ok := props[alias]; !ok || !p.Deprecated || !strings.Contains(p.Description, "Alias of completed") {
-					t.Errorf("schema %s: property %s = %+v (present %v)", name, alias, p, ok)
-				}
-			}
-			if props["completed"].Deprecated {
-				t.Errorf("schema %s: completed is deprecated", name)
+	}
+	for _, path := range []string{"/api/{user_id}/tasks", "/api/tasks"} {
+		params := doc.Paths[path]["get"].Parameters
+		names := map[string]bool{}
+		lastCanonical, firstAlias := -1, len(params)
+		for i, p := range params {
+			names[p.Name] = p.Deprecated
+			if p.Deprecated {
+				firstAlias = min(firstAlias, i)
+			} else {
+				lastCanonical = i
 			}
 		}
-	})
+		if lastCanonical > firstAlias {
+			t.Errorf("GET %s: an alias parameter is listed before a canonical one", path)
+		}
+		for _, alias := range []string{"search", "tags", "status_filter", "completed", "sort_by", "order"} {
+			if deprecated, ok := names[alias]; !ok || !deprecated {
+				t.Errorf("GET %s: parameter %s documented %v, deprecated %v", path, alias, ok, deprecated)
+			}
+		}
+		if deprecated, ok := names["offset"]; !ok || deprecated {
+			t.Errorf("GET %s: offset documented %v, deprecated %v", path, ok, deprecated)
+		}
+	}
+	for _, name := range []string{"NewTaskBody", "TaskPatchBody", "CompleteBody"} {
+		props := doc.Components.Schemas[name].Properties
+		for _, alias := range []string{"is_completed", "complete"} {
+			if p, ok := props[alias]; !ok || !p.Deprecated || !strings.Contains(p.Description, "Alias of completed") {
+				t.Errorf("schema %s: property %s = %+v (present %v)", name, alias, p, ok)
+			}
+		}
+		if props["completed"].Deprecated {
+			t.Errorf("schema %s: completed is deprecated", name)
+		}
+	}
 }

@@ -45,15 +45,15 @@ func headerList(h http.Header, name string) []string {
 }
 
 func TestCORSPreflightAllowedOrigin(t *testing.T) {
-	e := newEdgeEnv(t, withEdgeCORS(edgeFrontend))
+	e := newEnv(t, withEdgeCORS(edgeFrontend))
 	for _, method := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
 		rec := e.do(t, http.MethodOptions, "/api/me/tasks/1", "", "",
 			"Origin", edgeFrontend,
 			"Access-Control-Request-Method", method,
 			"Access-Control-Request-Headers", "authorization,content-type")
-		h := rec.Header()
-		if rec.Code != http.StatusNoContent && rec.Code != http.StatusOK {
-			t.Errorf("%s preflight: status %d, want 204", method, rec.Code)
+		h := rec.Header
+		if rec.Status != http.StatusNoContent && rec.Status != http.StatusOK {
+			t.Errorf("%s preflight: status %d, want 204", method, rec.Status)
 		}
 		if got := h.Get("Access-Control-Allow-Origin"); got != edgeFrontend {
 			t.Errorf("%s preflight: Allow-Origin %q, want %q", method, got, edgeFrontend)
@@ -80,43 +80,43 @@ func TestCORSPreflightAllowedOrigin(t *testing.T) {
 }
 
 func TestCORSOtherOriginsGetNoCORSHeaders(t *testing.T) {
-	e := newEdgeEnv(t, withEdgeCORS(edgeFrontend, "https://app.example.com"))
-	tok := edgeToken(t, "alice")
+	e := newEnv(t, withEdgeCORS(edgeFrontend, "https://app.example.com"))
+	tok := token(t, "alice")
 	for _, origin := range []string{"http://localhost:3001", "https://evil.example", "http://127.0.0.1:3000", "null", "https://app.example.com.evil.example"} {
 		pre := e.do(t, http.MethodOptions, "/api/me/tasks", "", "",
 			"Origin", origin, "Access-Control-Request-Method", "POST",
 			"Access-Control-Request-Headers", "authorization,content-type")
-		if names := corsHeaders(pre.Header()); len(names) > 0 {
+		if names := corsHeaders(pre.Header); len(names) > 0 {
 			t.Errorf("preflight from %s got CORS headers %v", origin, names)
 		}
 		got := e.do(t, http.MethodGet, "/api/me/tasks", tok, "", "Origin", origin)
-		if got.Code != http.StatusOK {
-			t.Errorf("GET from %s: status %d; CORS must not change the server's answer", origin, got.Code)
+		if got.Status != http.StatusOK {
+			t.Errorf("GET from %s: status %d; CORS must not change the server's answer", origin, got.Status)
 		}
-		if names := corsHeaders(got.Header()); len(names) > 0 {
+		if names := corsHeaders(got.Header); len(names) > 0 {
 			t.Errorf("GET from %s got CORS headers %v", origin, names)
 		}
-		if !slices.Contains(headerList(got.Header(), "Vary"), "origin") {
-			t.Errorf("GET from %s: Vary %q lacks Origin, so a cache could serve another origin's answer", origin, got.Header().Values("Vary"))
+		if !slices.Contains(headerList(got.Header, "Vary"), "origin") {
+			t.Errorf("GET from %s: Vary %q lacks Origin, so a cache could serve another origin's answer", origin, got.Header.Values("Vary"))
 		}
 	}
 	// The second configured origin works as well as the first.
 	got := e.do(t, http.MethodGet, "/api/me/tasks", tok, "", "Origin", "https://app.example.com")
-	if got.Header().Get("Access-Control-Allow-Origin") != "https://app.example.com" {
-		t.Errorf("second configured origin not allowed: %v", got.Header())
+	if got.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
+		t.Errorf("second configured origin not allowed: %v", got.Header)
 	}
 }
 
 func TestCORSExposesHeadersOnEveryAnswer(t *testing.T) {
-	e := newEdgeEnv(t, withEdgeCORS(edgeFrontend))
-	tok := edgeToken(t, "alice")
-	for name, rec := range map[string]*httptest.ResponseRecorder{
+	e := newEnv(t, withEdgeCORS(edgeFrontend))
+	tok := token(t, "alice")
+	for name, rec := range map[string]*response{
 		"201":                e.do(t, http.MethodPost, "/api/me/tasks", tok, `{"title":"x"}`, "Origin", edgeFrontend),
 		"401 (no token)":     e.do(t, http.MethodGet, "/api/me/tasks", "", "", "Origin", edgeFrontend),
 		"403 (other's path)": e.do(t, http.MethodGet, "/api/bob/tasks", tok, "", "Origin", edgeFrontend),
 		"404":                e.do(t, http.MethodGet, "/api/me/tasks/999", tok, "", "Origin", edgeFrontend),
 	} {
-		h := rec.Header()
+		h := rec.Header
 		// A frontend must be able to read error statuses (to send a signed-out
 		// user to the login page) as well as successes.
 		if h.Get("Access-Control-Allow-Origin") != edgeFrontend {
@@ -132,10 +132,10 @@ func TestCORSExposesHeadersOnEveryAnswer(t *testing.T) {
 }
 
 func TestCORSNothingConfigured(t *testing.T) {
-	e := newEdgeEnv(t, nil)
+	e := newEnv(t)
 	rec := e.do(t, http.MethodOptions, "/api/me/tasks", "", "",
 		"Origin", edgeFrontend, "Access-Control-Request-Method", "GET")
-	if names := corsHeaders(rec.Header()); len(names) > 0 {
+	if names := corsHeaders(rec.Header); len(names) > 0 {
 		t.Errorf("no origins configured, yet the preflight got %v", names)
 	}
 }
@@ -216,10 +216,10 @@ func servePage(t *testing.T) string {
 func TestCORSInBrowser(t *testing.T) {
 	browser := edgeBrowser(t)
 	allowed, blocked := servePage(t), servePage(t)
-	e := newEdgeEnv(t, withEdgeCORS(allowed))
+	e := newEnv(t, withEdgeCORS(allowed))
 	api := httptest.NewServer(e.handler)
 	t.Cleanup(api.Close)
-	tok := edgeToken(t, "alice")
+	tok := token(t, "alice")
 
 	run := func(origin string) corsRun {
 		t.Helper()

@@ -6,137 +6,15 @@ package http
 // to stay clear of other test files.
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/todoapi/todoapi"
-	"github.com/todoapi/todoapi/auth"
 	"github.com/todoapi/todoapi/internal/testenv"
-	"github.com/todoapi/todoapi/sqlite"
 )
-
-const edgeSecret = "edge-test-secret-0123456789abcdef"
-
-// edgeEnv is a real handler (real verifier, service and SQLite store) whose
-// log lines the test can read.
-type edgeEnv struct {
-	handler http.Handler
-	store   *sqlite.Store
-	logs    *edgeLog
-	config  Config
-}
-
-// edgeLog is a goroutine-safe buffer for a JSON slog handler.
-type edgeLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *edgeLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *edgeLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// newEdgeEnv builds the handler with cfg's edge settings (CORS, limits, …)
-// on top of a fresh SQLite store.
-func newEdgeEnv(t *testing.T, edit func(*Config)) *edgeEnv {
-	t.Helper()
-	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "todo.db"))
-	if err != nil {
-		t.Fatalf("sqlite.Open: %v", err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	if err := store.Migrate(t.Context()); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
-	verifier, err := auth.NewVerifier(auth.Config{Secret: edgeSecret})
-	if err != nil {
-		t.Fatalf("NewVerifier: %v", err)
-	}
-	logs := &edgeLog{}
-	cfg := Config{
-		Tasks:    todoapi.NewService(store),
-		Verifier: verifier,
-		Database: store,
-		Logger:   newJSONLogger(logs),
-		Version:  "test",
-	}
-	if edit != nil {
-		edit(&cfg)
-	}
-	return &edgeEnv{handler: NewHandler(cfg), store: store, logs: logs, config: cfg}
-}
-
-// newJSONLogger logs everything, debug lines included, as the service's
-// JSON log format does.
-func newJSONLogger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-func edgeToken(t testing.TB, sub string) string {
-	t.Helper()
-	tok, err := auth.Mint(edgeSecret, auth.MintClaims{Subject: sub, TTL: time.Hour})
-	if err != nil {
-		t.Fatalf("Mint: %v", err)
-	}
-	return tok
-}
-
-// do sends one request through the handler; headers are name, value pairs.
-func (e *edgeEnv) do(t testing.TB, method, path, token, body string, headers ...string) *httptest.ResponseRecorder {
-	t.Helper()
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req := httptest.NewRequest(method, path, r)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	rec := httptest.NewRecorder()
-	e.handler.ServeHTTP(rec, req)
-	return rec
-}
-
-// edgeRequest is a request as it reaches the handler from a client.
-func edgeRequest(method, path, token string) *http.Request {
-	req := httptest.NewRequest(method, path, nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	return req
-}
-
-func edgeServe(h http.Handler, req *http.Request) *httptest.ResponseRecorder {
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
-}
 
 // chromiumPath is where Debian's chromium package installs the browser.
 const chromiumPath = "/usr/bin/chromium"

@@ -21,61 +21,61 @@ import (
 )
 
 func TestUserRateLimit(t *testing.T) {
-	e := newEdgeEnv(t, func(c *Config) {
+	e := newEnv(t, func(c *Config) {
 		c.UserRateLimit = RateLimit{RPS: 1, Burst: 5}
 		c.CORSOrigins = []string{edgeFrontend}
 	})
-	alice, bob := edgeToken(t, "alice"), edgeToken(t, "bob")
+	alice, bob := token(t, "alice"), token(t, "bob")
 	for i := range 5 {
-		if rec := e.do(t, http.MethodGet, "/api/me/tasks", alice, ""); rec.Code != http.StatusOK {
-			t.Fatalf("request %d within the burst: %d %s", i+1, rec.Code, rec.Body)
+		if rec := e.do(t, http.MethodGet, "/api/me/tasks", alice, ""); rec.Status != http.StatusOK {
+			t.Fatalf("request %d within the burst: %d %s", i+1, rec.Status, rec.Body)
 		}
 	}
 	rec := e.do(t, http.MethodGet, "/api/me/tasks", alice, "", "Origin", edgeFrontend, "Accept", "application/problem+json")
-	if rec.Code != http.StatusTooManyRequests {
-		t.Fatalf("6th request in a burst of 5: %d, want 429", rec.Code)
+	if rec.Status != http.StatusTooManyRequests {
+		t.Fatalf("6th request in a burst of 5: %d, want 429", rec.Status)
 	}
-	secs, err := strconv.Atoi(rec.Header().Get("Retry-After"))
+	secs, err := strconv.Atoi(rec.Header.Get("Retry-After"))
 	if err != nil || secs < 1 || secs > 2 {
-		t.Errorf("Retry-After %q; want whole seconds, about 1 at 1 request/s", rec.Header().Get("Retry-After"))
+		t.Errorf("Retry-After %q; want whole seconds, about 1 at 1 request/s", rec.Header.Get("Retry-After"))
 	}
 	var p problem
-	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Status != 429 || p.Detail == "" || p.Message != p.Detail {
+	if err := json.Unmarshal(rec.Body, &p); err != nil || p.Status != 429 || p.Detail == "" || p.Message != p.Detail {
 		t.Errorf("429 body is not our problem document: %s", rec.Body)
 	}
-	if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
+	if ct := rec.Header.Get("Content-Type"); ct != "application/problem+json" {
 		t.Errorf("429 Content-Type %q for a client that accepts problem+json", ct)
 	}
-	if rec.Header().Get("Access-Control-Allow-Origin") != edgeFrontend {
+	if rec.Header.Get("Access-Control-Allow-Origin") != edgeFrontend {
 		t.Errorf("a browser could not read the 429: no CORS headers")
 	}
 	// Other paths of the same user share the bucket, including other users'
 	// paths (which would be 403): the limit is per user, not per route.
-	if rec := e.do(t, http.MethodGet, "/api/bob/tasks", alice, ""); rec.Code != http.StatusTooManyRequests {
-		t.Errorf("alice on bob's path while over her limit: %d, want 429", rec.Code)
+	if rec := e.do(t, http.MethodGet, "/api/bob/tasks", alice, ""); rec.Status != http.StatusTooManyRequests {
+		t.Errorf("alice on bob's path while over her limit: %d, want 429", rec.Status)
 	}
 	// Another user is unaffected.
-	if rec := e.do(t, http.MethodGet, "/api/me/tasks", bob, ""); rec.Code != http.StatusOK {
-		t.Errorf("bob, while alice is limited: %d", rec.Code)
+	if rec := e.do(t, http.MethodGet, "/api/me/tasks", bob, ""); rec.Status != http.StatusOK {
+		t.Errorf("bob, while alice is limited: %d", rec.Status)
 	}
 	// Endpoints without a token are not limited per user.
 	for range 10 {
-		if rec := e.do(t, http.MethodGet, "/healthz", "", ""); rec.Code != http.StatusOK {
-			t.Fatalf("/healthz: %d", rec.Code)
+		if rec := e.do(t, http.MethodGet, "/healthz", "", ""); rec.Status != http.StatusOK {
+			t.Fatalf("/healthz: %d", rec.Status)
 		}
 	}
-	metrics := e.do(t, http.MethodGet, "/metrics", "", "").Body.String()
+	metrics := string(e.do(t, http.MethodGet, "/metrics", "", "").Body)
 	if !strings.Contains(metrics, `todoapi_rate_limited_total{limit="user"} 2`) {
 		t.Errorf("metrics do not count the 2 rejections:\n%s", grepLines(metrics, "rate_limited"))
 	}
 }
 
 func TestUserRateLimitRefills(t *testing.T) {
-	e := newEdgeEnv(t, func(c *Config) { c.UserRateLimit = RateLimit{RPS: 20, Burst: 2} })
-	tok := edgeToken(t, "alice")
+	e := newEnv(t, func(c *Config) { c.UserRateLimit = RateLimit{RPS: 20, Burst: 2} })
+	tok := token(t, "alice")
 	statuses := func() (ok, limited int) {
 		for range 4 {
-			switch e.do(t, http.MethodGet, "/api/me/tasks", tok, "").Code {
+			switch e.do(t, http.MethodGet, "/api/me/tasks", tok, "").Status {
 			case 200:
 				ok++
 			case 429:
@@ -88,34 +88,34 @@ func TestUserRateLimitRefills(t *testing.T) {
 		t.Fatalf("burst of 4 at burst size 2: %d ok, %d limited", ok, limited)
 	}
 	time.Sleep(200 * time.Millisecond) // 20/s refills the bucket of 2 in 100 ms
-	if rec := e.do(t, http.MethodGet, "/api/me/tasks", tok, ""); rec.Code != http.StatusOK {
-		t.Errorf("after the bucket refilled: %d", rec.Code)
+	if rec := e.do(t, http.MethodGet, "/api/me/tasks", tok, ""); rec.Status != http.StatusOK {
+		t.Errorf("after the bucket refilled: %d", rec.Status)
 	}
 }
 
 func TestRateLimitDisabled(t *testing.T) {
-	e := newEdgeEnv(t, func(c *Config) { c.UserRateLimit = RateLimit{RPS: 0, Burst: 100} })
-	tok := edgeToken(t, "alice")
+	e := newEnv(t, func(c *Config) { c.UserRateLimit = RateLimit{RPS: 0, Burst: 100} })
+	tok := token(t, "alice")
 	for i := range 300 {
-		if rec := e.do(t, http.MethodGet, "/api/me/tasks", tok, ""); rec.Code != http.StatusOK {
-			t.Fatalf("request %d with the limit disabled: %d", i+1, rec.Code)
+		if rec := e.do(t, http.MethodGet, "/api/me/tasks", tok, ""); rec.Status != http.StatusOK {
+			t.Fatalf("request %d with the limit disabled: %d", i+1, rec.Status)
 		}
 	}
 }
 
 func TestAuthFailureLimitPerIP(t *testing.T) {
-	e := newEdgeEnv(t, func(c *Config) {
+	e := newEnv(t, func(c *Config) {
 		c.AuthFailureLimit = RateLimit{RPS: 0.5, Burst: 3}
 	})
-	good := edgeToken(t, "alice")
+	good := token(t, "alice")
 	from := func(ip, token string) int {
-		req := edgeRequest(http.MethodGet, "/api/me/tasks", token)
+		req := newRequest(http.MethodGet, "/api/me/tasks", token, "")
 		req.RemoteAddr = ip + ":40000"
-		rec := edgeServe(e.handler, req)
-		if rec.Code == http.StatusTooManyRequests && rec.Header().Get("Retry-After") == "" {
+		rec := e.serve(t, req)
+		if rec.Status == http.StatusTooManyRequests && rec.Header.Get("Retry-After") == "" {
 			t.Errorf("429 without Retry-After")
 		}
-		return rec.Code
+		return rec.Status
 	}
 	// Three bad tokens use up the budget; the fourth gets 429 instead of 401.
 	for i := range 3 {
@@ -143,7 +143,7 @@ func TestAuthFailureLimitPerIP(t *testing.T) {
 			t.Fatalf("missing token: %d, want 401 every time", got)
 		}
 	}
-	metrics := e.do(t, http.MethodGet, "/metrics", "", "").Body.String()
+	metrics := string(e.do(t, http.MethodGet, "/metrics", "", "").Body)
 	if !strings.Contains(metrics, `todoapi_rate_limited_total{limit="auth_failure"} 2`) {
 		t.Errorf("metrics do not count 2 auth-failure rejections:\n%s", grepLines(metrics, "rate_limited"))
 	}
@@ -152,16 +152,16 @@ func TestAuthFailureLimitPerIP(t *testing.T) {
 // TestAuthFailureLimitBurstOfBadTokens sends a burst of bad tokens from
 // one address concurrently and prints how many got through to the verifier.
 func TestAuthFailureLimitBurstOfBadTokens(t *testing.T) {
-	e := newEdgeEnv(t, func(c *Config) { c.AuthFailureLimit = RateLimit{RPS: 1, Burst: 20} })
+	e := newEnv(t, func(c *Config) { c.AuthFailureLimit = RateLimit{RPS: 1, Burst: 20} })
 	var unauthorized, limited atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := range 8 {
 		wg.Go(func() {
 			for i := range 50 {
-				req := edgeRequest(http.MethodGet, "/api/me/tasks", fmt.Sprintf("guess-%d-%d", w, i))
+				req := newRequest(http.MethodGet, "/api/me/tasks", fmt.Sprintf("guess-%d-%d", w, i), "")
 				req.RemoteAddr = "192.0.2.9:5555"
-				switch edgeServe(e.handler, req).Code {
+				switch e.serve(t, req).Status {
 				case http.StatusUnauthorized:
 					unauthorized.Add(1)
 				case http.StatusTooManyRequests:
@@ -201,7 +201,7 @@ func TestClientIPAndTrustedProxies(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var got string
 			s := &server{trustedProxies: tc.trusted}
-			req := edgeRequest(http.MethodGet, "/", "")
+			req := newRequest(http.MethodGet, "/", "", "")
 			req.RemoteAddr = tc.remote
 			for _, v := range tc.xff {
 				req.Header.Add("X-Forwarded-For", v)
@@ -253,18 +253,18 @@ func TestLimiterSetIsBounded(t *testing.T) {
 // problem, the stack goes to the log with the request id, and the server
 // keeps serving.
 func TestPanicBecomesLogged500(t *testing.T) {
-	e := newEdgeEnv(t, func(c *Config) {
+	e := newEnv(t, func(c *Config) {
 		c.Tasks = panickyTasks{c.Tasks}
 		c.CORSOrigins = []string{edgeFrontend}
 	})
-	tok := edgeToken(t, "alice")
+	tok := token(t, "alice")
 	rec := e.do(t, http.MethodPost, "/api/me/tasks", tok, `{"title":"boom"}`, "X-Request-ID", "panic-req-1", "Origin", edgeFrontend)
-	if rec.Code != http.StatusInternalServerError {
-		t.Fatalf("status %d, want 500; body %s", rec.Code, rec.Body)
+	if rec.Status != http.StatusInternalServerError {
+		t.Fatalf("status %d, want 500; body %s", rec.Status, rec.Body)
 	}
-	body := rec.Body.String()
+	body := string(rec.Body)
 	var p problem
-	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Status != 500 || p.Detail != "an unexpected error occurred" {
+	if err := json.Unmarshal(rec.Body, &p); err != nil || p.Status != 500 || p.Detail != "an unexpected error occurred" {
 		t.Errorf("500 body %s", body)
 	}
 	for _, leak := range []string{"goroutine", ".go:", "secret-internal-state", "panickyTasks"} {
@@ -272,7 +272,7 @@ func TestPanicBecomesLogged500(t *testing.T) {
 			t.Errorf("the response leaks %q: %s", leak, body)
 		}
 	}
-	h := rec.Header()
+	h := rec.Header
 	if h.Get("X-Request-ID") != "panic-req-1" || h.Get("X-Content-Type-Options") != "nosniff" ||
 		h.Get("Access-Control-Allow-Origin") != edgeFrontend || h.Get("Location") != "" {
 		t.Errorf("500 headers: %v", h)
@@ -284,8 +284,8 @@ func TestPanicBecomesLogged500(t *testing.T) {
 	if line := logLine(t, logs, "panic-req-1"); line["status"] != float64(500) {
 		t.Errorf("the request's log line says status %v", line["status"])
 	}
-	if rec := e.do(t, http.MethodGet, "/api/me/tasks", tok, ""); rec.Code != http.StatusOK {
-		t.Errorf("after the panic: %d", rec.Code)
+	if rec := e.do(t, http.MethodGet, "/api/me/tasks", tok, ""); rec.Status != http.StatusOK {
+		t.Errorf("after the panic: %d", rec.Status)
 	}
 }
 
@@ -310,10 +310,10 @@ func grepLines(s, sub string) string {
 // nothing to refuse up front) is cut at MAX_BODY_BYTES while it streams:
 // 413, nothing stored, and the server stops reading long before the end.
 func TestBodyLimitWithoutContentLength(t *testing.T) {
-	e := newEdgeEnv(t, func(c *Config) { c.MaxBodyBytes = 1024 })
+	e := newEnv(t, func(c *Config) { c.MaxBodyBytes = 1024 })
 	srv := httptest.NewServer(e.handler)
 	t.Cleanup(srv.Close)
-	tok := edgeToken(t, "alice")
+	tok := token(t, "alice")
 
 	var sent atomic.Int64
 	pr, pw := io.Pipe()
@@ -349,7 +349,7 @@ func TestBodyLimitWithoutContentLength(t *testing.T) {
 	if sent.Load() >= 5<<20 {
 		t.Errorf("the server read %d bytes of a body whose limit is 1024", sent.Load())
 	}
-	if rec := e.do(t, http.MethodGet, "/api/me/tasks", tok, ""); strings.Contains(rec.Body.String(), `"big"`) {
+	if rec := e.do(t, http.MethodGet, "/api/me/tasks", tok, ""); strings.Contains(string(rec.Body), `"big"`) {
 		t.Errorf("the oversized task was stored: %s", rec.Body)
 	}
 }
@@ -361,16 +361,16 @@ func TestBodyLimitWithoutContentLength(t *testing.T) {
 // once, whether its user was seen before or not, while the failing tokens
 // themselves get 429 once the address's budget is spent.
 func TestAuthFailuresNeverLockOutValidTokens(t *testing.T) {
-	e := newEdgeEnv(t, func(c *Config) { c.AuthFailureLimit = RateLimit{RPS: 1, Burst: 20} })
+	e := newEnv(t, func(c *Config) { c.AuthFailureLimit = RateLimit{RPS: 1, Burst: 20} })
 	const shared = "198.51.100.77:443"
-	from := func(token string) *httptest.ResponseRecorder {
-		req := edgeRequest(http.MethodGet, "/api/me/tasks", token)
+	from := func(token string) *response {
+		req := newRequest(http.MethodGet, "/api/me/tasks", token, "")
 		req.RemoteAddr = shared
-		return edgeServe(e.handler, req)
+		return e.serve(t, req)
 	}
-	bob := edgeToken(t, "bob")
-	if rec := from(bob); rec.Code != http.StatusOK {
-		t.Fatalf("bob before any failure: %d", rec.Code)
+	bob := token(t, "bob")
+	if rec := from(bob); rec.Status != http.StatusOK {
+		t.Fatalf("bob before any failure: %d", rec.Status)
 	}
 
 	limited := 0
@@ -381,7 +381,7 @@ func TestAuthFailuresNeverLockOutValidTokens(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		switch code := from(forged).Code; code {
+		switch code := from(forged).Status; code {
 		case http.StatusTooManyRequests:
 			limited++
 		case http.StatusUnauthorized:
@@ -393,9 +393,9 @@ func TestAuthFailuresNeverLockOutValidTokens(t *testing.T) {
 		t.Errorf("60 forged tokens from one address: none got 429; the failure budget is 20")
 	}
 	// Another user's valid token, never seen before, and one already cached.
-	for _, tok := range []string{edgeToken(t, "carol"), bob} {
-		if rec := from(tok); rec.Code != http.StatusOK {
-			t.Fatalf("valid token after 60 forged ones from the same address: %d %s", rec.Code, rec.Body)
+	for _, tok := range []string{token(t, "carol"), bob} {
+		if rec := from(tok); rec.Status != http.StatusOK {
+			t.Fatalf("valid token after 60 forged ones from the same address: %d %s", rec.Status, rec.Body)
 		}
 	}
 
@@ -403,15 +403,15 @@ func TestAuthFailuresNeverLockOutValidTokens(t *testing.T) {
 	for i := range 30 {
 		expired, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
 			"sub": fmt.Sprint("user-", i), "exp": time.Now().Add(-2 * time.Minute).Unix(),
-		}).SignedString([]byte(edgeSecret))
+		}).SignedString([]byte(testSecret))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if code := from(expired).Code; code != http.StatusUnauthorized && code != http.StatusTooManyRequests {
+		if code := from(expired).Status; code != http.StatusUnauthorized && code != http.StatusTooManyRequests {
 			t.Fatalf("expired token %d: %d", i, code)
 		}
 	}
-	if rec := from(edgeToken(t, "dave")); rec.Code != http.StatusOK {
-		t.Fatalf("valid token after 30 expired ones from the same address: %d %s", rec.Code, rec.Body)
+	if rec := from(token(t, "dave")); rec.Status != http.StatusOK {
+		t.Fatalf("valid token after 30 expired ones from the same address: %d %s", rec.Status, rec.Body)
 	}
 }

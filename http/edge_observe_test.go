@@ -12,8 +12,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/todoapi/todoapi"
-	"github.com/todoapi/todoapi/auth"
 	"github.com/todoapi/todoapi/metrics"
 	"github.com/todoapi/todoapi/postgres"
 	"github.com/todoapi/todoapi/postgres/pgtest"
@@ -43,15 +41,15 @@ func logLine(t *testing.T, logs, requestID string) map[string]any {
 // pattern, the status, the duration, the request id and the user, and
 // never the token or anything the user wrote.
 func TestRequestLogLine(t *testing.T) {
-	e := newEdgeEnv(t, nil)
-	tok := edgeToken(t, "alice")
+	e := newEnv(t)
+	tok := token(t, "alice")
 	const title = "Surprise party for Bob"
 	const description = "buy the cake at Lola's"
 
 	rec := e.do(t, http.MethodPost, "/api/me/tasks", tok,
 		`{"title":"`+title+`","description":"`+description+`","tags":["confidential-tag"]}`, "X-Request-ID", "req-create")
-	if rec.Code != http.StatusCreated {
-		t.Fatalf("create: %d %s", rec.Code, rec.Body)
+	if rec.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", rec.Status, rec.Body)
 	}
 	line := logLine(t, e.logs.String(), "req-create")
 	want := map[string]any{
@@ -90,7 +88,7 @@ func TestRequestLogLine(t *testing.T) {
 	for what, secret := range map[string]string{
 		"the token": tok, "the token's signature": sig, "the rejected token": bad,
 		"the title": title, "part of the title": "Surprise party", "the description": description,
-		"a tag": "confidential-tag", "the search text": "party+for", "the secret": edgeSecret,
+		"a tag": "confidential-tag", "the search text": "party+for", "the secret": testSecret,
 	} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("the log contains %s (%q):\n%s", what, secret, logs)
@@ -99,8 +97,8 @@ func TestRequestLogLine(t *testing.T) {
 }
 
 func TestSecurityHeaders(t *testing.T) {
-	e := newEdgeEnv(t, nil)
-	tok := edgeToken(t, "alice")
+	e := newEnv(t)
+	tok := token(t, "alice")
 	for _, tc := range []struct {
 		method, path, token string
 		api                 bool
@@ -118,7 +116,7 @@ func TestSecurityHeaders(t *testing.T) {
 		{"GET", "/docs", "", false},
 		{"GET", "/nowhere", "", false},
 	} {
-		h := e.do(t, tc.method, tc.path, tc.token, "").Header()
+		h := e.do(t, tc.method, tc.path, tc.token, "").Header
 		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") != "no-referrer" || h.Get("X-Request-ID") == "" {
 			t.Errorf("%s %s: headers %v", tc.method, tc.path, h)
 		}
@@ -130,23 +128,23 @@ func TestSecurityHeaders(t *testing.T) {
 
 func TestMetricsEndpoint(t *testing.T) {
 	m := metrics.New()
-	e := newEdgeEnv(t, func(c *Config) { c.Metrics = m })
+	e := newEnv(t, func(c *Config) { c.Metrics = m })
 	m.SetPoolStats(func() []metrics.PoolStats {
 		return []metrics.PoolStats{{Pool: "writer", MaxOpen: 1, Open: 1, InUse: 0, Idle: 1, WaitCount: 3, WaitDuration: 1500 * time.Millisecond}}
 	})
 	m.JWKSRefresh(nil)
 	m.JWKSRefresh(errors.New("unreachable"))
 	m.JWKSRefresh(errors.New("unreachable"))
-	tok := edgeToken(t, "alice")
+	tok := token(t, "alice")
 	e.do(t, http.MethodPost, "/api/me/tasks", tok, `{"title":"a"}`)
 	e.do(t, http.MethodGet, "/api/me/tasks/987654", tok, "")
 	e.do(t, http.MethodGet, "/api/me/tasks/987655", tok, "")
 	e.do(t, "BREW", "/api/me/tasks", tok, "")
 
 	rec := e.do(t, http.MethodGet, "/metrics", "", "")
-	body := rec.Body.String()
-	if rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain") {
-		t.Fatalf("/metrics: %d %s", rec.Code, rec.Header().Get("Content-Type"))
+	body := string(rec.Body)
+	if rec.Status != 200 || !strings.HasPrefix(rec.Header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("/metrics: %d %s", rec.Status, rec.Header.Get("Content-Type"))
 	}
 	for _, want := range []string{
 		`todoapi_http_requests_total{method="POST",route="/api/{user_id}/tasks",status="201"} 1`,
@@ -186,15 +184,8 @@ func TestReadyzFollowsTheDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = store.Close() })
-	if err := store.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	verifier, _ := auth.NewVerifier(auth.Config{Secret: edgeSecret})
-	e := &edgeEnv{logs: &edgeLog{}}
-	e.handler = NewHandler(Config{Tasks: todoapi.NewService(store), Verifier: verifier, Database: store,
-		Logger: newJSONLogger(e.logs)})
-	tok := edgeToken(t, "alice")
+	e := newEnvOn(t, migrated(t, store))
+	tok := token(t, "alice")
 
 	admin, err := pgx.Connect(t.Context(), pgtest.ServerURL())
 	if err != nil {
@@ -211,25 +202,25 @@ func TestReadyzFollowsTheDatabase(t *testing.T) {
 		}
 	}
 
-	if rec := e.do(t, http.MethodGet, "/readyz", "", ""); rec.Code != 200 {
-		t.Fatalf("/readyz with the database up: %d %s", rec.Code, rec.Body)
+	if rec := e.do(t, http.MethodGet, "/readyz", "", ""); rec.Status != 200 {
+		t.Fatalf("/readyz with the database up: %d %s", rec.Status, rec.Body)
 	}
 
 	exec("ALTER DATABASE " + name + " ALLOW_CONNECTIONS false")
 	exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + name + "' AND pid <> pg_backend_pid()")
 	start := time.Now()
 	rec := e.do(t, http.MethodGet, "/readyz", "", "", "Accept", "application/problem+json")
-	t.Logf("/readyz with the database down: %d in %v", rec.Code, time.Since(start).Round(time.Millisecond))
-	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Content-Type") != "application/problem+json" {
-		t.Fatalf("/readyz with the database down: %d %s", rec.Code, rec.Body)
+	t.Logf("/readyz with the database down: %d in %v", rec.Status, time.Since(start).Round(time.Millisecond))
+	if rec.Status != http.StatusServiceUnavailable || rec.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("/readyz with the database down: %d %s", rec.Status, rec.Body)
 	}
 	// "Not accepting connections" (SQLSTATE 55000 while connecting) is an
 	// outage like any other: 503, saying nothing about the cause.
 	api := e.do(t, http.MethodGet, "/api/me/tasks", tok, "")
-	if api.Code != http.StatusServiceUnavailable {
-		t.Errorf("a task request with the database down: %d; want 503", api.Code)
+	if api.Status != http.StatusServiceUnavailable {
+		t.Errorf("a task request with the database down: %d; want 503", api.Status)
 	}
-	for _, body := range []string{rec.Body.String(), api.Body.String()} {
+	for _, body := range []string{string(rec.Body), string(api.Body)} {
 		for _, leak := range []string{"FATAL", "SQLSTATE", "pg_", name, "postgres", "allow", "terminat"} {
 			if strings.Contains(strings.ToLower(body), strings.ToLower(leak)) {
 				t.Errorf("503 body leaks %q: %s", leak, body)
@@ -241,17 +232,17 @@ func TestReadyzFollowsTheDatabase(t *testing.T) {
 	start = time.Now()
 	for {
 		rec := e.do(t, http.MethodGet, "/readyz", "", "")
-		if rec.Code == http.StatusOK {
+		if rec.Status == http.StatusOK {
 			break
 		}
 		if time.Since(start) > 10*time.Second {
-			t.Fatalf("/readyz still %d 10 s after the database came back", rec.Code)
+			t.Fatalf("/readyz still %d 10 s after the database came back", rec.Status)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("/readyz back to 200 %v after the database allowed connections again", time.Since(start).Round(time.Millisecond))
-	if rec := e.do(t, http.MethodGet, "/api/me/tasks", tok, ""); rec.Code != 200 {
-		t.Errorf("a task request after recovery: %d", rec.Code)
+	if rec := e.do(t, http.MethodGet, "/api/me/tasks", tok, ""); rec.Status != 200 {
+		t.Errorf("a task request after recovery: %d", rec.Status)
 	}
 }
 
@@ -259,18 +250,18 @@ func TestReadyzFollowsTheDatabase(t *testing.T) {
 // says 503 and every response asks the client to close its connection.
 func TestDrainingClosesConnections(t *testing.T) {
 	var draining bool
-	e := newEdgeEnv(t, func(c *Config) { c.Draining = func() bool { return draining } })
-	tok := edgeToken(t, "alice")
-	if rec := e.do(t, http.MethodGet, "/readyz", "", ""); rec.Code != 200 || rec.Header().Get("Connection") != "" {
-		t.Fatalf("before draining: %d, Connection %q", rec.Code, rec.Header().Get("Connection"))
+	e := newEnv(t, func(c *Config) { c.Draining = func() bool { return draining } })
+	tok := token(t, "alice")
+	if rec := e.do(t, http.MethodGet, "/readyz", "", ""); rec.Status != 200 || rec.Header.Get("Connection") != "" {
+		t.Fatalf("before draining: %d, Connection %q", rec.Status, rec.Header.Get("Connection"))
 	}
 	draining = true
 	ready := e.do(t, http.MethodGet, "/readyz", "", "")
-	if ready.Code != http.StatusServiceUnavailable || ready.Header().Get("Connection") != "close" {
-		t.Errorf("/readyz while draining: %d, Connection %q", ready.Code, ready.Header().Get("Connection"))
+	if ready.Status != http.StatusServiceUnavailable || ready.Header.Get("Connection") != "close" {
+		t.Errorf("/readyz while draining: %d, Connection %q", ready.Status, ready.Header.Get("Connection"))
 	}
 	api := e.do(t, http.MethodPost, "/api/me/tasks", tok, `{"title":"still served"}`)
-	if api.Code != http.StatusCreated || api.Header().Get("Connection") != "close" {
-		t.Errorf("a request while draining: %d, Connection %q; want it served, with Connection: close", api.Code, api.Header().Get("Connection"))
+	if api.Status != http.StatusCreated || api.Header.Get("Connection") != "close" {
+		t.Errorf("a request while draining: %d, Connection %q; want it served, with Connection: close", api.Status, api.Header.Get("Connection"))
 	}
 }

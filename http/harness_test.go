@@ -1,19 +1,33 @@
-package http_test
+package http
 
-// The harness: every test drives the real handler (api.NewHandler) with a
-// real auth.Verifier, the real todoapi.Service and a real store, once per
-// store (SQLite in a temporary file, PostgreSQL in a fresh database).
+// The one harness of the HTTP tests. Every test drives the real handler
+// (NewHandler) with a real auth.Verifier, the real todoapi.Service and a
+// real store, through the real router and middleware:
+//
+//	e := newEnv(t)                 // one server on a fresh SQLite store
+//	e := newEnv(t, func(c *Config) { c.CORSOrigins = … })
+//	eachStore(t, func(t *testing.T, e *env) { … }) // once per store
+//	res := e.do(t, "GET", "/api/me/tasks", token(t, "alice"), "")
+//	res := e.serve(t, req)         // a request built by hand
+//
+// HTTP behaviour (headers, CORS, problem documents, auth errors, limits)
+// does not depend on the store and is tested once, on SQLite; eachStore is
+// for what a store computes (listing, counting, quotas), which the store
+// contract suite (internal/storetest) covers in depth as well.
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,7 +35,6 @@ import (
 
 	"github.com/todoapi/todoapi"
 	"github.com/todoapi/todoapi/auth"
-	api "github.com/todoapi/todoapi/http"
 	"github.com/todoapi/todoapi/postgres"
 	"github.com/todoapi/todoapi/postgres/pgtest"
 	"github.com/todoapi/todoapi/sqlite"
@@ -30,68 +43,92 @@ import (
 // testSecret is the BETTER_AUTH_SECRET of every test server.
 const testSecret = "http-test-secret-0123456789abcdef"
 
-// migratedStore is what both stores offer.
-type migratedStore interface {
+// testStore is what both stores offer.
+type testStore interface {
 	todoapi.Store
 	Migrate(ctx context.Context) error
+	Close() error
 }
 
-// storeKinds opens an empty, migrated store of each kind; the store is
+// storeKinds open an empty, migrated store of each kind; the store is
 // closed when the test ends.
 var storeKinds = []struct {
 	name string
-	open func(t *testing.T) migratedStore
+	open func(t *testing.T) testStore
 }{
-	{"sqlite", func(t *testing.T) migratedStore {
-		s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "todo.db"))
-		if err != nil {
-			t.Fatalf("sqlite.Open: %v", err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	}},
-	{"postgres", func(t *testing.T) migratedStore {
-		url := pgtest.NewDatabase(t)
-		s, err := postgres.Open(t.Context(), url, postgres.Options{})
-		if err != nil {
-			t.Fatalf("postgres.Open: %v", err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	}},
+	{"sqlite", openSQLite},
+	{"postgres", openPostgres},
+}
+
+func openSQLite(t *testing.T) testStore {
+	t.Helper()
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "todo.db"))
+	if err != nil {
+		t.Fatalf("sqlite.Open: %v", err)
+	}
+	return migrated(t, s)
+}
+
+// openPostgres opens a fresh database on the test server (pgtest), or
+// skips the test (fails it under TODOAPI_NO_SKIP=1) when there is none.
+func openPostgres(t *testing.T) testStore {
+	t.Helper()
+	s, err := postgres.Open(t.Context(), pgtest.NewDatabase(t), postgres.Options{})
+	if err != nil {
+		t.Fatalf("postgres.Open: %v", err)
+	}
+	return migrated(t, s)
+}
+
+func migrated(t *testing.T, s testStore) testStore {
+	t.Helper()
+	t.Cleanup(func() { _ = s.Close() })
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	return s
 }
 
 // env is one server under test.
 type env struct {
 	handler http.Handler
-	store   migratedStore
+	store   testStore
+	// logs holds every line the server logged, debug lines included, in
+	// the service's JSON format.
+	logs   *logBuffer
+	config Config
 }
 
 // option adjusts the server configuration of an env.
-type option func(*api.Config)
+type option = func(*Config)
 
-func withMaxBody(n int64) option { return func(c *api.Config) { c.MaxBodyBytes = n } }
+func withMaxBody(n int64) option { return func(c *Config) { c.MaxBodyBytes = n } }
 
-func newEnv(t *testing.T, open func(*testing.T) migratedStore, opts ...option) *env {
+// newEnv starts a server on a fresh SQLite store.
+func newEnv(t *testing.T, opts ...option) *env {
 	t.Helper()
-	store := open(t)
-	if err := store.Migrate(t.Context()); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
+	return newEnvOn(t, openSQLite(t), opts...)
+}
+
+// newEnvOn starts a server on store, which the test opened and migrated.
+func newEnvOn(t *testing.T, store testStore, opts ...option) *env {
+	t.Helper()
 	verifier, err := auth.NewVerifier(auth.Config{Secret: testSecret})
 	if err != nil {
 		t.Fatalf("NewVerifier: %v", err)
 	}
-	cfg := api.Config{
+	logs := &logBuffer{}
+	cfg := Config{
 		Tasks:    todoapi.NewService(store),
 		Verifier: verifier,
 		Database: store,
+		Logger:   newJSONLogger(logs),
 		Version:  "test",
 	}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	return &env{handler: api.NewHandler(cfg), store: store}
+	return &env{handler: NewHandler(cfg), store: store, logs: logs, config: cfg}
 }
 
 // eachStore runs fn as one subtest per store, each with a fresh server.
@@ -99,9 +136,33 @@ func eachStore(t *testing.T, fn func(t *testing.T, e *env), opts ...option) {
 	t.Helper()
 	for _, k := range storeKinds {
 		t.Run(k.name, func(t *testing.T) {
-			fn(t, newEnv(t, k.open, opts...))
+			fn(t, newEnvOn(t, k.open(t), opts...))
 		})
 	}
+}
+
+// logBuffer is a goroutine-safe buffer for a JSON slog handler.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// newJSONLogger logs everything, debug lines included, as the service's
+// JSON log format does.
+func newJSONLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // response is what the handler answered.
@@ -115,11 +176,21 @@ type response struct {
 // Bearer token"; a non-empty body gets Content-Type application/json unless
 // headers (name, value pairs) set one. headers may also replace
 // Authorization.
-func (e *env) do(t *testing.T, method, path, token, body string, headers ...string) *response {
+func (e *env) do(t testing.TB, method, path, token, body string, headers ...string) *response {
 	t.Helper()
 	if len(headers)%2 != 0 {
 		t.Fatalf("do: headers must be name, value pairs: %q", headers)
 	}
+	req := newRequest(method, path, token, body)
+	for i := 0; i < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	return e.serve(t, req)
+}
+
+// newRequest is a request as do sends it, for a test to adjust (its
+// RemoteAddr, say) before serve.
+func newRequest(method, path, token, body string) *http.Request {
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	if body == "" {
 		req.Body = http.NoBody
@@ -131,14 +202,17 @@ func (e *env) do(t *testing.T, method, path, token, body string, headers ...stri
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	for i := 0; i < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
+	return req
+}
+
+// serve runs req through the handler and returns what it answered.
+func (e *env) serve(t testing.TB, req *http.Request) *response {
+	t.Helper()
 	rec := httptest.NewRecorder()
 	if panicked := serve(e.handler, rec, req); panicked != nil {
 		// A real server would drop the connection: the client gets no
 		// response at all. Report it and carry on with the other cases.
-		t.Errorf("%s %s: handler panicked: %v", method, path, panicked)
+		t.Errorf("%s %s: handler panicked: %v", req.Method, req.URL, panicked)
 		return &response{Status: 0, Header: http.Header{}, Body: []byte("<no response: handler panicked>")}
 	}
 	res := rec.Result()
@@ -354,7 +428,7 @@ func (r *response) invalid(t *testing.T, locations ...string) []string {
 }
 
 // token mints a valid token for sub with auth.Mint, as `todoapi token` does.
-func token(t *testing.T, sub string) string {
+func token(t testing.TB, sub string) string {
 	t.Helper()
 	tok, err := auth.Mint(testSecret, auth.MintClaims{Subject: sub, TTL: time.Hour})
 	if err != nil {

@@ -1,128 +1,27 @@
-package http_test
+package http
 
 // Tests of GET /api/{user_id}/tasks (SPEC §3.3) through the real handler,
-// verifier, service and store, once per store. The small harness here has
-// names starting with list, to stay clear of other test files.
+// verifier, service and store, once per store: filtering, ordering and
+// paging are computed by each store's SQL.
 
 import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/todoapi/todoapi"
-	"github.com/todoapi/todoapi/auth"
-	api "github.com/todoapi/todoapi/http"
-	"github.com/todoapi/todoapi/postgres"
-	"github.com/todoapi/todoapi/postgres/pgtest"
-	"github.com/todoapi/todoapi/sqlite"
 )
-
-const listSecret = "list-test-secret-0123456789abcdef"
-
-// listEnv is one server under test.
-type listEnv struct {
-	handler http.Handler
-}
-
-// eachListStore runs fn once on SQLite and once on PostgreSQL, each with a
-// fresh database.
-func eachListStore(t *testing.T, fn func(t *testing.T, e *listEnv)) {
-	t.Helper()
-	for _, kind := range []string{"sqlite", "postgres"} {
-		t.Run(kind, func(t *testing.T) {
-			var store todoapi.Store
-			switch kind {
-			case "sqlite":
-				s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "todo.db"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = s.Close() })
-				if err := s.Migrate(t.Context()); err != nil {
-					t.Fatal(err)
-				}
-				store = s
-			case "postgres":
-				s, err := postgres.Open(t.Context(), pgtest.NewDatabase(t), postgres.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = s.Close() })
-				if err := s.Migrate(t.Context()); err != nil {
-					t.Fatal(err)
-				}
-				store = s
-			}
-			verifier, err := auth.NewVerifier(auth.Config{Secret: listSecret})
-			if err != nil {
-				t.Fatal(err)
-			}
-			fn(t, &listEnv{handler: api.NewHandler(api.Config{
-				Tasks: todoapi.NewService(store), Verifier: verifier, Database: store, Version: "test",
-			})})
-		})
-	}
-}
-
-func listToken(t *testing.T, sub string) string {
-	t.Helper()
-	tok, err := auth.Mint(listSecret, auth.MintClaims{Subject: sub, TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
-func (e *listEnv) request(t *testing.T, method, path, tok, body string) *httptest.ResponseRecorder {
-	t.Helper()
-	var req *http.Request
-	if body == "" {
-		req = httptest.NewRequest(method, path, nil)
-	} else {
-		req = httptest.NewRequest(method, path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	rec := httptest.NewRecorder()
-	e.handler.ServeHTTP(rec, req)
-	return rec
-}
-
-// listTask is the part of a task these tests look at.
-type listTask struct {
-	ID       int64    `json:"id"`
-	UserID   string   `json:"user_id"`
-	Title    string   `json:"title"`
-	Priority string   `json:"priority"`
-	Tags     []string `json:"tags"`
-}
-
-func (e *listEnv) create(t *testing.T, tok, body string) listTask {
-	t.Helper()
-	rec := e.request(t, http.MethodPost, "/api/me/tasks", tok, body)
-	if rec.Code != http.StatusCreated {
-		t.Fatalf("create %s: %d %s", body, rec.Code, rec.Body)
-	}
-	var task listTask
-	if err := json.Unmarshal(rec.Body.Bytes(), &task); err != nil {
-		t.Fatal(err)
-	}
-	return task
-}
 
 // listResult is a successful list response.
 type listResult struct {
-	tasks []listTask
+	tasks []wireTask
 	total int
 	next  string // the Link target, "" without one
 }
@@ -131,23 +30,23 @@ var linkHeader = regexp.MustCompile(`^<([^<>]+)>; rel="next"$`)
 
 // list GETs path and checks what every list response must have: 200, a
 // JSON array, X-Total-Count, and at most a well-formed Link header.
-func (e *listEnv) list(t *testing.T, tok, path string) listResult {
+func (e *env) page(t *testing.T, tok, path string) listResult {
 	t.Helper()
-	rec := e.request(t, http.MethodGet, path, tok, "")
-	if rec.Code != http.StatusOK {
-		t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
+	rec := e.do(t, http.MethodGet, path, tok, "")
+	if rec.Status != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, rec.Status, rec.Body)
 	}
 	var r listResult
-	if err := json.Unmarshal(rec.Body.Bytes(), &r.tasks); err != nil || r.tasks == nil {
+	if err := json.Unmarshal(rec.Body, &r.tasks); err != nil || r.tasks == nil {
 		t.Fatalf("GET %s: body is not a JSON array (%v): %s", path, err, rec.Body)
 	}
-	total := rec.Header().Values("X-Total-Count")
+	total := rec.Header.Values("X-Total-Count")
 	n, err := strconv.Atoi(strings.Join(total, ","))
 	if err != nil || n < len(r.tasks) {
 		t.Fatalf("GET %s: X-Total-Count = %q with %d tasks", path, total, len(r.tasks))
 	}
 	r.total = n
-	if links := rec.Header().Values("Link"); len(links) > 0 {
+	if links := rec.Header.Values("Link"); len(links) > 0 {
 		m := linkHeader.FindStringSubmatch(strings.Join(links, ", "))
 		if m == nil {
 			t.Fatalf("GET %s: Link = %q, want one <…>; rel=\"next\"", path, links)
@@ -159,11 +58,11 @@ func (e *listEnv) list(t *testing.T, tok, path string) listResult {
 
 // invalid GETs path and checks that the answer is a 422 naming exactly
 // the locations given.
-func (e *listEnv) invalid(t *testing.T, tok, path string, locations ...string) {
+func (e *env) invalidList(t *testing.T, tok, path string, locations ...string) {
 	t.Helper()
-	rec := e.request(t, http.MethodGet, path, tok, "")
-	if rec.Code != http.StatusUnprocessableEntity {
-		t.Fatalf("GET %s: %d %s, want 422", path, rec.Code, rec.Body)
+	rec := e.do(t, http.MethodGet, path, tok, "")
+	if rec.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("GET %s: %d %s, want 422", path, rec.Status, rec.Body)
 	}
 	var p struct {
 		Detail string `json:"detail"`
@@ -172,7 +71,7 @@ func (e *listEnv) invalid(t *testing.T, tok, path string, locations ...string) {
 			Message  string `json:"message"`
 		} `json:"errors"`
 	}
-	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+	if err := json.Unmarshal(rec.Body, &p); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -189,7 +88,7 @@ func (e *listEnv) invalid(t *testing.T, tok, path string, locations ...string) {
 	}
 }
 
-func listIDs(tasks []listTask) []int64 {
+func listIDs(tasks []wireTask) []int64 {
 	out := make([]int64, len(tasks))
 	for i, task := range tasks {
 		out[i] = task.ID
@@ -199,9 +98,9 @@ func listIDs(tasks []listTask) []int64 {
 
 // seedHTTP creates tasks for alice and bob through the API and returns
 // alice's, oldest first.
-func seedHTTP(t *testing.T, e *listEnv) []listTask {
-	alice, bob := listToken(t, "alice"), listToken(t, "bob")
-	var out []listTask
+func seedHTTP(t *testing.T, e *env) []wireTask {
+	alice, bob := token(t, "alice"), token(t, "bob")
+	var out []wireTask
 	for _, body := range []string{
 		`{"title":"Buy milk","priority":"high","tags":["Home"],"due_date":"2026-01-05"}`,
 		`{"title":"buy MILK","priority":"low","tags":["home","Shop"]}`,
@@ -218,10 +117,10 @@ func seedHTTP(t *testing.T, e *listEnv) []listTask {
 }
 
 func TestListFilterParams(t *testing.T) {
-	eachListStore(t, func(t *testing.T, e *listEnv) {
+	eachStore(t, func(t *testing.T, e *env) {
 		a := seedHTTP(t, e)
-		alice := listToken(t, "alice")
-		newest := func(tasks ...listTask) []int64 {
+		alice := token(t, "alice")
+		newest := func(tasks ...wireTask) []int64 {
 			ids := listIDs(tasks)
 			slices.Reverse(ids)
 			return ids
@@ -262,7 +161,7 @@ func TestListFilterParams(t *testing.T) {
 			"?unknown=1&done=maybe&owner=bob":                                        newest(a...),
 			"?status=pending&priority=high&tag=home&q=MILK&due_after=2026-01-04":     {a[0].ID},
 		} {
-			r := e.list(t, alice, "/api/me/tasks"+path)
+			r := e.page(t, alice, "/api/me/tasks"+path)
 			if got := listIDs(r.tasks); !slices.Equal(got, want) {
 				t.Errorf("GET %s: ids %v, want %v", path, got, want)
 			}
@@ -276,22 +175,22 @@ func TestListFilterParams(t *testing.T) {
 			}
 		}
 		// The real user id works as well as me.
-		if r := e.list(t, alice, "/api/alice/tasks?tag=home"); r.total != 3 {
+		if r := e.page(t, alice, "/api/alice/tasks?tag=home"); r.total != 3 {
 			t.Errorf("/api/alice/tasks?tag=home: X-Total-Count %d, want 3", r.total)
 		}
 		// A user with no tasks gets an empty array and a count of 0.
-		if r := e.list(t, listToken(t, "carol"), "/api/me/tasks"); len(r.tasks) != 0 || r.total != 0 || r.next != "" {
+		if r := e.page(t, token(t, "carol"), "/api/me/tasks"); len(r.tasks) != 0 || r.total != 0 || r.next != "" {
 			t.Errorf("carol: %d tasks, X-Total-Count %d, Link %q", len(r.tasks), r.total, r.next)
 		}
 	})
 }
 
 func TestListInvalidParams(t *testing.T) {
-	eachListStore(t, func(t *testing.T, e *listEnv) {
-		alice := listToken(t, "alice")
+	eachStore(t, func(t *testing.T, e *env) {
+		alice := token(t, "alice")
 		e.create(t, alice, `{"title":"x"}`)
 		e.create(t, alice, `{"title":"y"}`)
-		good := e.list(t, alice, "/api/me/tasks?limit=1&sort=title")
+		good := e.page(t, alice, "/api/me/tasks?limit=1&sort=title")
 		if good.next == "" {
 			t.Fatal("no Link with limit=1 and two tasks")
 		}
@@ -319,10 +218,10 @@ func TestListInvalidParams(t *testing.T) {
 				"query.status", "query.limit", "query.sort", "query.cursor", "query.due_before",
 				"query.due_after", "query.priority", "query.q", "query.tag"},
 		} {
-			e.invalid(t, alice, "/api/me/tasks"+path, locations...)
+			e.invalidList(t, alice, "/api/me/tasks"+path, locations...)
 		}
 		for _, limit := range []string{"1", "1000"} {
-			e.list(t, alice, "/api/me/tasks?limit="+limit)
+			e.page(t, alice, "/api/me/tasks?limit="+limit)
 		}
 	})
 }
@@ -345,9 +244,9 @@ func cursorOf(t *testing.T, link string) string {
 // order; every page has X-Total-Count, the last has no Link, and each link
 // keeps the request's other parameters.
 func TestListLinkWalk(t *testing.T) {
-	eachListStore(t, func(t *testing.T, e *listEnv) {
-		alice := listToken(t, "alice")
-		var all []listTask
+	eachStore(t, func(t *testing.T, e *env) {
+		alice := token(t, "alice")
+		var all []wireTask
 		for i := range 11 {
 			all = append(all, e.create(t, alice, fmt.Sprintf(`{"title":"Task %02d","tags":["Walk"],"priority":"%s"}`,
 				i, todoapi.Priorities[i%3])))
@@ -358,17 +257,17 @@ func TestListLinkWalk(t *testing.T) {
 			if sort != "" {
 				first += "&sort=" + sort
 			}
-			full := e.list(t, alice, strings.Replace(first, "limit=3", "limit=1000", 1))
+			full := e.page(t, alice, strings.Replace(first, "limit=3", "limit=1000", 1))
 			if len(full.tasks) != len(all) {
 				t.Fatalf("sort=%s: %d tasks, want %d", sort, len(full.tasks), len(all))
 			}
-			var walked []listTask
+			var walked []wireTask
 			pages := 0
 			for path := first; path != ""; pages++ {
 				if pages > len(all) {
 					t.Fatalf("sort=%s: the Link walk does not end", sort)
 				}
-				r := e.list(t, alice, path)
+				r := e.page(t, alice, path)
 				if r.total != len(all) {
 					t.Errorf("sort=%s: page %d: X-Total-Count %d, want %d", sort, pages, r.total, len(all))
 				}
@@ -399,13 +298,13 @@ func TestListLinkWalk(t *testing.T) {
 // A tampered cursor is a 422 on query.cursor, never a 500 and never
 // another position's tasks by accident of decoding.
 func TestListCursorTampering(t *testing.T) {
-	eachListStore(t, func(t *testing.T, e *listEnv) {
-		alice := listToken(t, "alice")
+	eachStore(t, func(t *testing.T, e *env) {
+		alice := token(t, "alice")
 		for i := range 4 {
 			e.create(t, alice, fmt.Sprintf(`{"title":"t%d","due_date":"2026-01-0%d"}`, i, i+1))
 		}
 		for _, sort := range []string{"-created", "title", "due_date", "-priority", "updated"} {
-			r := e.list(t, alice, "/api/me/tasks?limit=2&sort="+sort)
+			r := e.page(t, alice, "/api/me/tasks?limit=2&sort="+sort)
 			cursor := cursorOf(t, r.next)
 			raw, err := base64.RawURLEncoding.DecodeString(cursor)
 			if err != nil {
@@ -437,9 +336,9 @@ func TestListCursorTampering(t *testing.T) {
 				"fields missing":  edit(func(m map[string]any) { delete(m, "v") }),
 				"huge":            strings.Repeat("A", 10000),
 			} {
-				rec := e.request(t, http.MethodGet, "/api/me/tasks?sort="+sort+"&cursor="+url.QueryEscape(bad), alice, "")
-				if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), `"query.cursor"`) {
-					t.Errorf("sort=%s, %s cursor: %d %s; want 422 at query.cursor", sort, name, rec.Code, rec.Body)
+				rec := e.do(t, http.MethodGet, "/api/me/tasks?sort="+sort+"&cursor="+url.QueryEscape(bad), alice, "")
+				if rec.Status != http.StatusUnprocessableEntity || !strings.Contains(string(rec.Body), `"query.cursor"`) {
+					t.Errorf("sort=%s, %s cursor: %d %s; want 422 at query.cursor", sort, name, rec.Status, rec.Body)
 				}
 			}
 		}
@@ -450,16 +349,16 @@ func TestListCursorTampering(t *testing.T) {
 // cursor sees only his own tasks (after that position), and the count is
 // his.
 func TestListCursorOfAnotherUser(t *testing.T) {
-	eachListStore(t, func(t *testing.T, e *listEnv) {
-		alice, bob := listToken(t, "alice"), listToken(t, "bob")
+	eachStore(t, func(t *testing.T, e *env) {
+		alice, bob := token(t, "alice"), token(t, "bob")
 		seedHTTP(t, e)
 		e.create(t, bob, `{"title":"bob only"}`)
 		for _, sort := range []string{"-created", "title", "-due_date", "priority"} {
-			r := e.list(t, alice, "/api/me/tasks?limit=2&sort="+sort)
+			r := e.page(t, alice, "/api/me/tasks?limit=2&sort="+sort)
 			if r.next == "" {
 				t.Fatalf("sort=%s: no Link", sort)
 			}
-			stolen := e.list(t, bob, r.next)
+			stolen := e.page(t, bob, r.next)
 			if stolen.total != 8 {
 				t.Errorf("sort=%s: bob with alice's cursor: X-Total-Count %d, want his 8", sort, stolen.total)
 			}
@@ -469,8 +368,8 @@ func TestListCursorOfAnotherUser(t *testing.T) {
 				}
 			}
 			// The same link on /api/alice/… is forbidden to bob outright.
-			if rec := e.request(t, http.MethodGet, strings.Replace(r.next, "/api/me/", "/api/alice/", 1), bob, ""); rec.Code != http.StatusForbidden {
-				t.Errorf("sort=%s: bob on alice's path: %d, want 403", sort, rec.Code)
+			if rec := e.do(t, http.MethodGet, strings.Replace(r.next, "/api/me/", "/api/alice/", 1), bob, ""); rec.Status != http.StatusForbidden {
+				t.Errorf("sort=%s: bob on alice's path: %d, want 403", sort, rec.Status)
 			}
 		}
 	})
@@ -478,15 +377,9 @@ func TestListCursorOfAnotherUser(t *testing.T) {
 
 // The OpenAPI document describes every list parameter and both headers.
 func TestListOpenAPI(t *testing.T) {
-	verifier, err := auth.NewVerifier(auth.Config{Secret: listSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := api.NewHandler(api.Config{Verifier: verifier, Version: "test"})
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/openapi.json", nil))
-	if rec.Code != http.StatusOK {
-		t.Fatalf("GET /openapi.json: %d", rec.Code)
+	rec := newEnv(t).do(t, http.MethodGet, "/openapi.json", "", "")
+	if rec.Status != http.StatusOK {
+		t.Fatalf("GET /openapi.json: %d", rec.Status)
 	}
 	var doc struct {
 		Paths map[string]map[string]struct {
@@ -501,7 +394,7 @@ func TestListOpenAPI(t *testing.T) {
 			}
 		}
 	}
-	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+	if err := json.Unmarshal(rec.Body, &doc); err != nil {
 		t.Fatal(err)
 	}
 	op := doc.Paths["/api/{user_id}/tasks"]["get"]

@@ -1,4 +1,4 @@
-package http_test
+package http
 
 import (
 	"io"
@@ -16,7 +16,7 @@ import (
 // does (RFC 3986: dot segments removed) and followed over a real connection,
 // so that the server's own path cleaning and redirects apply.
 func TestLocationResolvesForEveryUserID(t *testing.T) {
-	e := newEnv(t, storeKinds[0].open)
+	e := newEnv(t)
 	srv := httptest.NewServer(e.handler)
 	t.Cleanup(srv.Close)
 	client := srv.Client()

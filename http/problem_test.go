@@ -12,8 +12,8 @@ import (
 // same on the wire: the same Content-Type for the same Accept, a correct
 // Content-Length, and the same fields.
 func TestProblemWritersAgree(t *testing.T) {
-	e := newEdgeEnv(t, nil)
-	tok := edgeToken(t, "alice")
+	e := newEnv(t)
+	tok := token(t, "alice")
 	cases := []struct {
 		name, path, token string
 		status            int
@@ -32,17 +32,17 @@ func TestProblemWritersAgree(t *testing.T) {
 		}
 		for _, c := range cases {
 			rec := e.do(t, http.MethodGet, c.path, c.token, "", "Accept", accept)
-			if rec.Code != c.status {
-				t.Fatalf("%s: status %d, want %d: %s", c.name, rec.Code, c.status, rec.Body)
+			if rec.Status != c.status {
+				t.Fatalf("%s: status %d, want %d: %s", c.name, rec.Status, c.status, rec.Body)
 			}
-			if ct := rec.Header().Get("Content-Type"); ct != want {
+			if ct := rec.Header.Get("Content-Type"); ct != want {
 				t.Errorf("%s: Content-Type %q, want %q", c.name, ct, want)
 			}
-			if cl := rec.Header().Get("Content-Length"); cl != strconv.Itoa(rec.Body.Len()) {
-				t.Errorf("%s: Content-Length %q for a body of %d bytes", c.name, cl, rec.Body.Len())
+			if cl := rec.Header.Get("Content-Length"); cl != strconv.Itoa(len(rec.Body)) {
+				t.Errorf("%s: Content-Length %q for a body of %d bytes", c.name, cl, len(rec.Body))
 			}
 			var p map[string]any
-			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+			if err := json.Unmarshal(rec.Body, &p); err != nil {
 				t.Fatalf("%s: body is not JSON: %v", c.name, err)
 			}
 			if p["status"] != float64(c.status) || p["title"] != http.StatusText(c.status) ||
@@ -59,28 +59,21 @@ func TestProblemWritersAgree(t *testing.T) {
 func TestUnavailableProblems(t *testing.T) {
 	const dbDetail = "the database is unavailable; try again shortly"
 	const authDetail = "the authentication server is unavailable; try again shortly"
-	check := func(t *testing.T, name string, rec interface {
-		Result() *http.Response
-	}, detail string) {
+	check := func(t *testing.T, name string, res *response, detail string) {
 		t.Helper()
-		res := rec.Result()
-		var p problem
-		if err := json.NewDecoder(res.Body).Decode(&p); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if res.StatusCode != http.StatusServiceUnavailable || p.Detail != detail ||
-			res.Header.Get("Retry-After") != retryAfterUnavailable {
-			t.Errorf("%s: %d, Retry-After %q, detail %q; want 503, Retry-After %s, %q",
-				name, res.StatusCode, res.Header.Get("Retry-After"), p.Detail, retryAfterUnavailable, detail)
+		p := res.problem(t, http.StatusServiceUnavailable)
+		if p.Detail != detail || res.Header.Get("Retry-After") != retryAfterUnavailable {
+			t.Errorf("%s: Retry-After %q, detail %q; want Retry-After %s, %q",
+				name, res.Header.Get("Retry-After"), p.Detail, retryAfterUnavailable, detail)
 		}
 	}
 
-	e := newEdgeEnv(t, func(c *Config) { c.Verifier = unsureVerifier{c.Verifier} })
+	e := newEnv(t, func(c *Config) { c.Verifier = unsureVerifier{c.Verifier} })
 	check(t, "auth server down", e.do(t, http.MethodGet, "/api/me/tasks", "unsure", ""), authDetail)
 
 	if err := e.store.Close(); err != nil {
 		t.Fatal(err)
 	}
-	check(t, "list with the database down", e.do(t, http.MethodGet, "/api/me/tasks", edgeToken(t, "alice"), ""), dbDetail)
+	check(t, "list with the database down", e.do(t, http.MethodGet, "/api/me/tasks", token(t, "alice"), ""), dbDetail)
 	check(t, "readyz with the database down", e.do(t, http.MethodGet, "/readyz", "", ""), dbDetail)
 }

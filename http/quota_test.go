@@ -1,16 +1,14 @@
-package http_test
+package http
 
 import (
 	"net/http"
 	"testing"
 
-	api "github.com/todoapi/todoapi/http"
-
 	"github.com/todoapi/todoapi"
 )
 
 func withTaskQuota(n int) option {
-	return func(c *api.Config) { c.Tasks.(*todoapi.Service).TaskQuota = n }
+	return func(c *Config) { c.Tasks.(*todoapi.Service).TaskQuota = n }
 }
 
 // TestTaskQuota: creating a task beyond TASK_QUOTA is a 422 that stores

@@ -1,4 +1,4 @@
-package http_test
+package http
 
 import (
 	"net/http"
@@ -11,46 +11,44 @@ import (
 // TestCreateResponse: 201, the task with every field, and a canonical
 // Location even when the path said "me" (SPEC §3).
 func TestCreateResponse(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *env) {
-		tok := token(t, "alice")
-		r := e.do(t, http.MethodPost, tasksPath("me"), tok, `{"title":"Buy milk"}`).want(t, http.StatusCreated)
-		task := r.task(t)
-		if want := "/api/alice/tasks/" + strconv.FormatInt(task.ID, 10); r.Header.Get("Location") != want {
-			t.Errorf("Location = %q, want %q", r.Header.Get("Location"), want)
-		}
-		if task.ID <= 0 || task.UserID != "alice" || task.Title != "Buy milk" || task.Description != nil ||
-			task.Completed || task.CompletedAt != nil || task.Priority != "medium" || task.Tags == nil ||
-			len(task.Tags) != 0 || task.DueDate != nil || task.CreatedAt != task.UpdatedAt {
-			t.Errorf("new task with defaults = %+v", task)
-		}
-		equalTasks(t, e.do(t, http.MethodGet, r.Header.Get("Location"), tok, "").want(t, http.StatusOK).task(t), task)
+	e := newEnv(t)
+	tok := token(t, "alice")
+	r := e.do(t, http.MethodPost, tasksPath("me"), tok, `{"title":"Buy milk"}`).want(t, http.StatusCreated)
+	task := r.task(t)
+	if want := "/api/alice/tasks/" + strconv.FormatInt(task.ID, 10); r.Header.Get("Location") != want {
+		t.Errorf("Location = %q, want %q", r.Header.Get("Location"), want)
+	}
+	if task.ID <= 0 || task.UserID != "alice" || task.Title != "Buy milk" || task.Description != nil ||
+		task.Completed || task.CompletedAt != nil || task.Priority != "medium" || task.Tags == nil ||
+		len(task.Tags) != 0 || task.DueDate != nil || task.CreatedAt != task.UpdatedAt {
+		t.Errorf("new task with defaults = %+v", task)
+	}
+	equalTasks(t, e.do(t, http.MethodGet, r.Header.Get("Location"), tok, "").want(t, http.StatusOK).task(t), task)
 
-		second := e.create(t, tok, `{"title":"second"}`)
-		if second.ID == task.ID {
-			t.Errorf("two tasks share id %d", task.ID)
-		}
-	})
+	second := e.create(t, tok, `{"title":"second"}`)
+	if second.ID == task.ID {
+		t.Errorf("two tasks share id %d", task.ID)
+	}
 }
 
 // TestDelete: 204 with an empty body; then the task is gone (SPEC §3).
 func TestDelete(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *env) {
-		tok := token(t, "alice")
-		keep := e.create(t, tok, `{"title":"keep"}`)
-		gone := e.create(t, tok, `{"title":"gone"}`)
-		r := e.do(t, http.MethodDelete, taskPath("me", gone.ID), tok, "").want(t, http.StatusNoContent)
-		if len(r.Body) != 0 {
-			t.Errorf("204 body = %q, want empty", r.Body)
-		}
-		e.do(t, http.MethodGet, taskPath("me", gone.ID), tok, "").problem(t, http.StatusNotFound)
-		e.do(t, http.MethodDelete, taskPath("me", gone.ID), tok, "").problem(t, http.StatusNotFound)
-		e.do(t, http.MethodPut, taskPath("me", gone.ID), tok, `{"title":"back"}`).problem(t, http.StatusNotFound)
-		e.do(t, http.MethodPatch, completePath("me", gone.ID), tok, "").problem(t, http.StatusNotFound)
-		list := e.list(t, tok)
-		if len(list) != 1 || list[0].ID != keep.ID {
-			t.Errorf("list after delete = %+v, want only %d", list, keep.ID)
-		}
-	})
+	e := newEnv(t)
+	tok := token(t, "alice")
+	keep := e.create(t, tok, `{"title":"keep"}`)
+	gone := e.create(t, tok, `{"title":"gone"}`)
+	r := e.do(t, http.MethodDelete, taskPath("me", gone.ID), tok, "").want(t, http.StatusNoContent)
+	if len(r.Body) != 0 {
+		t.Errorf("204 body = %q, want empty", r.Body)
+	}
+	e.do(t, http.MethodGet, taskPath("me", gone.ID), tok, "").problem(t, http.StatusNotFound)
+	e.do(t, http.MethodDelete, taskPath("me", gone.ID), tok, "").problem(t, http.StatusNotFound)
+	e.do(t, http.MethodPut, taskPath("me", gone.ID), tok, `{"title":"back"}`).problem(t, http.StatusNotFound)
+	e.do(t, http.MethodPatch, completePath("me", gone.ID), tok, "").problem(t, http.StatusNotFound)
+	list := e.list(t, tok)
+	if len(list) != 1 || list[0].ID != keep.ID {
+		t.Errorf("list after delete = %+v, want only %d", list, keep.ID)
+	}
 }
 
 // TestList: a JSON array, [] for a new user, newest first, filtered by
@@ -117,28 +115,27 @@ func TestList(t *testing.T) {
 // TestTaskJSONShape: every response carrying a task has exactly the SPEC §2
 // fields (checked by wireTask decoding), with arrays and UTC timestamps.
 func TestTaskJSONShape(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *env) {
-		tok := token(t, "alice")
-		created := e.create(t, tok, `{"title":"t","due_date":"2026-12-01T10:00:00+05:00","completed":true}`)
-		checkUTC(t, "due_date", deref(created.DueDate))
-		checkUTC(t, "completed_at", deref(created.CompletedAt))
-		for _, r := range []*response{
-			e.do(t, http.MethodGet, taskPath("me", created.ID), tok, ""),
-			e.do(t, http.MethodPut, taskPath("me", created.ID), tok, `{"title":"u"}`),
-			e.do(t, http.MethodPatch, taskPath("me", created.ID), tok, `{"tags":null}`),
-			e.do(t, http.MethodPatch, completePath("me", created.ID), tok, ""),
-		} {
-			r.want(t, http.StatusOK).task(t)
-			if strings.Contains(string(r.Body), "$schema") {
-				t.Errorf("task response has a $schema field: %s", r.Body)
-			}
+	e := newEnv(t)
+	tok := token(t, "alice")
+	created := e.create(t, tok, `{"title":"t","due_date":"2026-12-01T10:00:00+05:00","completed":true}`)
+	checkUTC(t, "due_date", deref(created.DueDate))
+	checkUTC(t, "completed_at", deref(created.CompletedAt))
+	for _, r := range []*response{
+		e.do(t, http.MethodGet, taskPath("me", created.ID), tok, ""),
+		e.do(t, http.MethodPut, taskPath("me", created.ID), tok, `{"title":"u"}`),
+		e.do(t, http.MethodPatch, taskPath("me", created.ID), tok, `{"tags":null}`),
+		e.do(t, http.MethodPatch, completePath("me", created.ID), tok, ""),
+	} {
+		r.want(t, http.StatusOK).task(t)
+		if strings.Contains(string(r.Body), "$schema") {
+			t.Errorf("task response has a $schema field: %s", r.Body)
 		}
-		list := e.do(t, http.MethodGet, tasksPath("me"), tok, "").want(t, http.StatusOK)
-		list.tasks(t)
-		if strings.Contains(string(list.Body), "$schema") {
-			t.Errorf("list response has a $schema field: %s", list.Body)
-		}
-	})
+	}
+	list := e.do(t, http.MethodGet, tasksPath("me"), tok, "").want(t, http.StatusOK)
+	list.tasks(t)
+	if strings.Contains(string(list.Body), "$schema") {
+		t.Errorf("list response has a $schema field: %s", list.Body)
+	}
 }
 
 // errorCases are requests that fail, one per kind of error response.
@@ -180,107 +177,104 @@ func errorCases(t *testing.T, e *env) []struct {
 // detail and message == detail, as application/json unless Accept lists
 // application/problem+json (SPEC §4).
 func TestErrorBodies(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *env) {
-		accepts := []struct{ accept, contentType string }{
-			{"", "application/json"},
-			{"application/json", "application/json"},
-			{"*/*", "application/json"},
-			{"application/problem+json", "application/problem+json"},
-			{"application/json, application/problem+json;q=0.9", "application/problem+json"},
-			{"text/html, application/problem+json", "application/problem+json"},
+	e := newEnv(t)
+	accepts := []struct{ accept, contentType string }{
+		{"", "application/json"},
+		{"application/json", "application/json"},
+		{"*/*", "application/json"},
+		{"application/problem+json", "application/problem+json"},
+		{"application/json, application/problem+json;q=0.9", "application/problem+json"},
+		{"text/html, application/problem+json", "application/problem+json"},
+	}
+	for _, c := range errorCases(t, e) {
+		for _, a := range accepts {
+			t.Run(c.name+"/Accept "+a.accept, func(t *testing.T) {
+				var r *response
+				if a.accept == "" {
+					r = c.do()
+				} else {
+					r = c.do("Accept", a.accept)
+				}
+				r.problemAs(t, c.status, a.contentType)
+			})
 		}
-		for _, c := range errorCases(t, e) {
-			for _, a := range accepts {
-				t.Run(c.name+"/Accept "+a.accept, func(t *testing.T) {
-					var r *response
-					if a.accept == "" {
-						r = c.do()
-					} else {
-						r = c.do("Accept", a.accept)
-					}
-					r.problemAs(t, c.status, a.contentType)
-				})
-			}
-		}
-	})
+	}
 }
 
 // TestMethodNotAllowed: a known path with another method is 405 with Allow
 // and a problem body (SPEC §4).
 func TestMethodNotAllowed(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *env) {
-		tok := token(t, "alice")
-		task := e.create(t, tok, `{"title":"t"}`)
-		cases := []struct {
-			method, path string
-			allow        []string
-		}{
-			{http.MethodPost, taskPath("me", task.ID), []string{"GET", "PUT", "PATCH", "DELETE"}},
-			{http.MethodDelete, tasksPath("me"), []string{"GET", "POST"}},
-			{http.MethodPut, tasksPath("me"), []string{"GET", "POST"}},
-			{http.MethodGet, completePath("me", task.ID), []string{"PATCH"}},
-			{http.MethodPost, "/healthz", []string{"GET"}},
-		}
-		for _, c := range cases {
-			t.Run(c.method+" "+c.path, func(t *testing.T) {
-				r := e.do(t, c.method, c.path, tok, "")
-				r.problem(t, http.StatusMethodNotAllowed)
-				allow := r.Header.Get("Allow")
-				for _, m := range c.allow {
-					if !slices.Contains(strings.Split(strings.ReplaceAll(allow, " ", ""), ","), m) {
-						t.Errorf("Allow = %q, want it to list %s", allow, m)
-					}
+	e := newEnv(t)
+	tok := token(t, "alice")
+	task := e.create(t, tok, `{"title":"t"}`)
+	cases := []struct {
+		method, path string
+		allow        []string
+	}{
+		{http.MethodPost, taskPath("me", task.ID), []string{"GET", "PUT", "PATCH", "DELETE"}},
+		{http.MethodDelete, tasksPath("me"), []string{"GET", "POST"}},
+		{http.MethodPut, tasksPath("me"), []string{"GET", "POST"}},
+		{http.MethodGet, completePath("me", task.ID), []string{"PATCH"}},
+		{http.MethodPost, "/healthz", []string{"GET"}},
+	}
+	for _, c := range cases {
+		t.Run(c.method+" "+c.path, func(t *testing.T) {
+			r := e.do(t, c.method, c.path, tok, "")
+			r.problem(t, http.StatusMethodNotAllowed)
+			allow := r.Header.Get("Allow")
+			for _, m := range c.allow {
+				if !slices.Contains(strings.Split(strings.ReplaceAll(allow, " ", ""), ","), m) {
+					t.Errorf("Allow = %q, want it to list %s", allow, m)
 				}
-				if strings.Contains(allow, c.method) {
-					t.Errorf("Allow = %q lists the refused method %s", allow, c.method)
-				}
-			})
-		}
-		equalTasks(t, e.get(t, tok, task.ID), task)
-	})
+			}
+			if strings.Contains(allow, c.method) {
+				t.Errorf("Allow = %q lists the refused method %s", allow, c.method)
+			}
+		})
+	}
+	equalTasks(t, e.get(t, tok, task.ID), task)
 }
 
 // TestRequestID: every response has X-Request-ID; a sane client id is
 // echoed, an insane one replaced (SPEC §5).
 func TestRequestID(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *env) {
-		tok := token(t, "alice")
-		requests := []struct {
-			name, method, path, token, body string
-		}{
-			{"list", http.MethodGet, tasksPath("me"), tok, ""},
-			{"create", http.MethodPost, tasksPath("me"), tok, `{"title":"t"}`},
-			{"401", http.MethodGet, tasksPath("me"), "", ""},
-			{"404", http.MethodGet, "/nowhere", "", ""},
-			{"405", http.MethodPost, taskPath("me", 1), tok, ""},
-			{"422", http.MethodPost, tasksPath("me"), tok, `{"title":""}`},
-			{"healthz", http.MethodGet, "/healthz", "", ""},
-			{"openapi", http.MethodGet, "/openapi.json", "", ""},
-		}
-		sane := []string{"abc-123", "req_ID.42:7", strings.Repeat("a", 128)}
-		insane := []string{"has space", "line\nbreak", "tab\there", strings.Repeat("a", 200), "ünïcode", "a;b", "<script>"}
-		for _, req := range requests {
-			t.Run(req.name, func(t *testing.T) {
-				r := e.do(t, req.method, req.path, req.token, req.body)
-				generated := r.Header.Get("X-Request-ID")
-				if generated == "" {
-					t.Fatalf("no X-Request-ID (status %d)", r.Status)
+	e := newEnv(t)
+	tok := token(t, "alice")
+	requests := []struct {
+		name, method, path, token, body string
+	}{
+		{"list", http.MethodGet, tasksPath("me"), tok, ""},
+		{"create", http.MethodPost, tasksPath("me"), tok, `{"title":"t"}`},
+		{"401", http.MethodGet, tasksPath("me"), "", ""},
+		{"404", http.MethodGet, "/nowhere", "", ""},
+		{"405", http.MethodPost, taskPath("me", 1), tok, ""},
+		{"422", http.MethodPost, tasksPath("me"), tok, `{"title":""}`},
+		{"healthz", http.MethodGet, "/healthz", "", ""},
+		{"openapi", http.MethodGet, "/openapi.json", "", ""},
+	}
+	sane := []string{"abc-123", "req_ID.42:7", strings.Repeat("a", 128)}
+	insane := []string{"has space", "line\nbreak", "tab\there", strings.Repeat("a", 200), "ünïcode", "a;b", "<script>"}
+	for _, req := range requests {
+		t.Run(req.name, func(t *testing.T) {
+			r := e.do(t, req.method, req.path, req.token, req.body)
+			generated := r.Header.Get("X-Request-ID")
+			if generated == "" {
+				t.Fatalf("no X-Request-ID (status %d)", r.Status)
+			}
+			if next := e.do(t, req.method, req.path, req.token, req.body).Header.Get("X-Request-ID"); next == generated {
+				t.Errorf("two requests got the same generated id %q", next)
+			}
+			for _, id := range sane {
+				if got := e.do(t, req.method, req.path, req.token, req.body, "X-Request-ID", id).Header.Get("X-Request-ID"); got != id {
+					t.Errorf("sane id %q answered with %q", id, got)
 				}
-				if next := e.do(t, req.method, req.path, req.token, req.body).Header.Get("X-Request-ID"); next == generated {
-					t.Errorf("two requests got the same generated id %q", next)
+			}
+			for _, id := range insane {
+				got := e.do(t, req.method, req.path, req.token, req.body, "X-Request-ID", id).Header.Get("X-Request-ID")
+				if got == "" || got == id || strings.ContainsAny(got, " \n\t;<>") || len(got) > 128 {
+					t.Errorf("insane id %q answered with %q, want a fresh id", id, got)
 				}
-				for _, id := range sane {
-					if got := e.do(t, req.method, req.path, req.token, req.body, "X-Request-ID", id).Header.Get("X-Request-ID"); got != id {
-						t.Errorf("sane id %q answered with %q", id, got)
-					}
-				}
-				for _, id := range insane {
-					got := e.do(t, req.method, req.path, req.token, req.body, "X-Request-ID", id).Header.Get("X-Request-ID")
-					if got == "" || got == id || strings.ContainsAny(got, " \n\t;<>") || len(got) > 128 {
-						t.Errorf("insane id %q answered with %q, want a fresh id", id, got)
-					}
-				}
-			})
-		}
-	})
+			}
+		})
+	}
 }

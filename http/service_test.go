@@ -1,4 +1,4 @@
-package http_test
+package http
 
 import (
 	"encoding/json"
@@ -81,87 +81,86 @@ func TestClosedStoreLeaksNothing(t *testing.T) {
 // TestOpenAPI: /openapi.json is OpenAPI 3.1 and describes every /api
 // operation with bearer security and the Task schema (SPEC §3).
 func TestOpenAPI(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *env) {
-		r := e.do(t, http.MethodGet, "/openapi.json", "", "").want(t, http.StatusOK)
-		var doc struct {
-			OpenAPI string `json:"openapi"`
-			Paths   map[string]map[string]struct {
-				Security  []map[string][]string `json:"security"`
-				Responses map[string]any        `json:"responses"`
-			} `json:"paths"`
-			Components struct {
-				Schemas         map[string]json.RawMessage `json:"schemas"`
-				SecuritySchemes map[string]struct {
-					Type   string `json:"type"`
-					Scheme string `json:"scheme"`
-				} `json:"securitySchemes"`
-			} `json:"components"`
+	e := newEnv(t)
+	r := e.do(t, http.MethodGet, "/openapi.json", "", "").want(t, http.StatusOK)
+	var doc struct {
+		OpenAPI string `json:"openapi"`
+		Paths   map[string]map[string]struct {
+			Security  []map[string][]string `json:"security"`
+			Responses map[string]any        `json:"responses"`
+		} `json:"paths"`
+		Components struct {
+			Schemas         map[string]json.RawMessage `json:"schemas"`
+			SecuritySchemes map[string]struct {
+				Type   string `json:"type"`
+				Scheme string `json:"scheme"`
+			} `json:"securitySchemes"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(r.Body, &doc); err != nil {
+		t.Fatalf("/openapi.json is not JSON: %v", err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.1") {
+		t.Errorf("openapi = %q, want 3.1.x", doc.OpenAPI)
+	}
+	ops := map[string][]string{
+		"/api/{user_id}/tasks":               {"get", "post"},
+		"/api/{user_id}/tasks/{id}":          {"get", "put", "patch", "delete"},
+		"/api/{user_id}/tasks/{id}/complete": {"patch"},
+	}
+	schemeNames := map[string]bool{}
+	for name, s := range doc.Components.SecuritySchemes {
+		if s.Type == "http" && strings.EqualFold(s.Scheme, "bearer") {
+			schemeNames[name] = true
 		}
-		if err := json.Unmarshal(r.Body, &doc); err != nil {
-			t.Fatalf("/openapi.json is not JSON: %v", err)
+	}
+	if len(schemeNames) == 0 {
+		t.Errorf("no http bearer security scheme: %+v", doc.Components.SecuritySchemes)
+	}
+	for path, methods := range ops {
+		item, ok := doc.Paths[path]
+		if !ok {
+			t.Errorf("path %s missing; have %v", path, mapsKeys(doc.Paths))
+			continue
 		}
-		if !strings.HasPrefix(doc.OpenAPI, "3.1") {
-			t.Errorf("openapi = %q, want 3.1.x", doc.OpenAPI)
-		}
-		ops := map[string][]string{
-			"/api/{user_id}/tasks":               {"get", "post"},
-			"/api/{user_id}/tasks/{id}":          {"get", "put", "patch", "delete"},
-			"/api/{user_id}/tasks/{id}/complete": {"patch"},
-		}
-		schemeNames := map[string]bool{}
-		for name, s := range doc.Components.SecuritySchemes {
-			if s.Type == "http" && strings.EqualFold(s.Scheme, "bearer") {
-				schemeNames[name] = true
-			}
-		}
-		if len(schemeNames) == 0 {
-			t.Errorf("no http bearer security scheme: %+v", doc.Components.SecuritySchemes)
-		}
-		for path, methods := range ops {
-			item, ok := doc.Paths[path]
+		for _, m := range methods {
+			op, ok := item[m]
 			if !ok {
-				t.Errorf("path %s missing; have %v", path, mapsKeys(doc.Paths))
+				t.Errorf("%s %s missing", m, path)
 				continue
 			}
-			for _, m := range methods {
-				op, ok := item[m]
-				if !ok {
-					t.Errorf("%s %s missing", m, path)
-					continue
-				}
-				bearer := false
-				for _, req := range op.Security {
-					for name := range req {
-						bearer = bearer || schemeNames[name]
-					}
-				}
-				if !bearer {
-					t.Errorf("%s %s has no bearer security: %v", m, path, op.Security)
-				}
-				if _, ok := op.Responses["401"]; !ok {
-					t.Errorf("%s %s does not document 401", m, path)
+			bearer := false
+			for _, req := range op.Security {
+				for name := range req {
+					bearer = bearer || schemeNames[name]
 				}
 			}
-		}
-		var task struct {
-			Properties map[string]json.RawMessage `json:"properties"`
-		}
-		raw, ok := doc.Components.Schemas["Task"]
-		if !ok {
-			t.Fatalf("no Task schema; have %v", mapsKeys(doc.Components.Schemas))
-		}
-		if err := json.Unmarshal(raw, &task); err != nil {
-			t.Fatalf("Task schema: %v", err)
-		}
-		for _, f := range taskFields {
-			if _, ok := task.Properties[f]; !ok {
-				t.Errorf("Task schema lacks %s", f)
+			if !bearer {
+				t.Errorf("%s %s has no bearer security: %v", m, path, op.Security)
+			}
+			if _, ok := op.Responses["401"]; !ok {
+				t.Errorf("%s %s does not document 401", m, path)
 			}
 		}
-		if _, ok := task.Properties["$schema"]; ok {
-			t.Errorf("Task schema has a $schema property")
+	}
+	var task struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	raw, ok := doc.Components.Schemas["Task"]
+	if !ok {
+		t.Fatalf("no Task schema; have %v", mapsKeys(doc.Components.Schemas))
+	}
+	if err := json.Unmarshal(raw, &task); err != nil {
+		t.Fatalf("Task schema: %v", err)
+	}
+	for _, f := range taskFields {
+		if _, ok := task.Properties[f]; !ok {
+			t.Errorf("Task schema lacks %s", f)
 		}
-	})
+	}
+	if _, ok := task.Properties["$schema"]; ok {
+		t.Errorf("Task schema has a $schema property")
+	}
 }
 
 func mapsKeys[V any](m map[string]V) []string {

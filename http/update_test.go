@@ -1,4 +1,4 @@
-package http_test
+package http
 
 import (
 	"net/http"
@@ -177,45 +177,44 @@ func TestPatchMergeSemantics(t *testing.T) {
 func TestCompletedAt(t *testing.T) {
 	for _, method := range []string{http.MethodPut, http.MethodPatch} {
 		t.Run(method, func(t *testing.T) {
-			eachStore(t, func(t *testing.T, e *env) {
-				tok := token(t, "alice")
-				set := func(t *testing.T, id int64, body string) wireTask {
-					t.Helper()
-					return e.do(t, method, taskPath("me", id), tok, body).want(t, http.StatusOK).task(t)
-				}
-				orig := e.create(t, tok, `{"title":"t"}`)
-				if orig.Completed || orig.CompletedAt != nil {
-					t.Fatalf("new task completed=%v completed_at=%s", orig.Completed, deref(orig.CompletedAt))
-				}
+			e := newEnv(t)
+			tok := token(t, "alice")
+			set := func(t *testing.T, id int64, body string) wireTask {
+				t.Helper()
+				return e.do(t, method, taskPath("me", id), tok, body).want(t, http.StatusOK).task(t)
+			}
+			orig := e.create(t, tok, `{"title":"t"}`)
+			if orig.Completed || orig.CompletedAt != nil {
+				t.Fatalf("new task completed=%v completed_at=%s", orig.Completed, deref(orig.CompletedAt))
+			}
 
-				tick()
-				same := set(t, orig.ID, `{"completed":false}`)
-				equalTasks(t, same, orig)
+			tick()
+			same := set(t, orig.ID, `{"completed":false}`)
+			equalTasks(t, same, orig)
 
-				tick()
-				done := set(t, orig.ID, `{"completed":true}`)
-				if !done.Completed || done.CompletedAt == nil {
-					t.Fatalf("after completing: completed=%v completed_at=%s", done.Completed, deref(done.CompletedAt))
-				}
-				checkUTC(t, "completed_at", *done.CompletedAt)
-				later(t, "updated_at", orig.UpdatedAt, done.UpdatedAt)
-				if *done.CompletedAt != done.UpdatedAt {
-					t.Errorf("completed_at %s != updated_at %s of the change that completed it", *done.CompletedAt, done.UpdatedAt)
-				}
+			tick()
+			done := set(t, orig.ID, `{"completed":true}`)
+			if !done.Completed || done.CompletedAt == nil {
+				t.Fatalf("after completing: completed=%v completed_at=%s", done.Completed, deref(done.CompletedAt))
+			}
+			checkUTC(t, "completed_at", *done.CompletedAt)
+			later(t, "updated_at", orig.UpdatedAt, done.UpdatedAt)
+			if *done.CompletedAt != done.UpdatedAt {
+				t.Errorf("completed_at %s != updated_at %s of the change that completed it", *done.CompletedAt, done.UpdatedAt)
+			}
 
-				tick()
-				again := set(t, orig.ID, `{"completed":true}`)
-				equalTasks(t, again, done)
-				equalTasks(t, e.get(t, tok, orig.ID), done)
+			tick()
+			again := set(t, orig.ID, `{"completed":true}`)
+			equalTasks(t, again, done)
+			equalTasks(t, e.get(t, tok, orig.ID), done)
 
-				tick()
-				reopened := set(t, orig.ID, `{"completed":false}`)
-				if reopened.Completed || reopened.CompletedAt != nil {
-					t.Errorf("after reopening: completed=%v completed_at=%s", reopened.Completed, deref(reopened.CompletedAt))
-				}
-				later(t, "updated_at", done.UpdatedAt, reopened.UpdatedAt)
-				equalTasks(t, e.get(t, tok, orig.ID), reopened)
-			})
+			tick()
+			reopened := set(t, orig.ID, `{"completed":false}`)
+			if reopened.Completed || reopened.CompletedAt != nil {
+				t.Errorf("after reopening: completed=%v completed_at=%s", reopened.Completed, deref(reopened.CompletedAt))
+			}
+			later(t, "updated_at", done.UpdatedAt, reopened.UpdatedAt)
+			equalTasks(t, e.get(t, tok, orig.ID), reopened)
 		})
 	}
 }
@@ -223,62 +222,61 @@ func TestCompletedAt(t *testing.T) {
 // TestToggle: PATCH …/complete flips without a body or with {}, and sets the
 // given value idempotently (SPEC §3.5).
 func TestToggle(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *env) {
-		tok := token(t, "alice")
-		toggle := func(t *testing.T, id int64, body string) wireTask {
-			t.Helper()
-			return e.do(t, http.MethodPatch, completePath("me", id), tok, body).want(t, http.StatusOK).task(t)
+	e := newEnv(t)
+	tok := token(t, "alice")
+	toggle := func(t *testing.T, id int64, body string) wireTask {
+		t.Helper()
+		return e.do(t, http.MethodPatch, completePath("me", id), tok, body).want(t, http.StatusOK).task(t)
+	}
+	check := func(t *testing.T, got wireTask, completed bool) {
+		t.Helper()
+		if got.Completed != completed || (got.CompletedAt != nil) != completed {
+			t.Errorf("completed=%v completed_at=%s, want completed=%v", got.Completed, deref(got.CompletedAt), completed)
 		}
-		check := func(t *testing.T, got wireTask, completed bool) {
-			t.Helper()
-			if got.Completed != completed || (got.CompletedAt != nil) != completed {
-				t.Errorf("completed=%v completed_at=%s, want completed=%v", got.Completed, deref(got.CompletedAt), completed)
-			}
-		}
-		for name, body := range map[string]string{"no body": "", "empty object": "{}", "unknown field": `{"x":1}`} {
-			t.Run(name+" flips", func(t *testing.T) {
-				orig := e.create(t, tok, fullTask)
-				tick()
-				on := toggle(t, orig.ID, body)
-				check(t, on, true)
-				later(t, "updated_at", orig.UpdatedAt, on.UpdatedAt)
-				want := orig
-				want.Completed, want.CompletedAt, want.UpdatedAt = true, on.CompletedAt, on.UpdatedAt
-				equalTasks(t, on, want)
-				tick()
-				off := toggle(t, orig.ID, body)
-				check(t, off, false)
-				later(t, "updated_at", on.UpdatedAt, off.UpdatedAt)
-				equalTasks(t, e.get(t, tok, orig.ID), off)
-			})
-		}
-		t.Run("completed true is idempotent", func(t *testing.T) {
-			orig := e.create(t, tok, `{"title":"t"}`)
-			first := toggle(t, orig.ID, `{"completed":true}`)
-			check(t, first, true)
+	}
+	for name, body := range map[string]string{"no body": "", "empty object": "{}", "unknown field": `{"x":1}`} {
+		t.Run(name+" flips", func(t *testing.T) {
+			orig := e.create(t, tok, fullTask)
 			tick()
-			second := toggle(t, orig.ID, `{"completed":true}`)
-			equalTasks(t, second, first)
-			equalTasks(t, e.get(t, tok, orig.ID), first)
-		})
-		t.Run("completed false", func(t *testing.T) {
-			orig := e.create(t, tok, `{"title":"t","completed":true}`)
-			check(t, orig, true)
-			off := toggle(t, orig.ID, `{"completed":false}`)
+			on := toggle(t, orig.ID, body)
+			check(t, on, true)
+			later(t, "updated_at", orig.UpdatedAt, on.UpdatedAt)
+			want := orig
+			want.Completed, want.CompletedAt, want.UpdatedAt = true, on.CompletedAt, on.UpdatedAt
+			equalTasks(t, on, want)
+			tick()
+			off := toggle(t, orig.ID, body)
 			check(t, off, false)
-			tick()
-			equalTasks(t, toggle(t, orig.ID, `{"completed":false}`), off)
+			later(t, "updated_at", on.UpdatedAt, off.UpdatedAt)
+			equalTasks(t, e.get(t, tok, orig.ID), off)
 		})
-		t.Run("completed null is 422", func(t *testing.T) {
-			orig := e.create(t, tok, `{"title":"t"}`)
-			e.do(t, http.MethodPatch, completePath("me", orig.ID), tok, `{"completed":null}`).invalid(t, "body.completed")
-			equalTasks(t, e.get(t, tok, orig.ID), orig)
-		})
-		t.Run("unknown id", func(t *testing.T) {
-			orig := e.create(t, tok, `{"title":"t"}`)
-			for _, body := range []string{"", "{}", `{"completed":true}`} {
-				e.do(t, http.MethodPatch, completePath("me", orig.ID+1_000_000), tok, body).problem(t, http.StatusNotFound)
-			}
-		})
+	}
+	t.Run("completed true is idempotent", func(t *testing.T) {
+		orig := e.create(t, tok, `{"title":"t"}`)
+		first := toggle(t, orig.ID, `{"completed":true}`)
+		check(t, first, true)
+		tick()
+		second := toggle(t, orig.ID, `{"completed":true}`)
+		equalTasks(t, second, first)
+		equalTasks(t, e.get(t, tok, orig.ID), first)
+	})
+	t.Run("completed false", func(t *testing.T) {
+		orig := e.create(t, tok, `{"title":"t","completed":true}`)
+		check(t, orig, true)
+		off := toggle(t, orig.ID, `{"completed":false}`)
+		check(t, off, false)
+		tick()
+		equalTasks(t, toggle(t, orig.ID, `{"completed":false}`), off)
+	})
+	t.Run("completed null is 422", func(t *testing.T) {
+		orig := e.create(t, tok, `{"title":"t"}`)
+		e.do(t, http.MethodPatch, completePath("me", orig.ID), tok, `{"completed":null}`).invalid(t, "body.completed")
+		equalTasks(t, e.get(t, tok, orig.ID), orig)
+	})
+	t.Run("unknown id", func(t *testing.T) {
+		orig := e.create(t, tok, `{"title":"t"}`)
+		for _, body := range []string{"", "{}", `{"completed":true}`} {
+			e.do(t, http.MethodPatch, completePath("me", orig.ID+1_000_000), tok, body).problem(t, http.StatusNotFound)
+		}
 	})
 }
