@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/time/rate"
 )
 
 // JWKS defaults; JWKSConfig's zero values select them.
@@ -24,11 +25,23 @@ const (
 	// kid triggers a refresh anyway, so this mostly retires removed keys.
 	DefaultJWKSRefreshInterval = 10 * time.Minute
 
-	// DefaultJWKSMinRefreshInterval is the cool-down between two fetches
-	// triggered by tokens naming an unknown kid: a flood of such tokens
-	// costs the auth server at most one request per cool-down per replica,
-	// and a token signed by a freshly rotated key waits at most this long.
+	// DefaultJWKSMinRefreshInterval is how long a kid that a fetch did not
+	// find is refused without another fetch, and the period of the budget
+	// of fetches for unknown kids (UnknownKidRefreshes per period). A new
+	// kid is fetched for on first sight — a key rotation is followed at once
+	// — while made-up kids cost the auth server at most that budget.
 	DefaultJWKSMinRefreshInterval = 30 * time.Second
+
+	// DefaultJWKSUnknownKidRefreshes is how many fetches tokens naming
+	// unknown kids may cause per MinRefreshInterval, per replica, and at
+	// once: with the defaults a flood of random kids costs the auth server
+	// at most 5 requests at once and one every 6 s after that.
+	DefaultJWKSUnknownKidRefreshes = 5
+
+	// maxMissedKids bounds how many kids a fetch did not find are
+	// remembered. Past it the memory is cleared: forgetting costs at most
+	// a fetch, which the global budget still bounds.
+	maxMissedKids = 4096
 
 	// DefaultJWKSTimeout bounds one fetch: connecting, sending and reading
 	// the whole response.
@@ -39,8 +52,11 @@ const (
 	DefaultJWKSMaxBytes = 1 << 20
 
 	// firstRetry is the first delay after a failed fetch; it doubles up to
-	// the cool-down, so an auth server that comes up after todoapi is
-	// noticed within seconds.
+	// the refresh interval. An auth server that comes up after todoapi is
+	// noticed at the first token that names one of its keys anyway (an
+	// unknown kid asks for a fetch), so a long back-off costs nothing, and
+	// one that never serves a JWKS (Better Auth used for session tokens
+	// only, without its JWT plugin) is asked rarely.
 	firstRetry = time.Second
 )
 
@@ -59,11 +75,16 @@ type JWKSConfig struct {
 	// DefaultJWKSRefreshInterval.
 	RefreshInterval time.Duration
 
-	// MinRefreshInterval is the cool-down between fetches triggered by an
-	// unknown kid, and the longest delay between retries after a failed
-	// fetch; zero means DefaultJWKSMinRefreshInterval. It must not exceed
-	// RefreshInterval.
+	// MinRefreshInterval is how long a kid that a fetch did not find is
+	// refused without another fetch, and the period of the budget of
+	// fetches for unknown kids; zero means DefaultJWKSMinRefreshInterval.
+	// It must not exceed RefreshInterval.
 	MinRefreshInterval time.Duration
+
+	// UnknownKidRefreshes is how many fetches tokens naming unknown kids
+	// may cause per MinRefreshInterval (and at once); zero means
+	// DefaultJWKSUnknownKidRefreshes.
+	UnknownKidRefreshes int
 
 	// Timeout bounds one fetch; zero means DefaultJWKSTimeout. Ignored when
 	// Client is set (the client's own Timeout applies).
@@ -90,8 +111,11 @@ type JWKSConfig struct {
 // One goroutine owns every fetch: the periodic refresh, retries after a
 // failure, and refreshes asked for by tokens with an unknown kid. Asking
 // for a refresh while one is pending joins it, so concurrent misses share
-// one request; asking within the cool-down of the last fetch gets no fetch
-// at all and the token is rejected at once.
+// one request. Refreshes for unknown kids are bounded two ways, neither of
+// which can delay a real key rotation behind a made-up kid: per kid (a
+// kid a fetch did not find is refused without a fetch for
+// MinRefreshInterval) and in total (a token bucket of UnknownKidRefreshes
+// per MinRefreshInterval, so random kids cannot hammer the auth server).
 type jwksSource struct {
 	url         string
 	client      *http.Client
@@ -106,10 +130,13 @@ type jwksSource struct {
 
 	keys atomic.Pointer[keySet]
 
-	mu        sync.Mutex
-	pending   *fetchCall // the fetch that askers join; nil when none
-	lastFetch time.Time  // start of the latest fetch, for the cool-down
-	closed    bool
+	mu      sync.Mutex
+	pending *fetchCall // the fetch that askers join; nil when none
+	closed  bool
+	// budget bounds fetches asked for by unknown kids.
+	budget *rate.Limiter
+	// missed remembers when a fetch last failed to find a kid.
+	missed map[string]time.Time
 
 	wake   chan struct{}
 	cancel context.CancelFunc
@@ -121,6 +148,9 @@ type jwksSource struct {
 type fetchCall struct {
 	done chan struct{}
 	err  error
+	// started is when the fetch began (zero while it waits for the loop):
+	// a key published before then is in its answer.
+	started time.Time
 }
 
 func newJWKSSource(cfg JWKSConfig) (*jwksSource, error) {
@@ -139,6 +169,7 @@ func newJWKSSource(cfg JWKSConfig) (*jwksSource, error) {
 		wake:        make(chan struct{}, 1),
 		done:        make(chan struct{}),
 		now:         time.Now,
+		missed:      make(map[string]time.Time),
 	}
 	if s.interval == 0 {
 		s.interval = DefaultJWKSRefreshInterval
@@ -152,6 +183,14 @@ func newJWKSSource(cfg JWKSConfig) (*jwksSource, error) {
 	if s.maxBytes <= 0 {
 		s.maxBytes = DefaultJWKSMaxBytes
 	}
+	refreshes := cfg.UnknownKidRefreshes
+	if refreshes == 0 {
+		refreshes = DefaultJWKSUnknownKidRefreshes
+	}
+	if refreshes < 0 {
+		return nil, fmt.Errorf("auth: JWKS unknown-kid refreshes %d must be positive", refreshes)
+	}
+	s.budget = rate.NewLimiter(rate.Every(s.minInterval/time.Duration(refreshes)), refreshes)
 	if s.client == nil {
 		timeout := cfg.Timeout
 		if timeout <= 0 {
@@ -202,7 +241,7 @@ func (s *jwksSource) close() {
 func (s *jwksSource) algorithms() []string { return slices.Clone(jwksAlgorithms) }
 
 // key returns the public key for t's kid and alg, fetching the set once more
-// when the kid is unknown and the cool-down allows.
+// when the kid is unknown and neither bound on such fetches forbids it.
 func (s *jwksSource) key(ctx context.Context, t *jwt.Token) (any, error) {
 	kid, ok := t.Header["kid"].(string)
 	if !ok || kid == "" {
@@ -212,46 +251,62 @@ func (s *jwksSource) key(ctx context.Context, t *jwt.Token) (any, error) {
 		return nil, reject("unknown key id")
 	}
 	alg := t.Method.Alg()
-	k, known := s.keys.Load().lookup(kid, alg)
-	if k.key != nil {
-		return k.key, nil
-	}
-	if known {
-		// The set has this kid for another algorithm: a refresh would
-		// not change that, and the key must not verify a different alg.
-		return nil, reject("key algorithm mismatch")
-	}
-
-	call := s.requestFetch()
-	if call == nil {
-		return nil, reject("unknown key id")
-	}
-	select {
-	case <-call.done:
-	case <-ctx.Done():
-		return nil, reject("unknown key id")
-	}
-	if k, known = s.keys.Load().lookup(kid, alg); k.key != nil {
-		return k.key, nil
-	}
-	if known {
-		return nil, reject("key algorithm mismatch")
+	arrived := s.now()
+	// A fetch that started before this token arrived may predate its key;
+	// one more may then be asked for. Two rounds at most.
+	for range 2 {
+		k, known := s.keys.Load().lookup(kid, alg)
+		if k.key != nil {
+			return k.key, nil
+		}
+		if known {
+			// The set has this kid for another algorithm: a refresh would
+			// not change that, and the key must not verify a different alg.
+			return nil, reject("key algorithm mismatch")
+		}
+		call := s.requestFetch(kid)
+		if call == nil {
+			return nil, reject("unknown key id")
+		}
+		select {
+		case <-call.done:
+		case <-ctx.Done():
+			return nil, reject("unknown key id")
+		}
+		if k, known = s.keys.Load().lookup(kid, alg); k.key != nil {
+			return k.key, nil
+		} else if known {
+			return nil, reject("key algorithm mismatch")
+		}
+		if call.err == nil && !call.started.Before(arrived) {
+			// A fetch that began after the token arrived has no such kid.
+			s.miss(kid)
+			break
+		}
+		if call.err != nil {
+			break // the auth server did not answer; no verdict on the kid
+		}
 	}
 	return nil, reject("unknown key id")
 }
 
-// requestFetch returns the pending fetch, creating one unless the last fetch
-// started less than a cool-down ago; nil means no fetch will happen.
-func (s *jwksSource) requestFetch() *fetchCall {
+// requestFetch returns the pending fetch, or creates one unless kid was
+// missed less than MinRefreshInterval ago or the budget of unknown-kid
+// fetches is spent; nil means no fetch will happen.
+func (s *jwksSource) requestFetch(kid string) *fetchCall {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil
 	}
-	if s.pending != nil {
-		return s.pending
+	now := s.now()
+	if at, ok := s.missed[kid]; ok && now.Sub(at) < s.minInterval {
+		return nil
 	}
-	if !s.lastFetch.IsZero() && s.now().Sub(s.lastFetch) < s.minInterval {
+	if s.pending != nil {
+		return s.pending // joining costs the auth server nothing
+	}
+	if !s.budget.AllowN(now, 1) {
 		return nil
 	}
 	s.pending = &fetchCall{done: make(chan struct{})}
@@ -262,6 +317,24 @@ func (s *jwksSource) requestFetch() *fetchCall {
 	return s.pending
 }
 
+// miss records that a fresh fetch did not find kid.
+func (s *jwksSource) miss(kid string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if len(s.missed) >= maxMissedKids {
+		for k, at := range s.missed {
+			if now.Sub(at) >= s.minInterval {
+				delete(s.missed, k)
+			}
+		}
+		if len(s.missed) >= maxMissedKids {
+			clear(s.missed)
+		}
+	}
+	s.missed[kid] = now
+}
+
 // loop performs every fetch. It fetches at once, then when the refresh
 // interval elapses or a lookup asks, and after a failure retries with a
 // delay that doubles from one second up to the cool-down.
@@ -269,7 +342,7 @@ func (s *jwksSource) loop(ctx context.Context) {
 	defer close(s.done)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	failures := 0
+	failures, lastErr := 0, ""
 	for {
 		select {
 		case <-ctx.Done():
@@ -298,7 +371,7 @@ func (s *jwksSource) loop(ctx context.Context) {
 		case <-s.wake:
 		default:
 		}
-		s.lastFetch = s.now()
+		call.started = s.now()
 		s.mu.Unlock()
 
 		err := s.fetch(ctx)
@@ -315,12 +388,16 @@ func (s *jwksSource) loop(ctx context.Context) {
 		next := s.interval
 		if err != nil {
 			failures++
-			next = min(firstRetry<<min(failures-1, 20), s.minInterval)
+			next = min(firstRetry<<min(failures-1, 20), s.interval)
 			if ctx.Err() == nil {
-				s.logFailure(err, failures, next)
+				s.logFailure(err, lastErr, next)
 			}
+			lastErr = err.Error()
 		} else {
-			failures = 0
+			if failures > 0 && ctx.Err() == nil {
+				s.log.Info("JWKS available again", "url", s.url, "failed_fetches", failures)
+			}
+			failures, lastErr = 0, ""
 		}
 		// Since Go 1.23 Reset discards a pending expiry, so the timer
 		// fires once, next from now.
@@ -328,20 +405,25 @@ func (s *jwksSource) loop(ctx context.Context) {
 	}
 }
 
-func (s *jwksSource) logFailure(err error, failures int, retry time.Duration) {
+// logFailure logs a failed fetch: at warning level when it fails in a new
+// way (the first failure, or another error than the last), at debug level
+// when it repeats the last one. A JWKS that never exists (Better Auth used
+// for session tokens only, without its JWT plugin, answers 404) is then
+// one warning, not one every retry forever.
+func (s *jwksSource) logFailure(err error, last string, retry time.Duration) {
 	known := s.keys.Load()
 	attrs := []any{"url", s.url, "err", err, "retry_in", retry}
+	level := slog.LevelWarn
+	if err.Error() == last {
+		level = slog.LevelDebug
+	}
 	if known == nil {
 		// Expected while the auth server starts after todoapi; tokens are
 		// rejected until the first fetch succeeds.
-		level := slog.LevelWarn
-		if failures > 1 {
-			level = slog.LevelInfo
-		}
-		s.log.Log(context.Background(), level, "JWKS not available yet; tokens signed by its keys are rejected until it is", attrs...)
+		s.log.Log(context.Background(), level, "JWKS not available; tokens signed by its keys are rejected until it is", attrs...)
 		return
 	}
-	s.log.Warn("JWKS refresh failed; keeping the keys already known", append(attrs, "kids", known.kids)...)
+	s.log.Log(context.Background(), level, "JWKS refresh failed; keeping the keys already known", append(attrs, "kids", known.kids)...)
 }
 
 // fetch reads the key set and installs it when it is usable.

@@ -669,3 +669,38 @@ func TestBetterAuthWithSecretSideBySide(t *testing.T) {
 	other := startTodoapiE2E(t, map[string]string{"JWKS_URL": ba.url + "/api/auth/jwks"})
 	e2eAPI{t, other, ba.token(t, alice)}.expect(200, "GET", "/api/me/tasks", nil, nil)
 }
+
+// TestBetterAuthRotationAfterBogusKid: a token naming a made-up kid makes
+// todoapi refetch the JWKS; Better Auth rotating its key right after must
+// not leave the new key's tokens refused until some cool-down ends. With
+// the default JWKS intervals the first request with the new key is a 200.
+func TestBetterAuthRotationAfterBogusKid(t *testing.T) {
+	ba := startBetterAuth(t, e2eFreePort(t), "EdDSA")
+	base := startTodoapiE2E(t, map[string]string{"BETTER_AUTH_URL": ba.url})
+	alice := ba.signUp(t, "alice@example.com", "Alice")
+	oldTok := ba.token(t, alice)
+	e2eWaitStatus(t, e2eAPI{t, base, oldTok}, "/api/me/tasks", 200, 10*time.Second, "Better Auth's token before the rotation")
+
+	// The genuine token with its kid changed: unknown to todoapi, which
+	// refetches the set and still does not find it.
+	enc := base64.RawURLEncoding.EncodeToString
+	hdr := jwtPart(t, oldTok, 0)
+	hdr["kid"] = "bogus-kid"
+	parts := strings.Split(oldTok, ".")
+	bogus := enc(e2eJSON(t, hdr)) + "." + parts[1] + "." + parts[2]
+	if resp, body := e2eCall(t, http.MethodGet, base+"/api/me/tasks", bogus, "", nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("token with a bogus kid: %d %s, want 401", resp.StatusCode, body)
+	}
+
+	ba.admin(t, "rotate")
+	newTok := ba.token(t, alice)
+	if jwtPart(t, newTok, 0)["kid"] == jwtPart(t, oldTok, 0)["kid"] {
+		t.Fatal("Better Auth still signs with the old kid after the rotation")
+	}
+	start := time.Now()
+	resp, body := e2eCall(t, http.MethodGet, base+"/api/me/tasks", newTok, "", nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("first request with the rotated key right after a bogus kid: %d %s, want 200", resp.StatusCode, body)
+	}
+	t.Logf("rotated key accepted on its first request, %s after the rotation", time.Since(start).Round(time.Millisecond))
+}

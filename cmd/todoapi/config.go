@@ -65,7 +65,7 @@ var settings = []struct{ name, def, doc string }{
 	{"JWT_AUDIENCE", "", "required aud claim (default for JWKS tokens: the origin of BETTER_AUTH_URL; HS256 tokens: not checked)"},
 	{"JWT_LEEWAY", "30s", "clock skew allowed when checking exp, nbf and iat"},
 	{"JWKS_REFRESH_INTERVAL", "10m", "how often the JWKS is re-read"},
-	{"JWKS_MIN_REFRESH_INTERVAL", "30s", "cool-down between JWKS fetches caused by unknown kids, and the longest retry delay after a failed fetch"},
+	{"JWKS_MIN_REFRESH_INTERVAL", "30s", "how long a kid a JWKS fetch did not find is refused without another fetch; unknown kids may cause 5 fetches per this period"},
 	{"JWKS_TIMEOUT", "10s", "time limit of one JWKS fetch"},
 	{"BETTER_AUTH_SESSION_TOKENS", "false", "true: also accept Better Auth session tokens (bearer values that are not JWTs), looked up at BETTER_AUTH_URL/api/auth/get-session (needs Better Auth's bearer plugin)"},
 	{"BETTER_AUTH_SESSION_CACHE_TTL", "30s", "how long a session lookup is remembered (never past the session's expiry); a signed-out session keeps working this long"},
