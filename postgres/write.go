@@ -12,16 +12,10 @@ import (
 	"github.com/todoapi/todoapi"
 )
 
-// NotifyChannel is the channel on which every write sends a notification,
-// in its own transaction, whose payload is the id of the user whose change
-// feed moved. Processes that follow changes LISTEN on it, so that a change
-// made through one replica reaches the streams of every other.
-const NotifyChannel = "todoapi_changes"
-
 // Writes are optimistic. Each write step (insert, save, delete) is one
 // statement that takes the user's next sequence number by updating the
 // user's row, writes the task with the number, keeps a tombstone for a
-// deletion and sends the notification: one round trip, atomic by itself,
+// deletion and notifies ChangesChannel with the user's id: one round trip, atomic by itself,
 // and holding the user's row lock until it commits, so that a user's writes
 // commit in sequence order. A save or delete happens only when the task
 // still has the version the write read; when it has not, the step stores
@@ -120,7 +114,7 @@ var insertTask = `
 		FROM owner
 		RETURNING ` + taskColumns + `
 	)
-	SELECT ` + taskColumns + `, pg_notify('` + NotifyChannel + `', $1)::text FROM created`
+	SELECT ` + taskColumns + `, pg_notify('` + ChangesChannel + `', $1)::text FROM created`
 
 func (w *writeTx) Insert(ctx context.Context, t todoapi.Task, maxTasks int) (todoapi.Task, error) {
 	if err := w.step("create task"); err != nil {
@@ -163,7 +157,7 @@ var saveTask = `
 		WHERE tasks.id = $12 AND tasks.user_id = $13 AND tasks.version = $15
 		RETURNING ` + qualified + `
 	)
-	SELECT ` + taskColumns + `, pg_notify('` + NotifyChannel + `', $13)::text FROM saved`
+	SELECT ` + taskColumns + `, pg_notify('` + ChangesChannel + `', $13)::text FROM saved`
 
 func (w *writeTx) Save(ctx context.Context, t todoapi.Task) (todoapi.Task, error) {
 	if err := w.step("save task"); err != nil {
@@ -199,7 +193,7 @@ var deleteTask = `
 		SELECT $2, change_seq, id, $4 FROM gone
 		RETURNING task_id
 	)
-	SELECT pg_notify('` + NotifyChannel + `', $2)::text FROM tomb`
+	SELECT pg_notify('` + ChangesChannel + `', $2)::text FROM tomb`
 
 func (w *writeTx) Delete(ctx context.Context, id, version int64, at time.Time) error {
 	if err := w.step("delete task"); err != nil {
