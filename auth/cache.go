@@ -4,8 +4,6 @@ import (
 	"crypto/sha256"
 	"sync"
 	"time"
-
-	"github.com/todoapi/todoapi"
 )
 
 // DefaultCacheSize is how many verified tokens a Verifier remembers unless
@@ -41,10 +39,7 @@ type tokenCache struct {
 	next int
 }
 
-type cacheEntry struct {
-	user todoapi.User
-	exp  time.Time
-}
+type cacheEntry = grant
 
 func newTokenCache(size int) *tokenCache {
 	return &tokenCache{size: size, entries: make(map[[sha256.Size]byte]cacheEntry)}
@@ -52,15 +47,15 @@ func newTokenCache(size int) *tokenCache {
 
 func cacheKey(token string) [sha256.Size]byte { return sha256.Sum256([]byte(token)) }
 
-// get returns the user of a remembered token that has not expired at now.
-func (c *tokenCache) get(key [sha256.Size]byte, now time.Time) (todoapi.User, bool) {
+// get returns the grant of a remembered token that has not expired at now.
+func (c *tokenCache) get(key [sha256.Size]byte, now time.Time) (grant, bool) {
 	c.mu.RLock()
 	e, ok := c.entries[key]
 	c.mu.RUnlock()
 	if !ok || !now.Before(e.exp) {
-		return todoapi.User{}, false
+		return grant{}, false
 	}
-	return e.user, true
+	return e, true
 }
 
 // generation is read before a verification starts and passed to put.
@@ -70,10 +65,10 @@ func (c *tokenCache) generation() uint64 {
 	return c.gen
 }
 
-// put remembers a verified token until exp, unless the cache was flushed
+// put remembers a verified token's grant until its exp, unless the cache was flushed
 // since gen was read or the token is already past exp.
-func (c *tokenCache) put(key [sha256.Size]byte, u todoapi.User, exp time.Time, gen uint64, now time.Time) {
-	if !now.Before(exp) {
+func (c *tokenCache) put(key [sha256.Size]byte, g grant, gen uint64, now time.Time) {
+	if !now.Before(g.exp) {
 		return
 	}
 	c.mu.Lock()
@@ -82,7 +77,7 @@ func (c *tokenCache) put(key [sha256.Size]byte, u todoapi.User, exp time.Time, g
 		return
 	}
 	if _, ok := c.entries[key]; ok {
-		c.entries[key] = cacheEntry{user: u, exp: exp}
+		c.entries[key] = g
 		return
 	}
 	if len(c.ring) < c.size {
@@ -94,7 +89,7 @@ func (c *tokenCache) put(key [sha256.Size]byte, u todoapi.User, exp time.Time, g
 		c.ring[c.next] = key
 		c.next = (c.next + 1) % c.size
 	}
-	c.entries[key] = cacheEntry{user: u, exp: exp}
+	c.entries[key] = g
 }
 
 // flush forgets every token.

@@ -15,8 +15,8 @@ func TestTokenCache(t *testing.T) {
 	u := func(id string) todoapi.User { return todoapi.User{ID: id} }
 	key := func(i int) [32]byte { return cacheKey(fmt.Sprint("token-", i)) }
 
-	c.put(key(1), u("a"), now.Add(time.Minute), c.generation(), now)
-	if got, ok := c.get(key(1), now); !ok || got.ID != "a" {
+	c.put(key(1), grant{user: u("a"), exp: now.Add(time.Minute)}, c.generation(), now)
+	if got, ok := c.get(key(1), now); !ok || got.user.ID != "a" {
 		t.Fatalf("get = %v, %v", got, ok)
 	}
 	if _, ok := c.get(key(2), now); ok {
@@ -31,7 +31,7 @@ func TestTokenCache(t *testing.T) {
 		t.Error("hit at exp")
 	}
 	// Already expired tokens are not stored.
-	c.put(key(9), u("z"), now, c.generation(), now)
+	c.put(key(9), grant{user: u("z"), exp: now}, c.generation(), now)
 	if _, ok := c.get(key(9), now.Add(-time.Second)); ok {
 		t.Error("stored a token at its exp")
 	}
@@ -42,14 +42,14 @@ func TestTokenCache(t *testing.T) {
 	if c.len() != 0 {
 		t.Fatalf("%d entries after flush", c.len())
 	}
-	c.put(key(1), u("a"), now.Add(time.Minute), gen, now)
+	c.put(key(1), grant{user: u("a"), exp: now.Add(time.Minute)}, gen, now)
 	if _, ok := c.get(key(1), now); ok {
 		t.Error("stored a result verified before the flush")
 	}
 
 	// Bounded: the oldest insertions make room.
 	for i := range 5 {
-		c.put(key(i), u(fmt.Sprint(i)), now.Add(time.Minute), c.generation(), now)
+		c.put(key(i), grant{user: u(fmt.Sprint(i)), exp: now.Add(time.Minute)}, c.generation(), now)
 	}
 	if c.len() != 3 {
 		t.Fatalf("%d entries, want 3", c.len())
@@ -61,12 +61,12 @@ func TestTokenCache(t *testing.T) {
 		}
 	}
 	// Storing a present key again does not take a second slot.
-	c.put(key(4), u("4"), now.Add(time.Hour), c.generation(), now)
+	c.put(key(4), grant{user: u("4"), exp: now.Add(time.Hour)}, c.generation(), now)
 	if c.len() != 3 {
 		t.Errorf("%d entries after re-storing, want 3", c.len())
 	}
 	for i := 5; i < 1000; i++ {
-		c.put(key(i), u("x"), now.Add(time.Minute), c.generation(), now)
+		c.put(key(i), grant{user: u("x"), exp: now.Add(time.Minute)}, c.generation(), now)
 		if c.len() > 3 {
 			t.Fatalf("%d entries, bound is 3", c.len())
 		}

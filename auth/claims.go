@@ -32,7 +32,13 @@ type tokenClaims struct {
 	NotBefore *numericDate     `json:"nbf"`
 	IssuedAt  *numericDate     `json:"iat"`
 	Email     json.RawMessage  `json:"email"`
-	Name      json.RawMessage  `json:"name"`
+	// ClientID and AuthorizedParty name the OAuth client an access token
+	// was issued to (RFC 9068 client_id; azp).
+	// Kept raw, like the profile claims: a token that garbles them is
+	// simply not taken for a client's own.
+	ClientID        json.RawMessage `json:"client_id"`
+	AuthorizedParty json.RawMessage `json:"azp"`
+	Name            json.RawMessage `json:"name"`
 }
 
 // The jwt.Claims methods let jwt.Validator check exp, nbf, iat, iss and aud.
@@ -70,6 +76,17 @@ func (c *tokenClaims) GetSubject() (string, error) {
 		return "", jwt.ErrInvalidType
 	}
 	return id, nil
+}
+
+// clientOnly reports whether an access token's subject is the client it
+// was issued to: a client-credentials grant, made for no user.
+func (c *tokenClaims) clientOnly() bool {
+	sub, ok := subject(c.Subject)
+	if !ok {
+		return false
+	}
+	client, party := profile(c.ClientID), profile(c.AuthorizedParty)
+	return (client != "" && sub == client) || (party != "" && sub == party)
 }
 
 // user builds the authenticated user from claims whose signature and time

@@ -71,6 +71,12 @@ type JWKSConfig struct {
 	// Auth sets both to its base URL's origin.
 	Issuer, Audience string
 
+	// AccessTokenIssuer, when non-empty, is accepted as the iss of OAuth
+	// access tokens (RFC 9068, typ at+jwt) besides Issuer. Better Auth's
+	// OAuth provider signs them with its auth base URL (…/api/auth) as
+	// issuer, while its jwt plugin signs session JWTs with the origin.
+	AccessTokenIssuer string
+
 	// RefreshInterval is how often the set is re-read; zero means
 	// DefaultJWKSRefreshInterval.
 	RefreshInterval time.Duration

@@ -207,8 +207,8 @@ func (s *sessionSource) verify(ctx context.Context, token string) (todoapi.User,
 	}
 	key := cacheKey(token)
 	now := s.now()
-	if u, ok := s.known.get(key, now); ok {
-		return u, nil
+	if g, ok := s.known.get(key, now); ok {
+		return g.user, nil
 	}
 	if _, ok := s.unknown.get(key, now); ok {
 		return todoapi.User{}, reject("unknown session")
@@ -247,9 +247,9 @@ func (s *sessionSource) lookup(key [32]byte, token string, call *sessionCall) {
 		if until := now.Add(s.ttl); until.Before(exp) {
 			exp = until
 		}
-		s.known.put(key, user, exp, s.known.generation(), now)
+		s.known.put(key, grant{user: user, exp: exp}, s.known.generation(), now)
 	case errors.Is(err, todoapi.ErrUnauthenticated):
-		s.unknown.put(key, todoapi.User{}, now.Add(s.negTTL), s.unknown.generation(), now)
+		s.unknown.put(key, grant{exp: now.Add(s.negTTL)}, s.unknown.generation(), now)
 	default:
 		s.log.Warn("Better Auth session lookup failed; the request gets 503", "url", s.url, "err", err)
 	}

@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -112,9 +113,13 @@ type Verifier struct {
 // verifies.
 type binding struct {
 	source keySource
+	// claims checks the time claims; issuer and audience are checked by
+	// checkIssuer and allows, which know about access tokens and resources.
 	claims *jwt.Validator
-	// issuer and audience are kept to name the missing claim in a rejection.
-	issuer, audience string
+	// issuer and audience are what this source's tokens must carry for
+	// the REST API ("": not checked). accessIssuer is a second issuer
+	// accepted on OAuth access tokens (see JWKSConfig.AccessTokenIssuer).
+	issuer, audience, accessIssuer string
 }
 
 // NewVerifier builds a Verifier from cfg. It returns ErrNoKeySource when cfg
@@ -130,12 +135,12 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	}
 
 	type sourceRules struct {
-		src              keySource
-		issuer, audience string
+		src                            keySource
+		issuer, audience, accessIssuer string
 	}
 	var sources []sourceRules
 	if cfg.Secret != "" {
-		sources = append(sources, sourceRules{newHMACSource(cfg.Secret), cfg.Issuer, cfg.Audience})
+		sources = append(sources, sourceRules{newHMACSource(cfg.Secret), cfg.Issuer, cfg.Audience, ""})
 	}
 	var jwks *jwksSource
 	if cfg.JWKS.URL != "" {
@@ -143,7 +148,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		if jwks, err = newJWKSSource(cfg.JWKS); err != nil {
 			return nil, err
 		}
-		sources = append(sources, sourceRules{jwks, cfg.JWKS.Issuer, cfg.JWKS.Audience})
+		sources = append(sources, sourceRules{jwks, cfg.JWKS.Issuer, cfg.JWKS.Audience, cfg.JWKS.AccessTokenIssuer})
 	}
 	var sessions *sessionSource
 	if cfg.Sessions.URL != "" {
@@ -167,6 +172,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	for _, sr := range sources {
 		src := sr.src
 		b := newBinding(src, leeway, sr.issuer, sr.audience)
+		b.accessIssuer = sr.accessIssuer
 		for _, alg := range src.algorithms() {
 			if _, dup := v.byAlg[alg]; dup {
 				// Two owners would make the keyfunc's choice arbitrary.
@@ -221,13 +227,6 @@ func newBinding(src keySource, leeway time.Duration, issuer, audience string) *b
 		// as one not yet valid.
 		jwt.WithIssuedAt(),
 	}
-	if issuer != "" {
-		opts = append(opts, jwt.WithIssuer(issuer))
-	}
-	if audience != "" {
-		// Only when set: WithAudience("") would demand an empty audience.
-		opts = append(opts, jwt.WithAudience(audience))
-	}
 	return &binding{
 		source:   src,
 		claims:   jwt.NewValidator(opts...),
@@ -258,6 +257,17 @@ func (v *Verifier) Algorithms() []string {
 // cannot be asked (down, or the lookup rate is spent) the error wraps
 // todoapi.ErrAuthUnavailable instead: that is no verdict on the token.
 func (v *Verifier) Verify(ctx context.Context, token string) (todoapi.User, error) {
+	return v.VerifyResource(ctx, token, "")
+}
+
+// VerifyResource is Verify for a request to another protected resource of
+// this server than the REST API, named by its resource identifier (the MCP
+// endpoint's URL). Besides what Verify accepts, it accepts OAuth access
+// tokens (RFC 9068) issued for that resource: those whose aud names it.
+// Verify, in turn, refuses an access token whose aud does not name the REST
+// API's audience, so that a token granted to an agent for one resource
+// opens no other. An empty resource is the REST API.
+func (v *Verifier) VerifyResource(ctx context.Context, token, resource string) (todoapi.User, error) {
 	if token == "" {
 		return todoapi.User{}, reject("empty token")
 	}
@@ -268,26 +278,76 @@ func (v *Verifier) Verify(ctx context.Context, token string) (todoapi.User, erro
 		return v.sessions.verify(ctx, token)
 	}
 	if v.cache == nil {
-		u, _, err := v.verifyExp(ctx, token)
-		return u, err
+		g, err := v.verifyExp(ctx, token)
+		if err != nil {
+			return todoapi.User{}, err
+		}
+		return g.userAt(resource)
 	}
 	key := cacheKey(token)
 	now := time.Now()
-	if u, ok := v.cache.get(key, now); ok {
-		return u, nil
+	if g, ok := v.cache.get(key, now); ok {
+		return g.userAt(resource)
 	}
 	gen := v.cache.generation()
-	u, exp, err := v.verifyExp(ctx, token)
-	if err == nil {
-		v.cache.put(key, u, exp, gen, now)
+	g, err := v.verifyExp(ctx, token)
+	if err != nil {
+		return todoapi.User{}, err
 	}
-	return u, err
+	v.cache.put(key, g, gen, now)
+	return g.userAt(resource)
 }
 
-// verifyExp checks token, bypassing the cache, and also returns its expiry.
-func (v *Verifier) verifyExp(ctx context.Context, token string) (todoapi.User, time.Time, error) {
+// grant is what a verified token allows: its user, until exp, at the
+// resources its audience names. The cache keeps grants, so that one token
+// checked for one resource is not re-verified for another.
+type grant struct {
+	user todoapi.User
+	exp  time.Time
+	aud  jwt.ClaimStrings
+	// access marks an OAuth access token (typ at+jwt), which is issued for
+	// the resources its aud names and for nothing else.
+	access bool
+	// apiAudience is the aud the REST API requires of the binding that
+	// verified the token; "" when it requires none.
+	apiAudience string
+}
+
+// userAt returns g's user if g may be used at resource.
+func (g grant) userAt(resource string) (todoapi.User, error) {
+	if err := g.allows(resource); err != nil {
+		return todoapi.User{}, err
+	}
+	return g.user, nil
+}
+
+// allows reports whether g may be used at resource ("" for the REST API).
+//
+//   - The REST API requires its audience when one is configured. When none
+//     is, it takes any token but an access token, whose audience is some
+//     resource and so not the API.
+//   - Another resource takes what the REST API takes, and also tokens whose
+//     aud names it.
+func (g grant) allows(resource string) error {
+	if g.apiAudience != "" && slices.Contains(g.aud, g.apiAudience) {
+		return nil
+	}
+	if resource != "" && slices.Contains(g.aud, resource) {
+		return nil
+	}
+	if g.apiAudience == "" && !g.access {
+		return nil
+	}
+	if len(g.aud) == 0 {
+		return reject("missing aud claim")
+	}
+	return reject("audience mismatch")
+}
+
+// verifyExp checks token, bypassing the cache, and returns what it allows.
+func (v *Verifier) verifyExp(ctx context.Context, token string) (grant, error) {
 	if !wellFormed(token) {
-		return todoapi.User{}, time.Time{}, reject("malformed token")
+		return grant{}, reject("malformed token")
 	}
 
 	var (
@@ -314,17 +374,42 @@ func (v *Verifier) verifyExp(ctx context.Context, token string) (todoapi.User, t
 
 	parsed, err := v.parser.ParseWithClaims(token, &claims, keyfunc)
 	if err != nil {
-		return todoapi.User{}, time.Time{}, parseFailure(err, parsed, v)
+		return grant{}, parseFailure(err, parsed, v)
 	}
 	if err := used.claims.Validate(&claims); err != nil {
-		return todoapi.User{}, time.Time{}, used.claimsFailure(err, &claims)
+		return grant{}, used.claimsFailure(err, &claims)
+	}
+	// RFC 9068 §2.1: access tokens are typed at+jwt (application/at+jwt).
+	typ, _ := parsed.Header["typ"].(string)
+	access := strings.EqualFold(strings.TrimPrefix(strings.ToLower(typ), "application/"), "at+jwt")
+	if err := used.checkIssuer(claims.Issuer, access); err != nil {
+		return grant{}, err
+	}
+	if access && claims.clientOnly() {
+		// A client-credentials grant: the token is the client's own, and
+		// its sub names the client, which is nobody's account here.
+		return grant{}, reject("access token of a client, not a user")
 	}
 	u, err := claims.user()
 	if err != nil {
-		return todoapi.User{}, time.Time{}, err
+		return grant{}, err
 	}
 	// Validate required exp, so ExpiresAt is set.
-	return u, claims.ExpiresAt.Time, nil
+	return grant{user: u, exp: claims.ExpiresAt.Time, aud: claims.Audience, access: access, apiAudience: used.audience}, nil
+}
+
+// checkIssuer enforces the binding's issuer: the configured one, or for an
+// access token the access-token issuer as well.
+func (b *binding) checkIssuer(iss string, access bool) error {
+	switch {
+	case b.issuer == "" || iss == b.issuer:
+		return nil
+	case access && b.accessIssuer != "" && iss == b.accessIssuer:
+		return nil
+	case iss == "":
+		return reject("missing iss claim")
+	}
+	return reject("issuer mismatch")
 }
 
 // wellFormed reports whether token consists only of base64url characters and
@@ -373,10 +458,6 @@ func (b *binding) claimsFailure(err error, c *tokenClaims) error {
 		switch {
 		case c.ExpiresAt == nil:
 			return reject("missing exp claim")
-		case b.issuer != "" && c.Issuer == "":
-			return reject("missing iss claim")
-		case b.audience != "":
-			return reject("missing aud claim")
 		}
 		return reject("missing required claim")
 	case errors.Is(err, jwt.ErrTokenExpired):
