@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -40,33 +41,52 @@ func (s *server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		next(ctx)
 		return
 	}
-	token, ok := bearerToken(ctx.Header("Authorization"))
-	if !ok {
-		s.writeHumaProblem(ctx, errNoToken)
+	r, _ := humago.Unwrap(ctx)
+	user, err := s.authenticateRequest(r.WithContext(ctx.Context()), "")
+	if err != nil {
+		s.writeHumaProblem(ctx, err)
 		return
 	}
-	user, err := s.verifier.Verify(ctx.Context(), token)
+	next(huma.WithContext(ctx, todoapi.NewContextWithUser(ctx.Context(), user)))
+}
+
+// authenticateRequest finds the user of r's bearer token, or the error to
+// answer, as authenticate describes: the one check of credentials for every
+// route that needs them (the /api operations, /mcp). resource names the
+// protected resource the request is for when it is not the REST API, so
+// that tokens issued for that resource alone are accepted there and
+// nowhere else.
+func (s *server) authenticateRequest(r *http.Request, resource string) (todoapi.User, error) {
+	token, ok := bearerToken(r.Header.Get("Authorization"))
+	if !ok {
+		return todoapi.User{}, errNoToken
+	}
+	var (
+		user todoapi.User
+		err  error
+	)
+	if rv, ok := s.verifier.(ResourceVerifier); ok && resource != "" {
+		user, err = rv.VerifyResource(r.Context(), token, resource)
+	} else {
+		user, err = s.verifier.Verify(r.Context(), token)
+	}
 	if errors.Is(err, todoapi.ErrAuthUnavailable) {
 		// The verifier could not decide (an auth server it has to ask is
 		// down, or asked too often): no verdict on the token, so no
 		// failure counted either.
-		s.writeHumaProblem(ctx, err)
-		return
+		return todoapi.User{}, err
 	}
 	if err != nil {
-		s.log.DebugContext(ctx.Context(), "token rejected", "request_id", requestID(ctx.Context()), "reason", err)
-		r, _ := humago.Unwrap(ctx)
+		s.log.DebugContext(r.Context(), "token rejected", "request_id", requestID(r.Context()), "reason", err)
 		if ok, wait := s.authFailures.allow(s.clientIP(r)); !ok {
 			s.metrics.RateLimited(metrics.LimitAuthFailure)
-			s.writeHumaProblem(ctx, &limited{"too many failed authentication attempts", wait})
-			return
+			return todoapi.User{}, &limited{"too many failed authentication attempts", wait}
 		}
 		// Whatever the verifier's reason, an unusable token is a 401.
-		s.writeHumaProblem(ctx, fmt.Errorf("%w: %w", todoapi.ErrUnauthenticated, err))
-		return
+		return todoapi.User{}, fmt.Errorf("%w: %w", todoapi.ErrUnauthenticated, err)
 	}
-	infoFrom(ctx.Context()).userID = user.ID
-	next(huma.WithContext(ctx, todoapi.NewContextWithUser(ctx.Context(), user)))
+	infoFrom(r.Context()).userID = user.ID
+	return user, nil
 }
 
 // authorizePath checks that a {user_id} path segment names the token's user

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"mime"
 	"net/http"
@@ -53,14 +54,6 @@ func (p *problem) GetHeaders() http.Header {
 // newProblem replaces huma's error constructor so that huma's own errors
 // (validation, unsupported media type, body too large) share our shape.
 func newProblem(status int, msg string, errs ...error) huma.StatusError {
-	for _, err := range errs {
-		var mb *malformedBody
-		if errors.As(err, &mb) {
-			// huma reports every failed body read as a 500 with the
-			// reader's error; this one is the client's.
-			return newProblem(http.StatusBadRequest, mb.Error())
-		}
-	}
 	p := &problem{Status: status, Title: http.StatusText(status), Detail: msg, Message: msg}
 	for _, err := range errs {
 		var d *huma.ErrorDetail
@@ -156,21 +149,38 @@ const retryAfterUnavailable = "1"
 // names of invalid fields ("body", "query", "path"); an error that is
 // already a problem is returned as it is.
 func (s *server) problemFor(ctx context.Context, err error, location string) *problem {
+	return explain(ctx, s.log, err, location)
+}
+
+// Problem is the RFC 9457 problem document of every error response. The MCP
+// tools carry it too, as the structured content of a failed call.
+type Problem = problem
+
+// Explain is problemFor for transports that are not HTTP handlers of this
+// package (the MCP tools): the problem a client is told about err, with
+// log receiving the causes that must not reach the client. location
+// prefixes the names of invalid fields; empty, the names stand alone.
+func Explain(ctx context.Context, log *slog.Logger, err error, location string) *Problem {
+	return explain(ctx, log, err, location)
+}
+
+func explain(ctx context.Context, log *slog.Logger, err error, location string) *problem {
 	var (
 		p       *problem
 		invalid *todoapi.ValidationError
 		lim     *limited
 	)
-	if bp := s.bodyProblem(err); bp != nil {
-		return bp
-	}
 	switch {
 	case errors.As(err, &p):
 		return p
 	case errors.As(err, &invalid):
 		errs := make([]error, 0, len(invalid.Fields))
 		for _, name := range invalid.Names() {
-			errs = append(errs, &fieldError{Location: location + "." + name, Message: invalid.Fields[name]})
+			loc := name
+			if location != "" {
+				loc = location + "." + name
+			}
+			errs = append(errs, &fieldError{Location: loc, Message: invalid.Fields[name]})
 		}
 		return newProblem(http.StatusUnprocessableEntity, "validation failed", errs...).(*problem)
 	case errors.Is(err, errNoToken):
@@ -191,24 +201,24 @@ func (s *server) problemFor(ctx context.Context, err error, location string) *pr
 	case errors.Is(err, todoapi.ErrQuotaExceeded):
 		return newProblem(http.StatusUnprocessableEntity, "task quota reached: delete some tasks before creating more").(*problem)
 	case errors.Is(err, todoapi.ErrDatabaseUnavailable):
-		s.log.WarnContext(ctx, "database unavailable", "request_id", requestID(ctx), "err", err)
+		log.WarnContext(ctx, "database unavailable", "request_id", requestID(ctx), "err", err)
 		return withHeader(newProblem(http.StatusServiceUnavailable, "the database is unavailable; try again shortly"),
 			"Retry-After", retryAfterUnavailable)
 	case errors.Is(err, todoapi.ErrAuthUnavailable):
 		// No verdict on the token: neither a 401, which would sign the user
 		// out, nor (see authenticate) a failure counted against the address.
-		s.log.DebugContext(ctx, "token not verified", "request_id", requestID(ctx), "reason", err)
+		log.DebugContext(ctx, "token not verified", "request_id", requestID(ctx), "reason", err)
 		return withHeader(newProblem(http.StatusServiceUnavailable, "the authentication server is unavailable; try again shortly"),
 			"Retry-After", retryAfterUnavailable)
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads this response.
 		return newProblem(499, "request canceled").(*problem)
 	case errors.Is(err, context.DeadlineExceeded):
-		s.log.WarnContext(ctx, "request timed out", "request_id", requestID(ctx), "err", err)
+		log.WarnContext(ctx, "request timed out", "request_id", requestID(ctx), "err", err)
 		return withHeader(newProblem(http.StatusServiceUnavailable, "the request took too long; try again shortly"),
 			"Retry-After", retryAfterUnavailable)
 	}
-	s.log.ErrorContext(ctx, "unexpected error", "request_id", requestID(ctx), "err", err)
+	log.ErrorContext(ctx, "unexpected error", "request_id", requestID(ctx), "err", err)
 	return newProblem(http.StatusInternalServerError, "an unexpected error occurred").(*problem)
 }
 

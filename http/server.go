@@ -27,6 +27,13 @@ type Verifier interface {
 	Verify(ctx context.Context, token string) (todoapi.User, error)
 }
 
+// ResourceVerifier is a Verifier that also accepts tokens issued for one
+// protected resource of this server (an OAuth access token whose audience
+// is the MCP endpoint). /mcp uses it when the Verifier has it.
+type ResourceVerifier interface {
+	VerifyResource(ctx context.Context, token, resource string) (todoapi.User, error)
+}
+
 // Pinger reports whether the database is reachable.
 type Pinger interface {
 	Ping(ctx context.Context) error
@@ -67,6 +74,19 @@ type Config struct {
 	// answers 503 and every response closes its connection, so that load
 	// balancers and clients move to other replicas. Nil: never.
 	Draining func() bool
+
+	// MCP, when set, is served at /mcp behind the same authentication,
+	// failed-token throttle and per-user rate limit as /api; it finds the
+	// user with todoapi.UserFromContext. Nil: no /mcp.
+	MCP http.Handler
+	// PublicURL is the base URL clients reach this server at
+	// (scheme://host[:port], no trailing slash). The MCP endpoint's
+	// resource identifier is PublicURL/mcp: its tokens' audience and what
+	// its OAuth protected resource metadata names.
+	PublicURL string
+	// AuthorizationServers are the issuers an MCP client may get a token
+	// for /mcp from, as its protected resource metadata lists them.
+	AuthorizationServers []string
 }
 
 // DefaultMaxBodyBytes is used when Config.MaxBodyBytes is zero.
@@ -85,6 +105,7 @@ type server struct {
 	authFailures    *limiterSet
 	trustedProxies  []netip.Prefix
 	draining        func() bool
+	mcp             mcpSettings
 }
 
 // NewHandler returns the whole service as one http.Handler: the /api
@@ -103,6 +124,7 @@ func NewHandler(c Config) http.Handler {
 		authFailures:    newLimiterSet(c.AuthFailureLimit, maxLimiterKeys),
 		trustedProxies:  c.TrustedProxies,
 		draining:        c.Draining,
+		mcp:             newMCPSettings(c),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -131,6 +153,7 @@ func NewHandler(c Config) http.Handler {
 	s.documentAliases()
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	newDocs(s.writeProblem).register(mux)
+	s.registerMCP(mux, c.MCP)
 
 	// The edge, outermost first. Each layer sees what the ones before it
 	// set: every response, even a panic's 500, has a request id, security
@@ -144,7 +167,6 @@ func NewHandler(c Config) http.Handler {
 		securityHeaders,         // nosniff, no-referrer, no-store on /api
 		withCORS(c.CORSOrigins), // CORS for the configured origins only
 		s.recoverPanics,         // a panic becomes a logged 500 problem
-		s.guardBody,             // 413 for an announced oversize body, 400 for broken framing
 	)
 }
 
@@ -256,3 +278,8 @@ func requestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id
 }
+
+// RequestID returns the id withRequestID gave the request ctx belongs to,
+// so that a handler mounted behind this package's edge (the MCP endpoint)
+// logs under the same id as the request's own log line.
+func RequestID(ctx context.Context) string { return requestID(ctx) }

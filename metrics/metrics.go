@@ -45,6 +45,8 @@ type Metrics struct {
 	inFlight      prometheus.Gauge
 	rateLimited   *prometheus.CounterVec
 	jwksRefreshes *prometheus.CounterVec
+	toolCalls     *prometheus.CounterVec
+	toolDuration  *prometheus.HistogramVec
 
 	poolsMu sync.Mutex
 	pools   func() []PoolStats
@@ -83,6 +85,15 @@ func New() *Metrics {
 			Namespace: namespace, Name: "jwks_refreshes_total",
 			Help: "Attempts to fetch the JWKS, by result: ok or error.",
 		}, []string{"result"}),
+		toolCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "mcp_tool_calls_total",
+			Help: "MCP tool calls, by tool and outcome (ok, invalid, not_found, forbidden, quota, error).",
+		}, []string{"tool", "outcome"}),
+		toolDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "mcp_tool_call_duration_seconds",
+			Help:    "Time a tool call spent in the service, by tool.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"tool"}),
 	}
 	// Label values known in advance start at zero, so that dashboards and
 	// alerts see the series before the first event.
@@ -94,6 +105,7 @@ func New() *Metrics {
 	}
 	m.registry.MustRegister(
 		m.requests, m.duration, m.inFlight, m.rateLimited, m.jwksRefreshes,
+		m.toolCalls, m.toolDuration,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		poolCollector{m},
@@ -149,6 +161,16 @@ func (m *Metrics) JWKSRefresh(err error) {
 		result = "error"
 	}
 	m.jwksRefreshes.WithLabelValues(result).Inc()
+}
+
+// ToolCall records one MCP tool call and its outcome. tool and outcome come
+// from fixed lists, never from the client, so the series stay bounded.
+func (m *Metrics) ToolCall(tool, outcome string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.toolCalls.WithLabelValues(tool, outcome).Inc()
+	m.toolDuration.WithLabelValues(tool).Observe(d.Seconds())
 }
 
 // SetPoolStats makes each scrape report the pools stats returns. It is

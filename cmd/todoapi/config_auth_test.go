@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"strings"
@@ -14,17 +15,22 @@ func TestResolveJWKS(t *testing.T) {
 		env                   map[string]string
 		url, jwksIss, jwksAud string
 		hsIss, hsAud          string
+		// accessIss is the second issuer accepted on access tokens, and
+		// authServer what /mcp's resource metadata names.
+		accessIss, authServer string
 	}{
 		{name: "nothing"},
 		{
 			name: "Better Auth URL",
 			env:  map[string]string{"BETTER_AUTH_URL": "http://localhost:3000"},
 			url:  "http://localhost:3000/api/auth/jwks", jwksIss: "http://localhost:3000", jwksAud: "http://localhost:3000",
+			accessIss: "http://localhost:3000/api/auth", authServer: "http://localhost:3000/api/auth",
 		},
 		{
 			name: "trailing slash",
 			env:  map[string]string{"BETTER_AUTH_URL": "https://app.example.com/"},
 			url:  "https://app.example.com/api/auth/jwks", jwksIss: "https://app.example.com", jwksAud: "https://app.example.com",
+			accessIss: "https://app.example.com/api/auth", authServer: "https://app.example.com/api/auth",
 		},
 		{
 			// Better Auth takes a URL with a path as its auth base path,
@@ -32,11 +38,13 @@ func TestResolveJWKS(t *testing.T) {
 			name: "with auth base path",
 			env:  map[string]string{"BETTER_AUTH_URL": "https://example.com/custom/auth/"},
 			url:  "https://example.com/custom/auth/jwks", jwksIss: "https://example.com", jwksAud: "https://example.com",
+			accessIss: "https://example.com/custom/auth", authServer: "https://example.com/custom/auth",
 		},
 		{
 			name: "JWKS_URL overrides",
 			env:  map[string]string{"BETTER_AUTH_URL": "https://app.example.com", "JWKS_URL": "https://keys.example.com/.well-known/jwks.json"},
 			url:  "https://keys.example.com/.well-known/jwks.json", jwksIss: "https://app.example.com", jwksAud: "https://app.example.com",
+			accessIss: "https://app.example.com/api/auth", authServer: "https://app.example.com/api/auth",
 		},
 		{
 			name: "JWKS_URL alone checks no iss/aud",
@@ -48,13 +56,13 @@ func TestResolveJWKS(t *testing.T) {
 			env: map[string]string{"BETTER_AUTH_URL": "https://app.example.com", "JWT_ISSUER": "https://issuer",
 				"JWT_AUDIENCE": "todo-api"},
 			url: "https://app.example.com/api/auth/jwks", jwksIss: "https://issuer", jwksAud: "todo-api",
-			hsIss: "https://issuer", hsAud: "todo-api",
+			hsIss: "https://issuer", hsAud: "todo-api", authServer: "https://issuer",
 		},
 		{
 			name: "only JWT_AUDIENCE",
 			env:  map[string]string{"BETTER_AUTH_URL": "https://app.example.com", "JWT_AUDIENCE": "todo-api"},
 			url:  "https://app.example.com/api/auth/jwks", jwksIss: "https://app.example.com", jwksAud: "todo-api",
-			hsAud: "todo-api",
+			hsAud: "todo-api", accessIss: "https://app.example.com/api/auth", authServer: "https://app.example.com/api/auth",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -72,6 +80,10 @@ func TestResolveJWKS(t *testing.T) {
 			ac := c.authConfig(nil)
 			if ac.Issuer != tc.hsIss || ac.Audience != tc.hsAud {
 				t.Errorf("HS256 iss %q aud %q; want %q %q", ac.Issuer, ac.Audience, tc.hsIss, tc.hsAud)
+			}
+			if c.AuthorizationServer != tc.authServer || ac.JWKS.AccessTokenIssuer != tc.accessIss {
+				t.Errorf("authorization server %q, access-token issuer %q; want %q %q",
+					c.AuthorizationServer, ac.JWKS.AccessTokenIssuer, tc.authServer, tc.accessIss)
 			}
 			if ac.JWKS.URL != tc.url || ac.JWKS.Issuer != tc.jwksIss || ac.JWKS.Audience != tc.jwksAud {
 				t.Errorf("auth.Config.JWKS = %+v", ac.JWKS)
@@ -99,6 +111,20 @@ func TestJWKSIntervals(t *testing.T) {
 		t.Setenv("JWKS_MIN_REFRESH_INTERVAL", bad)
 		if _, err := loadConfig(os.Getenv); err == nil {
 			t.Errorf("JWKS_MIN_REFRESH_INTERVAL=%s accepted", bad)
+		}
+	}
+}
+
+// TestHelpListsAuthSettings: every auth variable is in --help.
+func TestHelpListsAuthSettings(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"help"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"BETTER_AUTH_SECRET", "BETTER_AUTH_URL", "JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE",
+		"JWT_LEEWAY", "JWKS_REFRESH_INTERVAL", "JWKS_MIN_REFRESH_INTERVAL", "JWKS_TIMEOUT"} {
+		if !strings.Contains(out.String(), name) {
+			t.Errorf("help does not mention %s", name)
 		}
 	}
 }

@@ -103,6 +103,7 @@ func TestStartupErrors(t *testing.T) {
 		"cool-down over interval":                  {map[string]string{"JWKS_URL": "http://x/jwks", "JWKS_REFRESH_INTERVAL": "1m", "JWKS_MIN_REFRESH_INTERVAL": "2m"}, "JWKS_MIN_REFRESH_INTERVAL must not exceed"},
 		"unsupported database":                     {map[string]string{"DATABASE_URL": "mysql://root:hunter2@db/todo", "BETTER_AUTH_SECRET": "s"}, "DATABASE_URL must start with"},
 		"bad port":                                 {map[string]string{"PORT": "http"}, "PORT must be"},
+		"bad PUBLIC_URL":                           {map[string]string{"PUBLIC_URL": "todo.example.com"}, "PUBLIC_URL must be"},
 		"bad log level":                            {map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL must be"},
 		"zero leeway":                              {map[string]string{"JWT_LEEWAY": "0s"}, "JWT_LEEWAY must be a positive"},
 		"zero drain":                               {map[string]string{"SHUTDOWN_TIMEOUT": "0"}, "SHUTDOWN_TIMEOUT must be a positive"},

@@ -22,6 +22,7 @@ import (
 	"github.com/todoapi/todoapi"
 	"github.com/todoapi/todoapi/auth"
 	todohttp "github.com/todoapi/todoapi/http"
+	"github.com/todoapi/todoapi/mcp"
 	"github.com/todoapi/todoapi/metrics"
 	"github.com/todoapi/todoapi/postgres"
 	"github.com/todoapi/todoapi/sqlite"
@@ -167,6 +168,13 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	baseURL := "http://" + ln.Addr().String()
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + net.JoinHostPort(c.Host, listenPort(ln.Addr()))
+	}
+	var authServers []string
+	if c.AuthorizationServer != "" {
+		authServers = []string{c.AuthorizationServer}
+	}
 
 	m.SetPoolStats(poolStats(db))
 	tasks := todoapi.NewService(db)
@@ -186,6 +194,11 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		TrustedProxies:   c.Edge.TrustedProxies,
 		Metrics:          m,
 		Draining:         drain.Draining,
+		MCP: mcp.NewHandler(mcp.Config{
+			Tasks: tasks, Logger: log, Metrics: m, Version: versionString(), MaxBodyBytes: c.MaxBodyBytes,
+		}),
+		PublicURL:            c.PublicURL,
+		AuthorizationServers: authServers,
 	}), log, drain)
 
 	if c.DebugAddr != "" {
@@ -274,4 +287,13 @@ func serveDebug(addr string, stdout io.Writer, log *slog.Logger) (stop func(), e
 	log.Warn("serving profiles (DEBUG_ADDR)", "url", url)
 	fmt.Fprintf(stdout, "todoapi profiles on %s\n", url)
 	return func() { _ = srv.Close() }, nil
+}
+
+// listenPort is the port a listener listens on.
+func listenPort(a net.Addr) string {
+	if tcp, ok := a.(*net.TCPAddr); ok {
+		return strconv.Itoa(tcp.Port)
+	}
+	_, port, _ := net.SplitHostPort(a.String())
+	return port
 }
