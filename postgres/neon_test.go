@@ -289,9 +289,17 @@ func TestPgBouncer(t *testing.T) {
 		// query_wait_timeout (120s, as on Neon): the statement timeout
 		// turns that into a prompt error. Then PgBouncer refuses logins for
 		// server_login_retry, and the store recovers once it no longer does.
+		// The connect timeout is ten times the query timeout, so that a
+		// request bounded by the wrong one (the pre-use ping of an idle
+		// connection used to be bounded by the connect timeout) cannot pass
+		// for a slow one on a loaded machine.
+		const queryTimeout, connectTimeout = time.Second, 10 * time.Second
 		db := c.CreateDatabase(t)
-		s := openURL(t, pooled(db), postgres.Options{QueryTimeout: time.Second})
+		s := openURL(t, pooled(db), postgres.Options{QueryTimeout: queryTimeout, ConnectTimeout: connectTimeout})
 		smoke(t, s, "erin")
+		// Idle long enough for the pool to ping the connection before its
+		// next use, as after any real outage.
+		time.Sleep(1100 * time.Millisecond)
 		c.Stop(t)
 		for i := range 3 {
 			start := time.Now()
@@ -300,8 +308,8 @@ func TestPgBouncer(t *testing.T) {
 			if !errors.Is(err, todoapi.ErrDatabaseUnavailable) && !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("read %d with the database stopped: %v, want unavailable or a deadline", i, err)
 			}
-			if took > 2*time.Second {
-				t.Errorf("read %d with the database stopped took %v; want at most the 1s statement timeout", i, took)
+			if took >= connectTimeout/2 {
+				t.Errorf("read %d with the database stopped took %v; want about the %v query timeout, far from the %v connect timeout", i, took, queryTimeout, connectTimeout)
 			}
 			t.Logf("read %d through PgBouncer with the database stopped: %v after %v", i, err, took.Round(time.Millisecond))
 		}
@@ -427,6 +435,23 @@ func TestPoolConfig(t *testing.T) {
 		cfg.HealthCheckPeriod != 9*time.Second || cfg.ConnConfig.ConnectTimeout != 3*time.Second {
 		t.Errorf("options: max %d idle %v life %v health %v connect %v",
 			cfg.MaxConns, cfg.MaxConnIdleTime, cfg.MaxConnLifetime, cfg.HealthCheckPeriod, cfg.ConnConfig.ConnectTimeout)
+	}
+
+	// The pre-use ping is bounded like a statement: by the query timeout
+	// when it is the shorter one, so a request after an outage is bounded
+	// by DB_QUERY_TIMEOUT rather than the connect timeout.
+	for _, tc := range []struct{ query, connect, want time.Duration }{
+		{time.Second, 5 * time.Second, time.Second},
+		{10 * time.Second, 5 * time.Second, 5 * time.Second},
+		{0, 0, 5 * time.Second},
+	} {
+		c, err := postgres.PoolConfig(direct, postgres.Options{QueryTimeout: tc.query, ConnectTimeout: tc.connect})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.PingTimeout != tc.want {
+			t.Errorf("query timeout %v, connect timeout %v: ping timeout %v, want %v", tc.query, tc.connect, c.PingTimeout, tc.want)
+		}
 	}
 
 	if cfg.ConnConfig.Tracer == nil {

@@ -87,9 +87,15 @@ func configure(rawURL string, opt Options) (*pgxpool.Config, string, error) {
 	setDuration(&cfg.MaxConnLifetimeJitter, 0, q, "pool_max_conn_lifetime_jitter", min(defaultMaxConnLifetimeJitter, cfg.MaxConnLifetime/4))
 	setDuration(&cfg.HealthCheckPeriod, opt.HealthCheckPeriod, q, "pool_health_check_period", defaultHealthCheckPeriod)
 	setDuration(&cfg.ConnConfig.ConnectTimeout, opt.ConnectTimeout, q, "connect_timeout", defaultConnectTimeout)
-	// A ping of an idle connection to a host that vanished without closing
-	// it would otherwise wait for the request's whole deadline.
-	setDuration(&cfg.PingTimeout, 0, q, "pool_ping_timeout", cfg.ConnConfig.ConnectTimeout)
+	// The ping before an idle connection's reuse is bounded like a
+	// statement: by the query timeout, or the connect timeout when that is
+	// shorter. Without a bound it would wait for the request's whole
+	// deadline on a host that vanished without closing the connection, and
+	// through a transaction pooler whose database is down the ping is
+	// queued like any statement; bounded only by the connect timeout, the
+	// first request after an outage waited that long instead of the query
+	// timeout.
+	setDuration(&cfg.PingTimeout, 0, q, "pool_ping_timeout", min(cfg.ConnConfig.ConnectTimeout, opt.queryTimeout()))
 
 	if !q.Has("default_query_exec_mode") {
 		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheStatement

@@ -66,7 +66,7 @@ var settings = []struct{ name, def, doc string }{
 	{"DB_MAX_CONN_LIFETIME", "30m", "replace PostgreSQL connections this old (plus up to 5m of jitter)"},
 	{"DB_HEALTH_CHECK_PERIOD", "30s", "how often idle and expired PostgreSQL connections are closed"},
 	{"DB_CONNECT_TIMEOUT", "5s", "time limit for opening a PostgreSQL connection (TLS and login included); past it a request gets 503"},
-	{"DB_QUERY_TIMEOUT", "10s", "time limit for a statement outside a transaction or a transaction's first (a pooler's queue, a hung server); past it a request gets 503"},
+	{"DB_QUERY_TIMEOUT", "10s", "time limit for a statement outside a transaction or a transaction's first (a pooler's queue, a hung server), and for checking an idle connection before reuse; past it a request gets 503"},
 	{"BETTER_AUTH_SECRET", "", "shared secret; HS256 tokens signed with it are accepted"},
 	{"BETTER_AUTH_URL", "", "Better Auth base URL; tokens signed by its JWKS (BETTER_AUTH_URL/api/auth/jwks) are accepted"},
 	{"JWKS_URL", "BETTER_AUTH_URL/api/auth/jwks", "JWKS to verify EdDSA/ES256/ES512/RS256/PS256 tokens with"},
