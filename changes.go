@@ -30,6 +30,10 @@ type Change struct {
 	Created bool
 	// DeletedAt is when the task was deleted, for tombstones.
 	DeletedAt *time.Time
+	// Token is the position just after this entry: reading the feed from
+	// it continues with the next entry. A live stream gives it as the
+	// event's id.
+	Token string
 }
 
 // ChangePage is one read of a user's change feed.

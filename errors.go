@@ -4,6 +4,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -34,7 +35,26 @@ var (
 	// ErrQuotaExceeded means the user already holds as many tasks as one
 	// user may; deleting some makes room.
 	ErrQuotaExceeded = errors.New("task quota reached")
+
+	// ErrStale means a store found a task changed or deleted since it was
+	// read within the same write; the write is run again with fresh reads.
+	ErrStale = errors.New("task changed since it was read")
+
+	// ErrChangesExpired means a change-feed position is older than the
+	// tombstones kept: the client must sync from scratch.
+	ErrChangesExpired = errors.New("change-feed position has expired")
 )
+
+// PreconditionFailedError means a conditional write (If-Match) named a
+// version the task no longer has; nothing was changed. Current is the
+// task's version now.
+type PreconditionFailedError struct {
+	Current int64
+}
+
+func (e *PreconditionFailedError) Error() string {
+	return "task version is " + strconv.FormatInt(e.Current, 10) + ", not the one expected"
+}
 
 // ValidationError reports every invalid field of an input at once, keyed by
 // field or parameter name, so a client can fix them all in one round trip.

@@ -186,6 +186,9 @@ type TaskPage struct {
 	// Next continues the list after the last task of this page; nil when no
 	// task follows it.
 	Next *Cursor
+	// ETag identifies this page's content: the user's collection version
+	// when it was read and the query. The Service sets it.
+	ETag string
 }
 
 // ListQuery holds the list parameters as the client sent them, before

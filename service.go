@@ -3,6 +3,7 @@ package todoapi
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -17,6 +18,14 @@ type Service struct {
 	Now func() time.Time
 	// TaskQuota is the most tasks one user may hold.
 	TaskQuota int
+	// Hub, when set, hears of every committed write ("user U's feed
+	// moved"), after the commit.
+	Hub ChangeHub
+	// TombstoneRetention is how long the change feed remembers deletions;
+	// a client that was away longer must sync from scratch.
+	TombstoneRetention time.Duration
+
+	sync syncState
 }
 
 // DefaultTaskQuota is Service.TaskQuota unless configured otherwise.
@@ -31,6 +40,8 @@ func NewService(store Store) *Service {
 		users:     newSeenUsers(10_000, 10*time.Minute),
 		Now:       time.Now,
 		TaskQuota: DefaultTaskQuota,
+
+		TombstoneRetention: DefaultTombstoneRetention,
 	}
 }
 
@@ -58,18 +69,21 @@ func (s *Service) CreateTask(ctx context.Context, user User, p TaskPatch) (Task,
 	if err != nil {
 		return Task{}, err
 	}
-	if err := s.touch(ctx, user); err != nil {
-		return Task{}, err
-	}
-	now := s.now()
-	t := Task{
-		UserID:    user.ID,
-		Priority:  PriorityMedium,
-		Tags:      []string{},
-		CreatedAt: now,
-	}
-	change.apply(&t, now)
-	return s.store.CreateTask(ctx, t, s.TaskQuota)
+	var created Task
+	err = s.write(ctx, user, func(tx StoreTx) (bool, error) {
+		now := s.now()
+		t := Task{
+			UserID:    user.ID,
+			Priority:  PriorityMedium,
+			Tags:      []string{},
+			CreatedAt: now,
+			Version:   1,
+		}
+		change.apply(&t, now)
+		created, err = tx.Insert(ctx, t, s.TaskQuota)
+		return err == nil, err
+	})
+	return created, err
 }
 
 func (s *Service) Task(ctx context.Context, user User, id int64) (Task, error) {
@@ -87,47 +101,132 @@ func (s *Service) ListTasks(ctx context.Context, user User, q ListQuery) (TaskPa
 	if err := s.touch(ctx, user); err != nil {
 		return TaskPage{}, err
 	}
-	return s.store.ListTasks(ctx, user.ID, f)
+	// The version is read before the list, never after: a change that
+	// lands in between then makes the tag older than the page, which costs
+	// the client one more full read, never a stale page under a new tag.
+	version, err := s.store.CollectionVersion(ctx, user.ID)
+	if err != nil {
+		return TaskPage{}, err
+	}
+	page, err := s.store.ListTasks(ctx, user.ID, f)
+	if err != nil {
+		return TaskPage{}, err
+	}
+	page.ETag = listETag(version, f)
+	return page, nil
 }
 
-func (s *Service) UpdateTask(ctx context.Context, user User, id int64, p TaskPatch) (Task, error) {
+// ListETag returns the entity tag ListTasks would give the page q selects,
+// from one read of the user's collection version and without listing, so
+// that a client polling an unchanged list costs one indexed read.
+func (s *Service) ListETag(ctx context.Context, user User, q ListQuery) (string, error) {
+	f, err := ParseListQuery(q)
+	if err != nil {
+		return "", err
+	}
+	if err := s.touch(ctx, user); err != nil {
+		return "", err
+	}
+	version, err := s.store.CollectionVersion(ctx, user.ID)
+	if err != nil {
+		return "", err
+	}
+	return listETag(version, f), nil
+}
+
+func (s *Service) UpdateTask(ctx context.Context, user User, id int64, p TaskPatch, cond ...Precondition) (Task, error) {
 	change, err := p.validate(false)
 	if err != nil {
 		return Task{}, err
 	}
-	return s.update(ctx, user, id, func(*Task) taskChange { return change })
+	return s.update(ctx, user, id, oneCondition(cond), func(*Task) taskChange { return change })
 }
 
-func (s *Service) CompleteTask(ctx context.Context, user User, id int64, completed Field[bool]) (Task, error) {
+func (s *Service) CompleteTask(ctx context.Context, user User, id int64, completed Field[bool], cond ...Precondition) (Task, error) {
 	if completed.Set {
 		change, err := TaskPatch{Completed: completed}.validate(false)
 		if err != nil {
 			return Task{}, err
 		}
-		return s.update(ctx, user, id, func(*Task) taskChange { return change })
+		return s.update(ctx, user, id, oneCondition(cond), func(*Task) taskChange { return change })
 	}
-	return s.update(ctx, user, id, func(t *Task) taskChange {
+	return s.update(ctx, user, id, oneCondition(cond), func(t *Task) taskChange {
 		return taskChange{completed: Value(!t.Completed)}
 	})
 }
 
-// update applies the change that changeFor derives from the stored task.
-// The clock is read inside the store's lock, so that updated_at and
-// completed_at follow the order in which changes were saved.
-func (s *Service) update(ctx context.Context, user User, id int64, changeFor func(*Task) taskChange) (Task, error) {
-	if err := s.touch(ctx, user); err != nil {
-		return Task{}, err
-	}
-	return s.store.UpdateTask(ctx, user.ID, id, func(t *Task) bool {
-		return changeFor(t).apply(t, s.now())
+// update loads the task, checks cond against its version, applies the
+// change that changeFor derives from it and saves it with the next
+// version, all within one store write. The clock is read inside the write,
+// so that updated_at and completed_at follow the order in which changes
+// were saved. A change that changes nothing stores nothing and keeps the
+// version.
+func (s *Service) update(ctx context.Context, user User, id int64, cond Precondition, changeFor func(*Task) taskChange) (Task, error) {
+	var result Task
+	err := s.write(ctx, user, func(tx StoreTx) (bool, error) {
+		cur, err := tx.Task(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		if !cond.holds(cur.Version) {
+			return false, &PreconditionFailedError{Current: cur.Version}
+		}
+		next := cur
+		next.Tags = slices.Clone(cur.Tags)
+		if !changeFor(&next).apply(&next, s.now()) {
+			result = cur
+			return false, nil
+		}
+		// The identity is the loaded one, whatever the change did.
+		next.ID, next.UserID, next.CreatedAt = cur.ID, cur.UserID, cur.CreatedAt
+		next.Version = cur.Version + 1
+		result, err = tx.Save(ctx, next)
+		return err == nil, err
+	})
+	return result, err
+}
+
+func (s *Service) DeleteTask(ctx context.Context, user User, id int64, cond ...Precondition) error {
+	c := oneCondition(cond)
+	return s.write(ctx, user, func(tx StoreTx) (bool, error) {
+		cur, err := tx.Task(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		if !c.holds(cur.Version) {
+			return false, &PreconditionFailedError{Current: cur.Version}
+		}
+		err = tx.Delete(ctx, id, cur.Version, s.now())
+		return err == nil, err
 	})
 }
 
-func (s *Service) DeleteTask(ctx context.Context, user User, id int64) error {
+// write is the one path of every change to a user's tasks: it records the
+// user, runs fn in one store write (which commits fn's steps together,
+// each with its entry in the user's change feed) and, when fn reports that
+// it stored something, tells the hub after the commit, so that a follower
+// woken by it finds the change in the feed. fn may run more than once (see
+// Store.Write).
+func (s *Service) write(ctx context.Context, user User, fn func(tx StoreTx) (wrote bool, err error)) error {
 	if err := s.touch(ctx, user); err != nil {
 		return err
 	}
-	return s.store.DeleteTask(ctx, user.ID, id)
+	wrote := false
+	err := s.store.Write(ctx, user.ID, func(tx StoreTx) error {
+		var err error
+		wrote, err = fn(tx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if wrote {
+		if s.Hub != nil {
+			s.Hub.Publish(user.ID)
+		}
+		s.purgeNowAndThen(ctx)
+	}
+	return nil
 }
 
 func (s *Service) ListTags(ctx context.Context, user User) ([]string, error) {

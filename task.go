@@ -21,6 +21,10 @@ type Task struct {
 	DueDate     *time.Time `json:"due_date"`
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
+	// Version is 1 when the task is created and grows by one with every
+	// stored change, so that a client can tell whether the copy it holds is
+	// current and make its edits conditional on it.
+	Version int64 `json:"version"`
 }
 
 // Priority orders tasks by urgency.
@@ -141,29 +145,34 @@ type TaskService interface {
 	// ListTasks returns one page of the user's tasks as q selects them, or
 	// a *ValidationError naming each invalid parameter.
 	ListTasks(ctx context.Context, user User, q ListQuery) (TaskPage, error)
-	UpdateTask(ctx context.Context, user User, id int64, p TaskPatch) (Task, error)
+	// ListETag returns the ETag that ListTasks would give the same query
+	// now, without listing.
+	ListETag(ctx context.Context, user User, q ListQuery) (string, error)
+	// UpdateTask, CompleteTask and DeleteTask take at most one
+	// Precondition: the write happens only when it holds, else they
+	// return a *PreconditionFailedError and change nothing.
+	UpdateTask(ctx context.Context, user User, id int64, p TaskPatch, cond ...Precondition) (Task, error)
 	// CompleteTask sets completed to the value given, or flips it when
 	// completed is absent.
-	CompleteTask(ctx context.Context, user User, id int64, completed Field[bool]) (Task, error)
-	DeleteTask(ctx context.Context, user User, id int64) error
+	CompleteTask(ctx context.Context, user User, id int64, completed Field[bool], cond ...Precondition) (Task, error)
+	DeleteTask(ctx context.Context, user User, id int64, cond ...Precondition) error
 	// ListTags returns the user's distinct tags as ListTags of Store
 	// describes them.
 	ListTags(ctx context.Context, user User) ([]string, error)
+	ChangeFeed
 }
 
 // Store persists users and tasks. Implementations scope every task query to
 // the given user ID and report a missing or foreign task as ErrNotFound, and
 // an unreachable database as ErrDatabaseUnavailable.
+//
+// A store holds no write rule: the Service decides what a write stores, and
+// a store offers only the small transactional steps of Write (StoreTx), so
+// that every write, whichever database keeps it, follows one path.
 type Store interface {
 	// UpsertUser records u, keeping the first-seen time of a known user and
 	// moving its last-seen time to seen.
 	UpsertUser(ctx context.Context, u User, seen time.Time) error
-
-	// CreateTask stores t (whose UserID names an existing user) and returns
-	// it with its assigned ID, unless the user already holds quota tasks:
-	// then it stores nothing and returns ErrQuotaExceeded. The check and the
-	// insert are atomic, so concurrent creates never overshoot the quota.
-	CreateTask(ctx context.Context, t Task, quota int) (Task, error)
 
 	Task(ctx context.Context, userID string, id int64) (Task, error)
 
@@ -174,13 +183,6 @@ type Store interface {
 	// A list is scoped to userID whatever f.After says.
 	ListTasks(ctx context.Context, userID string, f TaskFilter) (TaskPage, error)
 
-	// UpdateTask loads the task, calls change on it and, when change reports
-	// that it changed something, saves it. Load and save are atomic: no other
-	// update of the same task interleaves. change must not block.
-	UpdateTask(ctx context.Context, userID string, id int64, change func(*Task) bool) (Task, error)
-
-	DeleteTask(ctx context.Context, userID string, id int64) error
-
 	// ListTags returns the distinct tags of the user's tasks, never nil:
 	// one per Fold(tag), spelled as on the oldest task having it (by
 	// created_at, then id, then position in its list), sorted by
@@ -188,7 +190,96 @@ type Store interface {
 	// user's rows only, through an index.
 	ListTags(ctx context.Context, userID string) ([]string, error)
 
+	// Write runs fn with the steps of one write of userID's tasks (whose
+	// user row exists) and commits what they stored as one unit: all of it
+	// or, when fn returns an error, none of it. Writes of one user commit
+	// in the order of the sequence numbers their changes took, so that a
+	// reader of the change feed that has seen sequence number n will never
+	// see a later commit take a number at or below n.
+	//
+	// fn may run more than once: a store that reads optimistically runs it
+	// again when one of its writes finds that the task changed after fn
+	// read it (ErrStale), each time with fresh reads. fn must therefore
+	// derive everything it stores from what it reads through tx, and have
+	// no other effect.
+	Write(ctx context.Context, userID string, fn func(tx StoreTx) error) error
+
+	// CollectionVersion returns the sequence number of the user's latest
+	// change (0 when there was none): it grows with every change to any of
+	// the user's tasks. It is one read of the user's row.
+	CollectionVersion(ctx context.Context, userID string) (int64, error)
+
+	// ChangesSince returns, in sequence order, the user's live tasks whose
+	// latest change has a sequence number above after, and the tombstones
+	// of tasks deleted above after (unless live is set: then tasks only),
+	// at most limit of them, and whether more follow. It reads one
+	// consistent snapshot: no entry past a missing one.
+	ChangesSince(ctx context.Context, userID string, after int64, live bool, limit int) (ChangeLog, error)
+
+	// PurgeTombstones removes the tombstones of deletions made before
+	// before, at most limit of them, remembering for each user the highest
+	// sequence number it removed (ChangeLog.Purged), and returns how many
+	// it removed.
+	PurgeTombstones(ctx context.Context, before time.Time, limit int) (int, error)
+
+	// SyncKey returns the key that signs change-feed tokens, shared by
+	// every process using the database: the stored one, or candidate when
+	// none was stored yet (then it is stored).
+	SyncKey(ctx context.Context, candidate []byte) ([]byte, error)
+
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// StoreTx is one write's view of a user's tasks inside Store.Write. Each
+// write step takes the user's next sequence number and records the change
+// under it, with the write itself, so that no write can be stored without
+// its entry in the change feed.
+type StoreTx interface {
+	// Task reads the user's task.
+	Task(ctx context.Context, id int64) (Task, error)
+
+	// Insert stores t (whose UserID is the user's) as a new task with
+	// Version 1 and returns it with its assigned ID, unless the user
+	// already holds maxTasks tasks: then it stores nothing and returns
+	// ErrQuotaExceeded. Concurrent inserts never overshoot maxTasks.
+	Insert(ctx context.Context, t Task, maxTasks int) (Task, error)
+
+	// Save replaces the stored values of the user's task t.ID by t's,
+	// provided its stored version is still t.Version-1; it stores
+	// t.Version. ErrStale means the stored version is another (or the task
+	// was deleted) since it was read.
+	Save(ctx context.Context, t Task) (Task, error)
+
+	// Delete removes the user's task id, provided its stored version is
+	// still version (ErrStale otherwise), and keeps a tombstone dated at.
+	Delete(ctx context.Context, id, version int64, at time.Time) error
+}
+
+// ChangeLog is a range of a user's change feed as a store reads it.
+type ChangeLog struct {
+	Entries []ChangeEntry
+	// HasMore reports that more entries follow the last one.
+	HasMore bool
+	// Last is the highest sequence number the user's feed had when it was
+	// read (its collection version).
+	Last int64
+	// Purged is the highest sequence number of a tombstone removed from
+	// the user's feed: a reader positioned before it may have missed a
+	// deletion.
+	Purged int64
+}
+
+// ChangeEntry is one entry of ChangeLog: a live task, or a tombstone when
+// Task is nil.
+type ChangeEntry struct {
+	// Seq is the sequence number of the task's latest change.
+	Seq int64
+	// CreatedSeq is the sequence number of the task's creation (live tasks).
+	CreatedSeq int64
+	Task       *Task
+	// ID and DeletedAt describe a tombstone.
+	ID        int64
+	DeletedAt time.Time
 }

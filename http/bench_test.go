@@ -92,7 +92,7 @@ func (s benchService) ListTasks(context.Context, todoapi.User, todoapi.ListQuery
 	return todoapi.TaskPage{Tasks: s.tasks, Total: len(s.tasks)}, nil
 }
 
-func (s benchService) CompleteTask(_ context.Context, u todoapi.User, id int64, _ todoapi.Field[bool]) (todoapi.Task, error) {
+func (s benchService) CompleteTask(_ context.Context, u todoapi.User, id int64, _ todoapi.Field[bool], _ ...todoapi.Precondition) (todoapi.Task, error) {
 	return s.Task(context.Background(), u, id)
 }
 

@@ -54,6 +54,14 @@ func (p *problem) GetHeaders() http.Header {
 // newProblem replaces huma's error constructor so that huma's own errors
 // (validation, unsupported media type, body too large) share our shape.
 func newProblem(status int, msg string, errs ...error) huma.StatusError {
+	for _, err := range errs {
+		var mb *malformedBody
+		if errors.As(err, &mb) {
+			// huma reports every failed body read as a 500 with the
+			// reader's error; this one is the client's.
+			return newProblem(http.StatusBadRequest, mb.Error())
+		}
+	}
 	p := &problem{Status: status, Title: http.StatusText(status), Detail: msg, Message: msg}
 	for _, err := range errs {
 		var d *huma.ErrorDetail
@@ -149,6 +157,9 @@ const retryAfterUnavailable = "1"
 // names of invalid fields ("body", "query", "path"); an error that is
 // already a problem is returned as it is.
 func (s *server) problemFor(ctx context.Context, err error, location string) *problem {
+	if bp := s.bodyProblem(err); bp != nil {
+		return bp
+	}
 	return explain(ctx, s.log, err, location)
 }
 

@@ -268,11 +268,12 @@ type wireTask struct {
 	DueDate     *string  `json:"due_date"`
 	CreatedAt   string   `json:"created_at"`
 	UpdatedAt   string   `json:"updated_at"`
+	Version     int64    `json:"version"`
 }
 
-// taskFields are the JSON fields of a task, SPEC §2.
+// taskFields are the JSON fields of a task, SPEC §2 and §9.1.
 var taskFields = []string{"id", "user_id", "title", "description", "completed", "completed_at",
-	"priority", "tags", "due_date", "created_at", "updated_at"}
+	"priority", "tags", "due_date", "created_at", "updated_at", "version"}
 
 // task decodes a task body and checks its shape (SPEC §2): exactly the
 // specified fields, tags an array, timestamps RFC 3339 in UTC.

@@ -167,6 +167,7 @@ func NewHandler(c Config) http.Handler {
 		securityHeaders,         // nosniff, no-referrer, no-store on /api
 		withCORS(c.CORSOrigins), // CORS for the configured origins only
 		s.recoverPanics,         // a panic becomes a logged 500 problem
+		s.guardBody,             // 413 for an announced oversize body, 400 for broken framing
 	)
 }
 

@@ -146,6 +146,8 @@ func appendTask(b []byte, t *todoapi.Task) []byte {
 	b = appendTime(b, t.CreatedAt)
 	b = append(b, `,"updated_at":`...)
 	b = appendTime(b, t.UpdatedAt)
+	b = append(b, `,"version":`...)
+	b = strconv.AppendInt(b, t.Version, 10)
 	return append(b, '}')
 }
 

@@ -69,7 +69,7 @@ func (s *server) registerTasks() {
 	authErrors := []int{http.StatusUnauthorized, http.StatusForbidden,
 		http.StatusTooManyRequests, http.StatusServiceUnavailable}
 	itemErrors := slices.Concat(authErrors, []int{http.StatusNotFound})
-	bodyErrors := []int{http.StatusRequestEntityTooLarge,
+	bodyErrors := []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge,
 		http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity}
 
 	register(s, huma.Operation{

@@ -33,6 +33,7 @@ func TestPutIsPartial(t *testing.T) {
 			want := orig
 			want.Completed = true
 			want.CompletedAt, want.UpdatedAt = got.CompletedAt, got.UpdatedAt
+			want.Version++ // one stored change
 			equalTasks(t, got, want)
 			if got.CompletedAt == nil {
 				t.Error("completed_at = null after completing")
@@ -48,6 +49,7 @@ func TestPutIsPartial(t *testing.T) {
 				want(t, http.StatusOK).task(t)
 			want := done
 			want.Title, want.Description, want.UpdatedAt = "Buy oat milk", ptr("One litre"), got.UpdatedAt
+			want.Version++ // one stored change
 			equalTasks(t, got, want)
 			if !got.Completed || deref(got.CompletedAt) != deref(done.CompletedAt) {
 				t.Errorf("completed/completed_at = %v/%s, want true/%s", got.Completed, deref(got.CompletedAt), deref(done.CompletedAt))
@@ -114,6 +116,7 @@ func TestPatchMergeSemantics(t *testing.T) {
 			}
 			want := orig
 			want.Description, want.DueDate, want.Tags, want.UpdatedAt = nil, nil, []string{}, got.UpdatedAt
+			want.Version++ // one stored change
 			equalTasks(t, got, want)
 			later(t, "updated_at", orig.UpdatedAt, got.UpdatedAt)
 			equalTasks(t, e.get(t, tok, orig.ID), got)
@@ -136,6 +139,7 @@ func TestPatchMergeSemantics(t *testing.T) {
 					want.Tags = []string{}
 				}
 				want.UpdatedAt = got.UpdatedAt
+				want.Version++ // one stored change
 				equalTasks(t, got, want)
 			})
 		}
@@ -145,6 +149,7 @@ func TestPatchMergeSemantics(t *testing.T) {
 			got := patch(t, orig.ID, `{"priority":"low"}`).want(t, http.StatusOK).task(t)
 			want := orig
 			want.Priority, want.UpdatedAt = "low", got.UpdatedAt
+			want.Version++ // one stored change
 			equalTasks(t, got, want)
 		})
 		for name, body := range map[string]string{
@@ -243,6 +248,7 @@ func TestToggle(t *testing.T) {
 			later(t, "updated_at", orig.UpdatedAt, on.UpdatedAt)
 			want := orig
 			want.Completed, want.CompletedAt, want.UpdatedAt = true, on.CompletedAt, on.UpdatedAt
+			want.Version++ // one stored change
 			equalTasks(t, on, want)
 			tick()
 			off := toggle(t, orig.ID, body)

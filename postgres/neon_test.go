@@ -47,7 +47,7 @@ func smoke(t *testing.T, s todoapi.Store, user string) {
 		t.Fatalf("UpsertUser: %v", err)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	task, err := s.CreateTask(ctx, todoapi.Task{
+	task, err := storetest.CreateTask(s, ctx, todoapi.Task{
 		UserID: user, Title: "t", Priority: todoapi.PriorityMedium,
 		Tags: []string{"a", "b"}, CreatedAt: now, UpdatedAt: now,
 	}, todoapi.DefaultTaskQuota)
@@ -60,13 +60,13 @@ func smoke(t *testing.T, s todoapi.Store, user string) {
 	if _, err := s.ListTasks(ctx, user, todoapi.TaskFilter{}); err != nil {
 		t.Fatalf("ListTasks: %v", err)
 	}
-	if _, err := s.UpdateTask(ctx, user, task.ID, func(t *todoapi.Task) bool {
+	if _, err := storetest.UpdateTask(s, ctx, user, task.ID, func(t *todoapi.Task) bool {
 		t.Completed = !t.Completed
 		return true
 	}); err != nil {
 		t.Fatalf("UpdateTask: %v", err)
 	}
-	if err := s.DeleteTask(ctx, user, task.ID); err != nil {
+	if err := storetest.DeleteTask(s, ctx, user, task.ID); err != nil {
 		t.Fatalf("DeleteTask: %v", err)
 	}
 }
@@ -143,7 +143,7 @@ func TestNeonTLS(t *testing.T) {
 			for i := range 16 {
 				wg.Go(func() {
 					now := time.Now()
-					_, err := s.CreateTask(t.Context(), todoapi.Task{
+					_, err := storetest.CreateTask(s, t.Context(), todoapi.Task{
 						UserID: "carol", Title: fmt.Sprint("r", round, "-", i),
 						Priority: todoapi.PriorityLow, CreatedAt: now, UpdatedAt: now,
 					}, todoapi.DefaultTaskQuota)
@@ -174,7 +174,7 @@ func TestNeonTLS(t *testing.T) {
 			{"Ping", s.Ping},
 			{"Task", func(ctx context.Context) error { _, err := s.Task(ctx, "dave", 1); return err }},
 			{"CreateTask", func(ctx context.Context) error {
-				_, err := s.CreateTask(ctx, todoapi.Task{UserID: "dave", Title: "x", Priority: todoapi.PriorityLow}, todoapi.DefaultTaskQuota)
+				_, err := storetest.CreateTask(s, ctx, todoapi.Task{UserID: "dave", Title: "x", Priority: todoapi.PriorityLow}, todoapi.DefaultTaskQuota)
 				return err
 			}},
 		} {
@@ -346,7 +346,7 @@ func load(t *testing.T, s *postgres.Store, workers, rounds int) int64 {
 			}
 			for i := range rounds {
 				now := time.Now()
-				task, err := s.CreateTask(t.Context(), todoapi.Task{
+				task, err := storetest.CreateTask(s, t.Context(), todoapi.Task{
 					UserID: user, Title: fmt.Sprint("w", w, "-", i), Priority: todoapi.PriorityHigh,
 					Tags: []string{"x"}, CreatedAt: now, UpdatedAt: now,
 				}, todoapi.DefaultTaskQuota)

@@ -18,28 +18,28 @@ import (
 // few replicas. Each can be changed by Options or by the URL parameter named
 // in Options.
 const (
-	defaultMaxConns = 10
+	DefaultMaxConns = 10
 	// Idle connections close after a minute, so that a quiet service holds
 	// no connection and the database can scale to zero.
-	defaultMaxConnIdleTime = time.Minute
+	DefaultMaxConnIdleTime = time.Minute
 	// Connections are replaced after half an hour (plus up to five minutes
 	// of jitter, so that replicas do not reconnect in step), which spreads
 	// load onto a compute that was resized or restarted.
-	defaultMaxConnLifetime       = 30 * time.Minute
-	defaultMaxConnLifetimeJitter = 5 * time.Minute
+	DefaultMaxConnLifetime       = 30 * time.Minute
+	DefaultMaxConnLifetimeJitter = 5 * time.Minute
 	// The pool looks for idle and expired connections to close this often.
-	defaultHealthCheckPeriod = 30 * time.Second
+	DefaultHealthCheckPeriod = 30 * time.Second
 	// Each new connection must be up within this time; it leaves room for a
 	// serverless database to wake from zero (usually well under a second on
 	// Neon) and fails a request on a database that is down well before a
 	// client gives up.
-	defaultConnectTimeout = 5 * time.Second
+	DefaultConnectTimeout = 5 * time.Second
 	// A statement outside a transaction, or a transaction's first, gives up
 	// after this long. It is a safety net for when no server answers even
 	// though the connection stands: a transaction pooler queues a statement
 	// until a server connection is free (PgBouncer's query_wait_timeout,
 	// 120s on Neon), and a hung server never answers at all.
-	defaultQueryTimeout = 10 * time.Second
+	DefaultQueryTimeout = 10 * time.Second
 )
 
 // configure turns a URL and options into a pool configuration. It also
@@ -77,16 +77,16 @@ func configure(rawURL string, opt Options) (*pgxpool.Config, string, error) {
 	if opt.MaxConns > 0 {
 		cfg.MaxConns = opt.MaxConns
 	} else if !q.Has("pool_max_conns") {
-		cfg.MaxConns = defaultMaxConns
+		cfg.MaxConns = DefaultMaxConns
 	}
 	if !q.Has("pool_min_conns") {
 		cfg.MinConns = 0 // an idle service keeps no connection open
 	}
-	setDuration(&cfg.MaxConnIdleTime, opt.MaxConnIdleTime, q, "pool_max_conn_idle_time", defaultMaxConnIdleTime)
-	setDuration(&cfg.MaxConnLifetime, opt.MaxConnLifetime, q, "pool_max_conn_lifetime", defaultMaxConnLifetime)
-	setDuration(&cfg.MaxConnLifetimeJitter, 0, q, "pool_max_conn_lifetime_jitter", min(defaultMaxConnLifetimeJitter, cfg.MaxConnLifetime/4))
-	setDuration(&cfg.HealthCheckPeriod, opt.HealthCheckPeriod, q, "pool_health_check_period", defaultHealthCheckPeriod)
-	setDuration(&cfg.ConnConfig.ConnectTimeout, opt.ConnectTimeout, q, "connect_timeout", defaultConnectTimeout)
+	setDuration(&cfg.MaxConnIdleTime, opt.MaxConnIdleTime, q, "pool_max_conn_idle_time", DefaultMaxConnIdleTime)
+	setDuration(&cfg.MaxConnLifetime, opt.MaxConnLifetime, q, "pool_max_conn_lifetime", DefaultMaxConnLifetime)
+	setDuration(&cfg.MaxConnLifetimeJitter, 0, q, "pool_max_conn_lifetime_jitter", min(DefaultMaxConnLifetimeJitter, cfg.MaxConnLifetime/4))
+	setDuration(&cfg.HealthCheckPeriod, opt.HealthCheckPeriod, q, "pool_health_check_period", DefaultHealthCheckPeriod)
+	setDuration(&cfg.ConnConfig.ConnectTimeout, opt.ConnectTimeout, q, "connect_timeout", DefaultConnectTimeout)
 	// The ping before an idle connection's reuse is bounded like a
 	// statement: by the query timeout, or the connect timeout when that is
 	// shorter. Without a bound it would wait for the request's whole
@@ -125,7 +125,7 @@ func (o Options) queryTimeout() time.Duration {
 	if o.QueryTimeout > 0 {
 		return o.QueryTimeout
 	}
-	return defaultQueryTimeout
+	return DefaultQueryTimeout
 }
 
 // setDuration sets *dst to opt when it is positive, else leaves the value

@@ -19,8 +19,8 @@ type taskScanner struct {
 
 func newTaskScanner(extra ...any) *taskScanner {
 	s := &taskScanner{}
-	s.dest = append(make([]any, 0, 11+len(extra)), &s.t.ID, &s.t.UserID, &s.t.Title, &s.t.Description,
-		&s.t.Completed, &s.t.CompletedAt, &s.rank, &s.t.Tags, &s.t.DueDate, &s.t.CreatedAt, &s.t.UpdatedAt)
+	s.dest = append(make([]any, 0, 12+len(extra)), &s.t.ID, &s.t.UserID, &s.t.Title, &s.t.Description,
+		&s.t.Completed, &s.t.CompletedAt, &s.rank, &s.t.Tags, &s.t.DueDate, &s.t.CreatedAt, &s.t.UpdatedAt, &s.t.Version)
 	s.dest = append(s.dest, extra...)
 	return s
 }

@@ -140,33 +140,7 @@ func (s *Store) UpsertUser(ctx context.Context, u todoapi.User, seen time.Time) 
 	return nil
 }
 
-const taskColumns = `id, user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at`
-
-// CreateTask inserts the task unless the user is at the quota, in one
-// statement on the single writer connection, so no other create can come
-// between the check and the insert. A user with no row gets a count of -1
-// and reaches the insert, where the foreign key refuses it.
-func (s *Store) CreateTask(ctx context.Context, t todoapi.Task, quota int) (todoapi.Task, error) {
-	v, err := columnValues(t)
-	if err != nil {
-		return todoapi.Task{}, fmt.Errorf("create task: %w", err)
-	}
-	created, err := scanTask(s.writes.queryRow(ctx, `
-		INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at,
-			title_key, description_key, tag_keys)
-		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-		WHERE coalesce((SELECT task_count FROM users WHERE id = ?), -1) < ?
-		RETURNING `+taskColumns,
-		t.UserID, v.title, v.description, v.completed, v.completedAt, v.priority, v.tags, v.dueDate, v.createdAt, v.updatedAt,
-		v.titleKey, v.descriptionKey, v.tagKeys, t.UserID, quota))
-	if errors.Is(err, sql.ErrNoRows) {
-		return todoapi.Task{}, fmt.Errorf("create task: %w", todoapi.ErrQuotaExceeded)
-	}
-	if err != nil {
-		return todoapi.Task{}, s.fail("create task", err)
-	}
-	return created, nil
-}
+const taskColumns = `id, user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at, version`
 
 func (s *Store) Task(ctx context.Context, userID string, id int64) (todoapi.Task, error) {
 	t, err := scanTask(s.reads.queryRow(ctx,
@@ -175,73 +149,6 @@ func (s *Store) Task(ctx context.Context, userID string, id int64) (todoapi.Task
 		return todoapi.Task{}, s.fail("get task", err)
 	}
 	return t, nil
-}
-
-const (
-	loadForUpdate = `SELECT ` + taskColumns + ` FROM tasks WHERE id = ? AND user_id = ?`
-	updateTask    = `
-		UPDATE tasks SET title = ?, description = ?, completed = ?, completed_at = ?,
-			priority = ?, tags = ?, due_date = ?, updated_at = ?,
-			title_key = ?, description_key = ?, tag_keys = ?
-		WHERE id = ? AND user_id = ?
-		RETURNING ` + taskColumns
-)
-
-func (s *Store) UpdateTask(ctx context.Context, userID string, id int64, change func(*todoapi.Task) bool) (todoapi.Task, error) {
-	// Prepared before the transaction takes the writer's only connection,
-	// which preparing needs.
-	if err := s.writes.prepare(ctx, loadForUpdate, updateTask); err != nil {
-		return todoapi.Task{}, s.fail("update task", err)
-	}
-	// The load runs on the writer inside a BEGIN IMMEDIATE transaction, so no
-	// other write can land between it and the save.
-	tx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return todoapi.Task{}, s.fail("update task", err)
-	}
-	defer tx.Rollback()
-
-	cur, err := scanTask(s.writes.txQueryRow(ctx, tx, loadForUpdate, id, userID))
-	if err != nil {
-		return todoapi.Task{}, s.fail("update task", err)
-	}
-	next := cur
-	next.Tags = slices.Clone(cur.Tags)
-	if !change(&next) {
-		return cur, nil
-	}
-	v, err := columnValues(next)
-	if err != nil {
-		return todoapi.Task{}, fmt.Errorf("update task: %w", err)
-	}
-	// The WHERE clause uses the loaded identity, not next's, so change cannot
-	// move a task to another user or id.
-	saved, err := scanTask(s.writes.txQueryRow(ctx, tx, updateTask,
-		v.title, v.description, v.completed, v.completedAt, v.priority, v.tags, v.dueDate, v.updatedAt,
-		v.titleKey, v.descriptionKey, v.tagKeys,
-		cur.ID, cur.UserID))
-	if err != nil {
-		return todoapi.Task{}, s.fail("update task", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return todoapi.Task{}, s.fail("update task", err)
-	}
-	return saved, nil
-}
-
-func (s *Store) DeleteTask(ctx context.Context, userID string, id int64) error {
-	res, err := s.writer.ExecContext(ctx, `DELETE FROM tasks WHERE id = ? AND user_id = ?`, id, userID)
-	if err != nil {
-		return s.fail("delete task", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return s.fail("delete task", err)
-	}
-	if n == 0 {
-		return fmt.Errorf("delete task: %w", todoapi.ErrNotFound)
-	}
-	return nil
 }
 
 // values holds a task's columns in their stored form, including the folded
@@ -326,7 +233,7 @@ func scanTask(row interface{ Scan(...any) error }, extra ...any) (todoapi.Task, 
 		createdAt, updatedAt int64
 	)
 	err := row.Scan(append([]any{&t.ID, &t.UserID, &t.Title, &description, &t.Completed, &completedAt,
-		&rank, &tags, &dueDate, &createdAt, &updatedAt}, extra...)...)
+		&rank, &tags, &dueDate, &createdAt, &updatedAt, &t.Version}, extra...)...)
 	if err != nil {
 		return todoapi.Task{}, err
 	}

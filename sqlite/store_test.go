@@ -49,7 +49,7 @@ func TestReopenSeesCommittedData(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	created, err := s.CreateTask(ctx, todoapi.Task{
+	created, err := storetest.CreateTask(s, ctx, todoapi.Task{
 		UserID: "alice", Title: "durable", Priority: todoapi.PriorityHigh,
 		Tags: []string{"x"}, CreatedAt: now, UpdatedAt: now,
 	}, todoapi.DefaultTaskQuota)

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,15 +16,18 @@ import (
 	"github.com/joho/godotenv"
 
 	"github.com/todoapi/todoapi"
-
 	"github.com/todoapi/todoapi/auth"
+	todohttp "github.com/todoapi/todoapi/http"
 	"github.com/todoapi/todoapi/postgres"
 )
 
 // config is everything todoapi reads from its environment, in one place.
+// Every field is filled by a row of settingsOf; the few that are not (the
+// JWKS issuer and audience, the session URL) are derived from those rows
+// in loadConfig.
 type config struct {
 	DatabaseURL   string
-	DB            postgres.Options // the DB_* pool settings; zero fields defer to DATABASE_URL, then to the defaults
+	DB            postgres.Options // the DB_* pool settings; zero fields defer to DATABASE_URL, then to the store's defaults
 	AuthSecret    string
 	Issuer        string
 	Audience      string
@@ -48,7 +52,7 @@ type config struct {
 	Host            string
 	Port            int
 	LogLevel        slog.Level
-	LogFormat       string
+	LogFormat       string // "" = text on a terminal, else json
 	Production      bool
 	MaxBodyBytes    int64
 	TaskQuota       int
@@ -57,58 +61,165 @@ type config struct {
 	Edge            edgeConfig // CORS, rate limits, proxies, timeouts (edge.go)
 }
 
-// settings documents every variable for --help and the README, with its
-// default.
-var settings = []struct{ name, def, doc string }{
-	{"DATABASE_URL", "sqlite:todo.db", "postgres://… or postgresql://… (Neon URLs as printed), or sqlite:PATH / file:PATH"},
-	{"DB_MAX_CONNS", "10", "most PostgreSQL connections per process (also pool_max_conns in DATABASE_URL)"},
-	{"DB_MAX_CONN_IDLE_TIME", "1m", "close PostgreSQL connections idle this long, so the database can scale to zero"},
-	{"DB_MAX_CONN_LIFETIME", "30m", "replace PostgreSQL connections this old (plus up to 5m of jitter)"},
-	{"DB_HEALTH_CHECK_PERIOD", "30s", "how often idle and expired PostgreSQL connections are closed"},
-	{"DB_CONNECT_TIMEOUT", "5s", "time limit for opening a PostgreSQL connection (TLS and login included); past it a request gets 503"},
-	{"DB_QUERY_TIMEOUT", "10s", "time limit for a statement outside a transaction or a transaction's first (a pooler's queue, a hung server), and for checking an idle connection before reuse; past it a request gets 503"},
-	{"BETTER_AUTH_SECRET", "", "shared secret; HS256 tokens signed with it are accepted"},
-	{"BETTER_AUTH_URL", "", "Better Auth base URL; tokens signed by its JWKS (BETTER_AUTH_URL/api/auth/jwks) are accepted"},
-	{"JWKS_URL", "BETTER_AUTH_URL/api/auth/jwks", "JWKS to verify EdDSA/ES256/ES512/RS256/PS256 tokens with"},
-	{"JWT_ISSUER", "", "required iss claim (default for JWKS tokens: the origin of BETTER_AUTH_URL; HS256 tokens: not checked)"},
-	{"JWT_AUDIENCE", "", "required aud claim (default for JWKS tokens: the origin of BETTER_AUTH_URL; HS256 tokens: not checked)"},
-	{"JWT_LEEWAY", "30s", "clock skew allowed when checking exp, nbf and iat"},
-	{"JWKS_REFRESH_INTERVAL", "10m", "how often the JWKS is re-read"},
-	{"JWKS_MIN_REFRESH_INTERVAL", "30s", "how long a kid a JWKS fetch did not find is refused without another fetch; unknown kids may cause 5 fetches per this period"},
-	{"JWKS_TIMEOUT", "10s", "time limit of one JWKS fetch"},
-	{"BETTER_AUTH_SESSION_TOKENS", "false", "true: also accept Better Auth session tokens (bearer values that are not JWTs), looked up at BETTER_AUTH_URL/api/auth/get-session (needs Better Auth's bearer plugin)"},
-	{"BETTER_AUTH_SESSION_CACHE_TTL", "30s", "how long a session lookup is remembered (never past the session's expiry); a signed-out session keeps working this long"},
-	{"BETTER_AUTH_SESSION_NEGATIVE_TTL", "5s", "how long a token Better Auth does not know is remembered as unknown"},
-	{"BETTER_AUTH_SESSION_CACHE_SIZE", "10000", "sessions remembered, and separately unknown tokens"},
-	{"BETTER_AUTH_SESSION_LOOKUP_RPS", "10", "calls to Better Auth per second per process; past them and the burst, requests with tokens not in the cache get 503"},
-	{"BETTER_AUTH_SESSION_LOOKUP_BURST", "20", "calls to Better Auth at once"},
-	{"HOST", "127.0.0.1", "listen address"},
-	{"PUBLIC_URL", "http://HOST:PORT", "base URL clients reach this server at (scheme://host[:port], behind a proxy its public address); the MCP endpoint's OAuth resource is PUBLIC_URL/mcp"},
-	{"PORT", "8000", "listen port"},
-	{"LOG_LEVEL", "info", "debug, info, warn or error"},
-	{"LOG_FORMAT", "text on a terminal, else json", "text or json"},
-	{"APP_ENV", "development", "production refuses to start without BETTER_AUTH_SECRET or BETTER_AUTH_URL/JWKS_URL"},
-	{"MAX_BODY_BYTES", "65536", "largest request body accepted"},
-	{"TASK_QUOTA", "10000", "most tasks one user may hold; creating one more is a 422"},
-	{"SHUTDOWN_TIMEOUT", "15s", "how long in-flight requests may take to finish on SIGTERM"},
-	{"DEBUG_ADDR", "", "host:port of a second listener serving Go's profiler (/debug/pprof/), for performance work; keep it on loopback (unset: off)"},
-	{"CORS_ORIGINS", defaultCORSOrigins, "comma-separated browser origins allowed to call the API (scheme://host[:port]; * for any)"},
-	{"FRONTEND_URL", "", "one more allowed browser origin, the frontend's"},
-	{"RATE_LIMIT_RPS", "50", "requests per second per user (token bucket); 0 turns the limit off"},
-	{"RATE_LIMIT_BURST", "100", "requests a user may make at once before RATE_LIMIT_RPS applies"},
-	{"AUTH_FAILURE_RPS", "1", "failed bearer tokens answered 401 per second per client address; beyond AUTH_FAILURE_BURST its failing tokens get 429 (valid tokens are always served); 0 turns it off"},
-	{"AUTH_FAILURE_BURST", "20", "failed bearer tokens a client address may send at once"},
-	{"TRUSTED_PROXIES", "", "addresses or CIDRs of proxies whose X-Forwarded-For names the client address (unset: the header is ignored)"},
-	{"READ_HEADER_TIMEOUT", "5s", "time a client may take to send a request's headers"},
-	{"READ_TIMEOUT", "15s", "time a client may take to send a whole request, and its body"},
-	{"WRITE_TIMEOUT", "30s", "time from the end of a request's headers to the end of its response"},
-	{"IDLE_TIMEOUT", "2m", "how long an idle keep-alive connection stays open"},
-	{"SHUTDOWN_DELAY", "1s", "after SIGTERM, how long to keep serving with /readyz at 503 and connections closed after each response, before refusing new connections (part of SHUTDOWN_TIMEOUT)"},
+// sessionSettings are the BETTER_AUTH_SESSION_* variables.
+type sessionSettings struct {
+	On          bool
+	URL         string // get-session; "" when On is false
+	CacheTTL    time.Duration
+	NegativeTTL time.Duration
+	CacheSize   int
+	LookupRPS   float64
+	LookupBurst int
 }
+
+// setting is one environment variable. The table in settingsOf is the only
+// place a variable is named and its default written: loadConfig parses
+// every row, --help prints them, and TestREADMEConfiguration holds the
+// README's table to them. Adding a setting is adding a row (and a README
+// line, which that test asks for).
+type setting struct {
+	name string
+	// def is the value parsed when the variable is unset or blank; "" means
+	// that nothing is parsed and the field keeps its zero value.
+	def string
+	// shown, when not empty, is the default --help and the README give
+	// instead of def: for a default that is derived from other settings,
+	// or one a lower layer applies (the DB_* defaults, which a DATABASE_URL
+	// parameter may override, live in the postgres package).
+	shown string
+	doc   string
+	// exact keeps the value's surrounding spaces: a secret's bytes are
+	// the key, whatever they are.
+	exact bool
+	// parse stores a value in the config settingsOf was given, or says
+	// what is wrong with it.
+	parse func(v string) error
+}
+
+// defaultShown is the default as --help and the README show it.
+func (s setting) defaultShown() string {
+	switch {
+	case s.shown != "":
+		return s.shown
+	case s.def != "":
+		return s.def
+	}
+	return "unset"
+}
+
+// settingsOf is the table of every setting, each parsing into c. Rows are
+// parsed in order: FRONTEND_URL adds to the origins CORS_ORIGINS gave.
+func settingsOf(c *config) []setting {
+	return []setting{
+		{name: "DATABASE_URL", def: "sqlite:todo.db", parse: text(&c.DatabaseURL),
+			doc: "postgres://… or postgresql://… (Neon URLs as printed), or sqlite:PATH / file:PATH"},
+		{name: "DB_MAX_CONNS", shown: strconv.Itoa(postgres.DefaultMaxConns), parse: integer(&c.DB.MaxConns, 1, 10_000),
+			doc: "most PostgreSQL connections per process (also pool_max_conns in DATABASE_URL)"},
+		{name: "DB_MAX_CONN_IDLE_TIME", shown: formatDuration(postgres.DefaultMaxConnIdleTime), parse: duration(&c.DB.MaxConnIdleTime, positive),
+			doc: "close PostgreSQL connections idle this long, so the database can scale to zero"},
+		{name: "DB_MAX_CONN_LIFETIME", shown: formatDuration(postgres.DefaultMaxConnLifetime), parse: duration(&c.DB.MaxConnLifetime, positive),
+			doc: "replace PostgreSQL connections this old (plus up to " + formatDuration(postgres.DefaultMaxConnLifetimeJitter) + " of jitter)"},
+		{name: "DB_HEALTH_CHECK_PERIOD", shown: formatDuration(postgres.DefaultHealthCheckPeriod), parse: duration(&c.DB.HealthCheckPeriod, positive),
+			doc: "how often idle and expired PostgreSQL connections are closed"},
+		{name: "DB_CONNECT_TIMEOUT", shown: formatDuration(postgres.DefaultConnectTimeout), parse: duration(&c.DB.ConnectTimeout, positive),
+			doc: "time limit for opening a PostgreSQL connection (TLS and login included); past it a request gets 503"},
+		{name: "DB_QUERY_TIMEOUT", shown: formatDuration(postgres.DefaultQueryTimeout), parse: duration(&c.DB.QueryTimeout, positive),
+			doc: "time limit for a statement outside a transaction or a transaction's first (a pooler's queue, a hung server), and for checking an idle connection before reuse; past it a request gets 503"},
+		{name: "BETTER_AUTH_SECRET", exact: true, parse: text(&c.AuthSecret),
+			doc: "shared secret; HS256 tokens signed with it are accepted"},
+		{name: "BETTER_AUTH_URL", parse: text(&c.BetterAuthURL),
+			doc: "Better Auth base URL; tokens signed by its JWKS (BETTER_AUTH_URL/api/auth/jwks) are accepted"},
+		{name: "JWKS_URL", shown: "BETTER_AUTH_URL/api/auth/jwks", parse: text(&c.JWKSURL),
+			doc: "JWKS to verify EdDSA/ES256/ES512/RS256/PS256 tokens with"},
+		{name: "JWT_ISSUER", parse: text(&c.Issuer),
+			doc: "required iss claim (unset: the origin of BETTER_AUTH_URL for JWKS tokens; not checked for HS256 tokens)"},
+		{name: "JWT_AUDIENCE", parse: text(&c.Audience),
+			doc: "required aud claim (unset: the origin of BETTER_AUTH_URL for JWKS tokens; not checked for HS256 tokens)"},
+		{name: "JWT_LEEWAY", def: formatDuration(auth.DefaultLeeway), parse: duration(&c.JWTLeeway, positive),
+			doc: "clock skew allowed when checking exp, nbf and iat"},
+		{name: "JWKS_REFRESH_INTERVAL", def: formatDuration(auth.DefaultJWKSRefreshInterval), parse: duration(&c.JWKSRefresh, positive),
+			doc: "how often the JWKS is re-read"},
+		{name: "JWKS_MIN_REFRESH_INTERVAL", def: formatDuration(auth.DefaultJWKSMinRefreshInterval), parse: duration(&c.JWKSMinRefresh, positive),
+			doc: "how long a kid a JWKS fetch did not find is refused without another fetch; unknown kids may cause 5 fetches per this period"},
+		{name: "JWKS_TIMEOUT", def: formatDuration(auth.DefaultJWKSTimeout), parse: duration(&c.JWKSTimeout, positive),
+			doc: "time limit of one JWKS fetch"},
+		{name: "BETTER_AUTH_SESSION_TOKENS", def: "false", parse: boolean(&c.Sessions.On),
+			doc: "true: also accept Better Auth session tokens (bearer values that are not JWTs), looked up at BETTER_AUTH_URL/api/auth/get-session (needs Better Auth's bearer plugin)"},
+		{name: "BETTER_AUTH_SESSION_CACHE_TTL", def: formatDuration(auth.DefaultSessionCacheTTL), parse: duration(&c.Sessions.CacheTTL, positive),
+			doc: "how long a session lookup is remembered (never past the session's expiry); a signed-out session keeps working this long"},
+		{name: "BETTER_AUTH_SESSION_NEGATIVE_TTL", def: formatDuration(auth.DefaultSessionNegativeTTL), parse: duration(&c.Sessions.NegativeTTL, positive),
+			doc: "how long a token Better Auth does not know is remembered as unknown"},
+		{name: "BETTER_AUTH_SESSION_CACHE_SIZE", def: strconv.Itoa(auth.DefaultSessionCacheSize), parse: integer(&c.Sessions.CacheSize, 1, 1<<31-1),
+			doc: "sessions remembered, and separately unknown tokens"},
+		{name: "BETTER_AUTH_SESSION_LOOKUP_RPS", def: strconv.Itoa(auth.DefaultSessionLookupRPS), parse: rate(&c.Sessions.LookupRPS, false),
+			doc: "calls to Better Auth per second per process; past them and the burst, requests with tokens not in the cache get 503"},
+		{name: "BETTER_AUTH_SESSION_LOOKUP_BURST", def: strconv.Itoa(auth.DefaultSessionLookupBurst), parse: integer(&c.Sessions.LookupBurst, 1, 1_000_000),
+			doc: "calls to Better Auth at once"},
+		{name: "HOST", def: "127.0.0.1", parse: text(&c.Host),
+			doc: "listen address"},
+		{name: "PORT", def: "8000", parse: integer(&c.Port, 0, 65535),
+			doc: "listen port"},
+		{name: "PUBLIC_URL", shown: "http://HOST:PORT", parse: publicURL(&c.PublicURL),
+			doc: "base URL clients reach this server at (scheme://host[:port], behind a proxy its public address); the MCP endpoint's OAuth resource is PUBLIC_URL/mcp"},
+		{name: "LOG_LEVEL", def: "info", parse: func(v string) error {
+			if c.LogLevel.UnmarshalText([]byte(v)) != nil {
+				return errors.New("debug, info, warn or error")
+			}
+			return nil
+		},
+			doc: "debug, info, warn or error"},
+		{name: "LOG_FORMAT", shown: "text on a terminal, else json", parse: oneOf(&c.LogFormat, "text", "json"),
+			doc: "text or json"},
+		{name: "APP_ENV", def: "development", parse: func(v string) error {
+			c.Production = strings.EqualFold(v, "production")
+			return nil
+		}, doc: "production refuses to start without BETTER_AUTH_SECRET or BETTER_AUTH_URL/JWKS_URL"},
+		{name: "MAX_BODY_BYTES", def: strconv.Itoa(todohttp.DefaultMaxBodyBytes), parse: integer(&c.MaxBodyBytes, 1, 1<<30),
+			doc: "largest request body accepted"},
+		{name: "TASK_QUOTA", def: strconv.Itoa(todoapi.DefaultTaskQuota), parse: integer(&c.TaskQuota, 1, 1<<31-1),
+			doc: "most tasks one user may hold; creating one more is a 422"},
+		{name: "SHUTDOWN_TIMEOUT", def: "15s", parse: duration(&c.ShutdownTimeout, positive),
+			doc: "how long in-flight requests may take to finish on SIGTERM"},
+		{name: "DEBUG_ADDR", parse: text(&c.DebugAddr),
+			doc: "host:port of a second listener serving Go's profiler (/debug/pprof/), for performance work; keep it on loopback (unset: off)"},
+		{name: "CORS_ORIGINS", def: "http://localhost:3000", parse: origins(&c.Edge.CORSOrigins),
+			doc: "comma-separated browser origins allowed to call the API (scheme://host[:port]; * for any)"},
+		{name: "FRONTEND_URL", parse: origins(&c.Edge.CORSOrigins),
+			doc: "one more allowed browser origin, the frontend's"},
+		{name: "RATE_LIMIT_RPS", def: "50", parse: rate(&c.Edge.UserRateLimit.RPS, true),
+			doc: "requests per second per user (token bucket); 0 turns the limit off"},
+		{name: "RATE_LIMIT_BURST", def: "100", parse: integer(&c.Edge.UserRateLimit.Burst, 1, 1_000_000),
+			doc: "requests a user may make at once before RATE_LIMIT_RPS applies"},
+		{name: "AUTH_FAILURE_RPS", def: "1", parse: rate(&c.Edge.AuthFailureLimit.RPS, true),
+			doc: "failed bearer tokens answered 401 per second per client address; beyond AUTH_FAILURE_BURST its failing tokens get 429 (valid tokens are always served); 0 turns it off"},
+		{name: "AUTH_FAILURE_BURST", def: "20", parse: integer(&c.Edge.AuthFailureLimit.Burst, 1, 1_000_000),
+			doc: "failed bearer tokens a client address may send at once"},
+		{name: "TRUSTED_PROXIES", parse: func(v string) (err error) {
+			c.Edge.TrustedProxies, err = parseProxies(v)
+			return err
+		}, doc: "addresses or CIDRs of proxies whose X-Forwarded-For names the client address (unset: the header is ignored)"},
+		// Zero would mean "no limit" to net/http: exactly what these
+		// timeouts exist to prevent.
+		{name: "READ_HEADER_TIMEOUT", def: "5s", parse: duration(&c.Edge.ReadHeaderTimeout, positive),
+			doc: "time a client may take to send a request's headers"},
+		{name: "READ_TIMEOUT", def: "15s", parse: duration(&c.Edge.ReadTimeout, positive),
+			doc: "time a client may take to send a whole request, and its body"},
+		{name: "WRITE_TIMEOUT", def: "30s", parse: duration(&c.Edge.WriteTimeout, positive),
+			doc: "time from the end of a request's headers to the end of its response"},
+		{name: "IDLE_TIMEOUT", def: "2m", parse: duration(&c.Edge.IdleTimeout, positive),
+			doc: "how long an idle keep-alive connection stays open"},
+		{name: "SHUTDOWN_DELAY", def: "1s", parse: duration(&c.Edge.ShutdownDelay, orZero),
+			doc: "after SIGTERM, how long to keep serving with /readyz at 503 and connections closed after each response, before refusing new connections (part of SHUTDOWN_TIMEOUT)"},
+	}
+}
+
+// settings is the table for --help and the tests; its rows parse into a
+// config nobody reads.
+var settings = settingsOf(&config{})
 
 // loadConfig reads .env from the working directory when present (the real
 // environment wins over it) and then the environment. It reports every bad
-// value at once.
+// value at once, so that a deployment is fixed in one round.
 func loadConfig(getenv func(string) string) (config, error) {
 	// The file is read, not loaded into the process environment, so that
 	// getenv stays the one source and the process is left as it was.
@@ -116,93 +227,165 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return config{}, fmt.Errorf("read .env: %w", err)
 	}
-	realEnv := getenv
-	getenv = func(name string) string {
-		if v := realEnv(name); v != "" {
-			return v
-		}
-		return dotenv[name]
-	}
-	env := func(name, def string) string {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return v
-		}
-		return def
-	}
+	var c config
 	var bad []string
-	intVar := func(name string, def, min, max int64) int64 {
-		v, err := strconv.ParseInt(env(name, strconv.FormatInt(def, 10)), 10, 64)
-		if err != nil || v < min || v > max {
-			bad = append(bad, fmt.Sprintf("%s must be a whole number from %d to %d", name, min, max))
+	for _, s := range settingsOf(&c) {
+		v := getenv(s.name)
+		if v == "" {
+			v = dotenv[s.name]
 		}
-		return v
-	}
-	// Every duration here must be positive: zero would silently mean "the
-	// default" to some consumers and "nothing at all" to others.
-	durationVar := func(name string, def time.Duration) time.Duration {
-		v, err := time.ParseDuration(env(name, def.String()))
-		if err != nil || v <= 0 {
-			bad = append(bad, fmt.Sprintf("%s must be a positive duration such as 30s or 2m", name))
+		if !s.exact {
+			v = strings.TrimSpace(v)
 		}
-		return v
-	}
-
-	c := config{
-		DatabaseURL:     env("DATABASE_URL", "sqlite:todo.db"),
-		AuthSecret:      getenv("BETTER_AUTH_SECRET"), // the exact bytes are the key: no trimming
-		Issuer:          env("JWT_ISSUER", ""),
-		Audience:        env("JWT_AUDIENCE", ""),
-		JWTLeeway:       durationVar("JWT_LEEWAY", 30*time.Second),
-		BetterAuthURL:   env("BETTER_AUTH_URL", ""),
-		JWKSURL:         env("JWKS_URL", ""),
-		JWKSRefresh:     durationVar("JWKS_REFRESH_INTERVAL", auth.DefaultJWKSRefreshInterval),
-		JWKSMinRefresh:  durationVar("JWKS_MIN_REFRESH_INTERVAL", auth.DefaultJWKSMinRefreshInterval),
-		JWKSTimeout:     durationVar("JWKS_TIMEOUT", auth.DefaultJWKSTimeout),
-		Host:            env("HOST", "127.0.0.1"),
-		Port:            int(intVar("PORT", 8000, 0, 65535)),
-		LogFormat:       strings.ToLower(env("LOG_FORMAT", "")),
-		MaxBodyBytes:    intVar("MAX_BODY_BYTES", 64<<10, 1, 1<<30),
-		TaskQuota:       int(intVar("TASK_QUOTA", todoapi.DefaultTaskQuota, 1, 1<<31-1)),
-		ShutdownTimeout: durationVar("SHUTDOWN_TIMEOUT", 15*time.Second),
-		DebugAddr:       env("DEBUG_ADDR", ""),
-		PublicURL:       strings.TrimRight(env("PUBLIC_URL", ""), "/"),
-	}
-	if c.PublicURL != "" {
-		u, err := url.Parse(c.PublicURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-			bad = append(bad, "PUBLIC_URL must be an http:// or https:// URL such as https://todo.example.com")
+		if v == "" {
+			v = s.def
+		}
+		if v == "" {
+			continue
+		}
+		if err := s.parse(v); err != nil {
+			bad = append(bad, s.name+" must be "+err.Error())
 		}
 	}
-	c.DB = dbOptions(env, &bad)
-	if err := c.LogLevel.UnmarshalText([]byte(env("LOG_LEVEL", "info"))); err != nil {
-		bad = append(bad, "LOG_LEVEL must be debug, info, warn or error")
-	}
-	switch c.LogFormat {
-	case "", "text", "json":
-	default:
-		bad = append(bad, "LOG_FORMAT must be text or json")
-	}
-	c.Production = strings.EqualFold(env("APP_ENV", "development"), "production")
-	c.Edge = loadEdge(env, &bad)
 	bad = append(bad, c.resolveJWKS()...)
-	c.Sessions = loadSessions(env, c.BetterAuthURL, &bad)
+	bad = append(bad, c.resolveSessions()...)
 	if len(bad) > 0 {
 		return c, errors.New(strings.Join(bad, "; "))
 	}
 	return c, nil
 }
 
+// The parsers of the settings table. Each returns what a valid value looks
+// like when v is not one; loadConfig puts the variable's name in front.
+
+func text(dst *string) func(string) error {
+	return func(v string) error { *dst = v; return nil }
+}
+
+func oneOf(dst *string, values ...string) func(string) error {
+	return func(v string) error {
+		v = strings.ToLower(v)
+		if !slices.Contains(values, v) {
+			return errors.New(strings.Join(values, " or "))
+		}
+		*dst = v
+		return nil
+	}
+}
+
+func boolean(dst *bool) func(string) error {
+	return func(v string) (err error) {
+		if *dst, err = strconv.ParseBool(v); err != nil {
+			return errors.New("true or false")
+		}
+		return nil
+	}
+}
+
+func integer[T int | int32 | int64](dst *T, lo, hi int64) func(string) error {
+	return func(v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("a whole number from %d to %d", lo, hi)
+		}
+		*dst = T(n)
+		return nil
+	}
+}
+
+// rate reads requests per second, at most a million; off allows 0, which
+// turns a limit off.
+func rate(dst *float64, off bool) func(string) error {
+	return func(v string) error {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || r > 1e6 || r < 0 || (r == 0 && !off) || math.IsNaN(r) {
+			if off {
+				return errors.New("a number of requests per second from 0 (off) to 1000000")
+			}
+			return errors.New("a positive number of requests per second, at most 1000000")
+		}
+		*dst = r
+		return nil
+	}
+}
+
+// Whether a duration setting may be zero. Every duration but a delay must
+// be positive: zero would silently mean "the default" to some consumers and
+// "no limit at all" to others.
+const (
+	positive = false
+	orZero   = true
+)
+
+// duration is the one duration parser of the settings.
+func duration(dst *time.Duration, zeroOK bool) func(string) error {
+	return func(v string) error {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil || d < 0:
+			return errors.New("a duration such as 30s or 2m")
+		case d == 0 && !zeroOK:
+			return errors.New("a positive duration such as 30s or 2m")
+		}
+		*dst = d
+		return nil
+	}
+}
+
+// publicURL reads a base URL: http or https, a host, nothing after the
+// path; a trailing slash is dropped.
+func publicURL(dst *string) func(string) error {
+	return func(v string) error {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			return errors.New("an http:// or https:// URL such as https://todo.example.com")
+		}
+		*dst = strings.TrimRight(v, "/")
+		return nil
+	}
+}
+
+func origins(dst *[]string) func(string) error {
+	return func(v string) error {
+		o, err := parseOrigins(v)
+		*dst = append(*dst, o...)
+		return err
+	}
+}
+
+// formatDuration writes d as a person would (30s, 10m, 1h30m), for the
+// defaults --help and the README show.
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// authBase is the Better Auth endpoint base for BETTER_AUTH_URL: its origin
+// and path, or origin/api/auth when it has no path. Better Auth takes a
+// base URL that already has a path as its auth base path itself (…/api/auth).
+func authBase(u *url.URL) string {
+	base := strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/")
+	if strings.Trim(u.EscapedPath(), "/") == "" {
+		base += "/api/auth"
+	}
+	return base
+}
+
 // resolveJWKS derives the JWKS URL and the iss/aud required of JWKS tokens
-// from BETTER_AUTH_URL, JWKS_URL, JWT_ISSUER and JWT_AUDIENCE (SPEC §1), and
-// returns what is wrong with them.
+// from BETTER_AUTH_URL, JWKS_URL, JWT_ISSUER and JWT_AUDIENCE, and returns
+// what is wrong with them.
 //
 // Better Auth serves its key set at BETTER_AUTH_URL/api/auth/jwks and signs
 // tokens with iss and aud set to the origin of its base URL
 // (scheme://host[:port], without path or trailing slash), so that origin is
-// the default issuer and audience for JWKS tokens. Like Better Auth, a
-// BETTER_AUTH_URL that already has a path is taken as the auth base path
-// itself (…/api/auth → …/api/auth/jwks). JWKS_URL overrides the URL;
-// JWT_ISSUER and JWT_AUDIENCE override iss and aud for every token.
+// the default issuer and audience for JWKS tokens. JWKS_URL overrides the
+// URL; JWT_ISSUER and JWT_AUDIENCE override iss and aud for every token.
 func (c *config) resolveJWKS() (bad []string) {
 	c.JWKSIssuer, c.JWKSAudience = c.Issuer, c.Audience
 	if c.BetterAuthURL != "" {
@@ -211,27 +394,23 @@ func (c *config) resolveJWKS() (bad []string) {
 			return []string{"BETTER_AUTH_URL must be an http:// or https:// URL such as https://app.example.com"}
 		}
 		origin := u.Scheme + "://" + u.Host
-		base := strings.TrimRight(origin+u.EscapedPath(), "/")
-		if strings.Trim(u.EscapedPath(), "/") == "" {
-			base += "/api/auth"
-		}
 		if c.JWKSURL == "" {
-			c.JWKSURL = base + "/jwks"
+			c.JWKSURL = authBase(u) + "/jwks"
 		}
 		if c.JWKSIssuer == "" {
 			c.JWKSIssuer = origin
 			// Better Auth's OAuth provider (the authorization server MCP
 			// clients get tokens from) names itself by the auth base URL,
 			// and signs its access tokens so.
-			c.AccessTokenIssuer = base
-		}
-		c.AuthorizationServer = c.JWKSIssuer
-		if c.AccessTokenIssuer != "" {
-			c.AuthorizationServer = c.AccessTokenIssuer
+			c.AccessTokenIssuer = authBase(u)
 		}
 		if c.JWKSAudience == "" {
 			c.JWKSAudience = origin
 		}
+	}
+	c.AuthorizationServer = c.JWKSIssuer
+	if c.AccessTokenIssuer != "" {
+		c.AuthorizationServer = c.AccessTokenIssuer
 	}
 	if c.JWKSURL != "" {
 		u, err := url.Parse(c.JWKSURL)
@@ -239,75 +418,24 @@ func (c *config) resolveJWKS() (bad []string) {
 			bad = append(bad, "JWKS_URL must be an http:// or https:// URL")
 		}
 	}
-	if c.JWKSRefresh <= 0 || c.JWKSMinRefresh <= 0 || c.JWKSTimeout <= 0 {
-		bad = append(bad, "JWKS_REFRESH_INTERVAL, JWKS_MIN_REFRESH_INTERVAL and JWKS_TIMEOUT must be positive")
-	} else if c.JWKSMinRefresh > c.JWKSRefresh {
+	if c.JWKSMinRefresh > c.JWKSRefresh {
 		bad = append(bad, "JWKS_MIN_REFRESH_INTERVAL must not exceed JWKS_REFRESH_INTERVAL")
 	}
 	return bad
 }
 
-// sessionSettings are the BETTER_AUTH_SESSION_* variables.
-type sessionSettings struct {
-	URL         string // get-session; "" when BETTER_AUTH_SESSION_TOKENS is off
-	CacheTTL    time.Duration
-	NegativeTTL time.Duration
-	CacheSize   int
-	LookupRPS   float64
-	LookupBurst int
-}
-
-// loadSessions reads the session-token settings (SPEC §7). The get-session
-// URL is derived from BETTER_AUTH_URL as the JWKS URL is:
-// BETTER_AUTH_URL/api/auth/get-session, or …/get-session when
-// BETTER_AUTH_URL already has a path.
-func loadSessions(env func(name, def string) string, betterAuthURL string, bad *[]string) sessionSettings {
-	on, err := strconv.ParseBool(env("BETTER_AUTH_SESSION_TOKENS", "false"))
-	if err != nil {
-		*bad = append(*bad, "BETTER_AUTH_SESSION_TOKENS must be true or false")
+// resolveSessions derives the get-session URL from BETTER_AUTH_URL as
+// resolveJWKS derives the JWKS URL, when session tokens are turned on.
+func (c *config) resolveSessions() (bad []string) {
+	if !c.Sessions.On {
+		return nil
 	}
-	var s sessionSettings
-	for _, d := range []struct {
-		name string
-		def  time.Duration
-		dst  *time.Duration
-	}{
-		{"BETTER_AUTH_SESSION_CACHE_TTL", auth.DefaultSessionCacheTTL, &s.CacheTTL},
-		{"BETTER_AUTH_SESSION_NEGATIVE_TTL", auth.DefaultSessionNegativeTTL, &s.NegativeTTL},
-	} {
-		v, err := time.ParseDuration(env(d.name, d.def.String()))
-		if err != nil || v <= 0 {
-			*bad = append(*bad, d.name+" must be a positive duration such as 30s or 2m")
-		}
-		*d.dst = v
+	u, err := url.Parse(c.BetterAuthURL)
+	if c.BetterAuthURL == "" || err != nil {
+		return []string{"BETTER_AUTH_SESSION_TOKENS=true needs BETTER_AUTH_URL, where the sessions are looked up"}
 	}
-	size, err := strconv.Atoi(env("BETTER_AUTH_SESSION_CACHE_SIZE", strconv.Itoa(auth.DefaultSessionCacheSize)))
-	if err != nil || size < 1 {
-		*bad = append(*bad, "BETTER_AUTH_SESSION_CACHE_SIZE must be a positive whole number")
-	}
-	rps, err := strconv.ParseFloat(env("BETTER_AUTH_SESSION_LOOKUP_RPS", strconv.Itoa(auth.DefaultSessionLookupRPS)), 64)
-	if err != nil || !(rps > 0) || math.IsInf(rps, 0) {
-		*bad = append(*bad, "BETTER_AUTH_SESSION_LOOKUP_RPS must be a positive number")
-	}
-	burst, err := strconv.Atoi(env("BETTER_AUTH_SESSION_LOOKUP_BURST", strconv.Itoa(auth.DefaultSessionLookupBurst)))
-	if err != nil || burst < 1 {
-		*bad = append(*bad, "BETTER_AUTH_SESSION_LOOKUP_BURST must be a positive whole number")
-	}
-	s.CacheSize, s.LookupRPS, s.LookupBurst = size, rps, burst
-	if !on {
-		return s
-	}
-	u, err := url.Parse(betterAuthURL)
-	if betterAuthURL == "" || err != nil {
-		*bad = append(*bad, "BETTER_AUTH_SESSION_TOKENS=true needs BETTER_AUTH_URL, where the sessions are looked up")
-		return s
-	}
-	base := strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/")
-	if strings.Trim(u.EscapedPath(), "/") == "" {
-		base += "/api/auth"
-	}
-	s.URL = base + "/get-session"
-	return s
+	c.Sessions.URL = authBase(u) + "/get-session"
+	return nil
 }
 
 // authConfig is the verifier configuration: HS256 with BETTER_AUTH_SECRET

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"strings"
 	"testing"
@@ -75,24 +74,4 @@ func TestSessionSettings(t *testing.T) {
 			t.Errorf("session tokens without BETTER_AUTH_URL: %v", err)
 		}
 	})
-}
-
-// TestSessionSettingsDocumented: every BETTER_AUTH_SESSION_* variable is in
-// --help and in the README's configuration table.
-func TestSessionSettingsDocumented(t *testing.T) {
-	var help bytes.Buffer
-	usage(&help)
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"BETTER_AUTH_SESSION_TOKENS", "BETTER_AUTH_SESSION_CACHE_TTL", "BETTER_AUTH_SESSION_NEGATIVE_TTL",
-		"BETTER_AUTH_SESSION_CACHE_SIZE", "BETTER_AUTH_SESSION_LOOKUP_RPS", "BETTER_AUTH_SESSION_LOOKUP_BURST"} {
-		if !strings.Contains(help.String(), name) {
-			t.Errorf("--help does not list %s", name)
-		}
-		if !strings.Contains(string(readme), "`"+name+"`") {
-			t.Errorf("README does not document %s", name)
-		}
-	}
 }

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -40,73 +39,10 @@ type edgeConfig struct {
 	ShutdownDelay time.Duration
 }
 
-// Defaults of the edge settings; config.go's settings list shows them.
-const (
-	defaultCORSOrigins       = "http://localhost:3000"
-	defaultRateLimitRPS      = 50
-	defaultRateLimitBurst    = 100
-	defaultAuthFailureRPS    = 1
-	defaultAuthFailureBurst  = 20
-	defaultReadHeaderTimeout = 5 * time.Second
-	defaultReadTimeout       = 15 * time.Second
-	defaultWriteTimeout      = 30 * time.Second
-	defaultIdleTimeout       = 2 * time.Minute
-	defaultShutdownDelay     = time.Second
-)
-
 // maxHeaderBytes caps request headers. The largest legitimate header is a
 // bearer token (8 KiB at most, SPEC §3.1); 64 KiB leaves room for cookies
 // while denying the 1 MiB net/http would otherwise buffer per connection.
 const maxHeaderBytes = 64 << 10
-
-// loadEdge reads the edge settings, adding a message to bad for each
-// invalid one.
-func loadEdge(env func(name, def string) string, bad *[]string) edgeConfig {
-	var e edgeConfig
-	var err error
-	origins := env("CORS_ORIGINS", defaultCORSOrigins)
-	if frontend := env("FRONTEND_URL", ""); frontend != "" {
-		origins += "," + frontend
-	}
-	if e.CORSOrigins, err = parseOrigins(origins); err != nil {
-		*bad = append(*bad, err.Error())
-	}
-	e.UserRateLimit = rateLimit(env, "RATE_LIMIT_RPS", defaultRateLimitRPS, "RATE_LIMIT_BURST", defaultRateLimitBurst, bad)
-	e.AuthFailureLimit = rateLimit(env, "AUTH_FAILURE_RPS", defaultAuthFailureRPS, "AUTH_FAILURE_BURST", defaultAuthFailureBurst, bad)
-	if e.TrustedProxies, err = parseProxies(env("TRUSTED_PROXIES", "")); err != nil {
-		*bad = append(*bad, err.Error())
-	}
-	timeout := func(name string, def time.Duration) time.Duration {
-		d, err := time.ParseDuration(env(name, def.String()))
-		if err != nil || d <= 0 {
-			// Zero would mean "no limit" to net/http: exactly what these
-			// settings exist to prevent.
-			*bad = append(*bad, fmt.Sprintf("%s must be a positive duration such as 30s or 2m", name))
-		}
-		return d
-	}
-	e.ReadHeaderTimeout = timeout("READ_HEADER_TIMEOUT", defaultReadHeaderTimeout)
-	e.ReadTimeout = timeout("READ_TIMEOUT", defaultReadTimeout)
-	e.WriteTimeout = timeout("WRITE_TIMEOUT", defaultWriteTimeout)
-	e.IdleTimeout = timeout("IDLE_TIMEOUT", defaultIdleTimeout)
-	if e.ShutdownDelay, err = time.ParseDuration(env("SHUTDOWN_DELAY", defaultShutdownDelay.String())); err != nil || e.ShutdownDelay < 0 {
-		*bad = append(*bad, "SHUTDOWN_DELAY must be a duration such as 1s or 10s (0 for none)")
-	}
-	return e
-}
-
-// rateLimit reads a token bucket: a rate (0 disables it) and a burst.
-func rateLimit(env func(name, def string) string, rpsName string, rpsDef float64, burstName string, burstDef int, bad *[]string) todohttp.RateLimit {
-	rps, err := strconv.ParseFloat(env(rpsName, strconv.FormatFloat(rpsDef, 'f', -1, 64)), 64)
-	if err != nil || rps < 0 || rps > 1e6 {
-		*bad = append(*bad, fmt.Sprintf("%s must be a number of requests per second from 0 (off) to 1000000", rpsName))
-	}
-	burst, err := strconv.Atoi(env(burstName, strconv.Itoa(burstDef)))
-	if err != nil || burst < 1 || burst > 1e6 {
-		*bad = append(*bad, fmt.Sprintf("%s must be a whole number from 1 to 1000000", burstName))
-	}
-	return todohttp.RateLimit{RPS: rps, Burst: burst}
-}
 
 // parseOrigins reads a comma-separated list of browser origins. Each must be
 // an origin as browsers send it (scheme://host[:port], no path); a trailing
@@ -126,7 +62,7 @@ func parseOrigins(list string) ([]string, error) {
 		u, err := url.Parse(strings.TrimSuffix(raw, "/"))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" ||
 			u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
-			return nil, fmt.Errorf("CORS_ORIGINS and FRONTEND_URL must be origins such as https://app.example.com (got %q)", raw)
+			return nil, fmt.Errorf("origins such as https://app.example.com (got %q)", raw)
 		}
 		scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
 		if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
@@ -158,7 +94,7 @@ func parseProxies(list string) ([]netip.Prefix, error) {
 		}
 		a, err := netip.ParseAddr(raw)
 		if err != nil {
-			return nil, fmt.Errorf("TRUSTED_PROXIES must list IP addresses or CIDR prefixes such as 10.0.0.0/8 (got %q)", raw)
+			return nil, fmt.Errorf("a list of IP addresses or CIDR prefixes such as 10.0.0.0/8 (got %q)", raw)
 		}
 		a = a.Unmap()
 		out = append(out, netip.PrefixFrom(a, a.BitLen()))

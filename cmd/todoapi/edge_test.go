@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -109,25 +108,6 @@ func TestEdgeConfigErrors(t *testing.T) {
 				t.Errorf("%s=%s: %v does not name the variable", name, value, err)
 			}
 		})
-	}
-}
-
-// TestEdgeSettingsDocumented: every edge variable is in --help and in the
-// README's configuration table.
-func TestEdgeSettingsDocumented(t *testing.T) {
-	var help bytes.Buffer
-	usage(&help)
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range edgeVars {
-		if !strings.Contains(help.String(), name) {
-			t.Errorf("--help does not list %s", name)
-		}
-		if !strings.Contains(string(readme), "`"+name+"`") {
-			t.Errorf("README does not document %s", name)
-		}
 	}
 }
 

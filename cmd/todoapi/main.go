@@ -82,11 +82,7 @@ Environment (also read from ./.env; the real environment wins):
 		width = max(width, len(s.name))
 	}
 	for _, s := range settings {
-		def := s.def
-		if def == "" {
-			def = "unset"
-		}
-		fmt.Fprintf(w, "  %-*s  %s (default: %s)\n", width, s.name, s.doc, def)
+		fmt.Fprintf(w, "  %-*s  %s (default: %s)\n", width, s.name, s.doc, s.defaultShown())
 	}
 }
 

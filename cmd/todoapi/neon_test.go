@@ -138,7 +138,7 @@ func cleanEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
-		if slices.ContainsFunc(settings, func(s struct{ name, def, doc string }) bool { return s.name == name }) ||
+		if slices.ContainsFunc(settings, func(s setting) bool { return s.name == name }) ||
 			name == runMainVar {
 			continue
 		}

@@ -459,7 +459,7 @@ func testListEmptyPageAfterCursor(t *testing.T, s todoapi.Store) {
 	first := listPage(t, s, "alice", mustParse(t, q))
 	want := expect(tasks, func(todoapi.Task) bool { return true }, "title")
 	for _, task := range want[5:] {
-		if err := s.DeleteTask(ctxFor(t), "alice", task.ID); err != nil {
+		if err := DeleteTask(s, ctxFor(t), "alice", task.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -518,7 +518,7 @@ func testListWalkWhileChanging(t *testing.T, s todoapi.Store) {
 			pick := alive[rng.IntN(len(alive))]
 			if n%2 == 1 {
 				// Delete a task at random, listed already or still to come.
-				if err := s.DeleteTask(ctx, user, pick.ID); err != nil {
+				if err := DeleteTask(s, ctx, user, pick.ID); err != nil {
 					t.Fatal(err)
 				}
 				gone[pick.ID] = true
@@ -526,7 +526,7 @@ func testListWalkWhileChanging(t *testing.T, s todoapi.Store) {
 			}
 			// Move one to a new place in every order.
 			moved[pick.ID] = true
-			_, err := s.UpdateTask(ctx, user, pick.ID, func(task *todoapi.Task) bool {
+			_, err := UpdateTask(s, ctx, user, pick.ID, func(task *todoapi.Task) bool {
 				task.Title = fmt.Sprint("moved ", rng.IntN(1000))
 				task.Priority = todoapi.Priorities[rng.IntN(3)]
 				task.DueDate = ptr(base.Add(time.Duration(rng.IntN(300)) * time.Hour))
@@ -585,12 +585,12 @@ func churn(t *testing.T, s todoapi.Store, user string) (stop func()) {
 			}
 			task := newTask(user, fmt.Sprint("churn ", i), base.Add(time.Duration(i%40-20)*time.Second))
 			task.DueDate = ptr(base.Add(time.Duration(i%50) * time.Hour))
-			created, err := s.CreateTask(ctx, task, todoapi.DefaultTaskQuota)
+			created, err := CreateTask(s, ctx, task, todoapi.DefaultTaskQuota)
 			if err != nil {
 				t.Errorf("churn: CreateTask: %v", err)
 				return
 			}
-			_, err = s.UpdateTask(ctx, user, created.ID, func(task *todoapi.Task) bool {
+			_, err = UpdateTask(s, ctx, user, created.ID, func(task *todoapi.Task) bool {
 				task.Title = fmt.Sprint("Churned ", i)
 				task.Priority = todoapi.PriorityHigh
 				task.UpdatedAt = base.Add(time.Duration(i) * time.Millisecond)
@@ -601,7 +601,7 @@ func churn(t *testing.T, s todoapi.Store, user string) (stop func()) {
 				return
 			}
 			time.Sleep(time.Millisecond)
-			if err := s.DeleteTask(ctx, user, created.ID); err != nil {
+			if err := DeleteTask(s, ctx, user, created.ID); err != nil {
 				t.Errorf("churn: DeleteTask: %v", err)
 				return
 			}

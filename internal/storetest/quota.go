@@ -20,32 +20,32 @@ func testQuota(t *testing.T, s todoapi.Store) {
 	const quota = 3
 	var ids []int64
 	for i := range quota {
-		task, err := s.CreateTask(ctx, newTask("alice", fmt.Sprint("t", i), base.Add(time.Duration(i)*time.Second)), quota)
+		task, err := CreateTask(s, ctx, newTask("alice", fmt.Sprint("t", i), base.Add(time.Duration(i)*time.Second)), quota)
 		if err != nil {
 			t.Fatalf("create %d of %d: %v", i+1, quota, err)
 		}
 		ids = append(ids, task.ID)
 	}
-	if _, err := s.CreateTask(ctx, newTask("alice", "over", base), quota); !errors.Is(err, todoapi.ErrQuotaExceeded) {
+	if _, err := CreateTask(s, ctx, newTask("alice", "over", base), quota); !errors.Is(err, todoapi.ErrQuotaExceeded) {
 		t.Fatalf("create over the quota: err = %v; want ErrQuotaExceeded", err)
 	}
 	if n := len(list(t, s, "alice", todoapi.StatusAll)); n != quota {
 		t.Fatalf("alice has %d tasks after a refused create; want %d", n, quota)
 	}
-	if _, err := s.CreateTask(ctx, newTask("bob", "mine", base), quota); err != nil {
+	if _, err := CreateTask(s, ctx, newTask("bob", "mine", base), quota); err != nil {
 		t.Fatalf("bob is not at alice's quota: %v", err)
 	}
 	// A delete by another user frees nothing; alice's own delete does.
-	if err := s.DeleteTask(ctx, "bob", ids[0]); !errors.Is(err, todoapi.ErrNotFound) {
+	if err := DeleteTask(s, ctx, "bob", ids[0]); !errors.Is(err, todoapi.ErrNotFound) {
 		t.Fatalf("bob deleting alice's task: %v", err)
 	}
-	if _, err := s.CreateTask(ctx, newTask("alice", "still over", base), quota); !errors.Is(err, todoapi.ErrQuotaExceeded) {
+	if _, err := CreateTask(s, ctx, newTask("alice", "still over", base), quota); !errors.Is(err, todoapi.ErrQuotaExceeded) {
 		t.Fatalf("after a foreign delete: err = %v; want ErrQuotaExceeded", err)
 	}
-	if err := s.DeleteTask(ctx, "alice", ids[0]); err != nil {
+	if err := DeleteTask(s, ctx, "alice", ids[0]); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateTask(ctx, newTask("alice", "fits again", base), quota); err != nil {
+	if _, err := CreateTask(s, ctx, newTask("alice", "fits again", base), quota); err != nil {
 		t.Fatalf("after deleting one: %v", err)
 	}
 }
@@ -59,7 +59,7 @@ func testQuotaConcurrent(t *testing.T, s todoapi.Store) {
 	var wg sync.WaitGroup
 	for i := range tries {
 		wg.Go(func() {
-			_, err := s.CreateTask(ctx, newTask("alice", fmt.Sprint("race ", i), base), quota)
+			_, err := CreateTask(s, ctx, newTask("alice", fmt.Sprint("race ", i), base), quota)
 			switch {
 			case err == nil:
 				ok.Add(1)

@@ -103,7 +103,7 @@ func newTask(user, title string, created time.Time) todoapi.Task {
 
 func create(t *testing.T, s todoapi.Store, task todoapi.Task) todoapi.Task {
 	t.Helper()
-	got, err := s.CreateTask(ctxFor(t), task, todoapi.DefaultTaskQuota)
+	got, err := CreateTask(s, ctxFor(t), task, todoapi.DefaultTaskQuota)
 	if err != nil {
 		t.Fatalf("CreateTask(%q): %v", task.Title, err)
 	}
@@ -296,7 +296,7 @@ func testIDs(t *testing.T, s todoapi.Store) {
 	}
 	// A deleted task's id must never come back: a client holding it would
 	// reach a different task.
-	if err := s.DeleteTask(ctxFor(t), "bob", last); err != nil {
+	if err := DeleteTask(s, ctxFor(t), "bob", last); err != nil {
 		t.Fatal(err)
 	}
 	again := create(t, s, newTask("bob", "after delete", base))
@@ -317,7 +317,7 @@ func testOtherUsersTask(t *testing.T, s todoapi.Store) {
 		t.Errorf("Task by another user: err = %v, want ErrNotFound", err)
 	}
 	called := false
-	_, err := s.UpdateTask(ctx, "bob", orig.ID, func(task *todoapi.Task) bool {
+	_, err := UpdateTask(s, ctx, "bob", orig.ID, func(task *todoapi.Task) bool {
 		called = true
 		task.Title = "hijacked"
 		task.UpdatedAt = base.Add(time.Hour)
@@ -329,7 +329,7 @@ func testOtherUsersTask(t *testing.T, s todoapi.Store) {
 	if called {
 		t.Errorf("UpdateTask by another user called change with alice's task")
 	}
-	if err := s.DeleteTask(ctx, "bob", orig.ID); !errors.Is(err, todoapi.ErrNotFound) {
+	if err := DeleteTask(s, ctx, "bob", orig.ID); !errors.Is(err, todoapi.ErrNotFound) {
 		t.Errorf("DeleteTask by another user: err = %v, want ErrNotFound", err)
 	}
 	// An empty user id must not match anything either.
@@ -350,11 +350,11 @@ func testMissingTask(t *testing.T, s todoapi.Store) {
 		if _, err := s.Task(ctx, "alice", id); !errors.Is(err, todoapi.ErrNotFound) || errors.Is(err, todoapi.ErrDatabaseUnavailable) {
 			t.Errorf("Task(%d): err = %v, want ErrNotFound only", id, err)
 		}
-		_, err := s.UpdateTask(ctx, "alice", id, func(*todoapi.Task) bool { return true })
+		_, err := UpdateTask(s, ctx, "alice", id, func(*todoapi.Task) bool { return true })
 		if !errors.Is(err, todoapi.ErrNotFound) {
 			t.Errorf("UpdateTask(%d): err = %v, want ErrNotFound", id, err)
 		}
-		if err := s.DeleteTask(ctx, "alice", id); !errors.Is(err, todoapi.ErrNotFound) {
+		if err := DeleteTask(s, ctx, "alice", id); !errors.Is(err, todoapi.ErrNotFound) {
 			t.Errorf("DeleteTask(%d): err = %v, want ErrNotFound", id, err)
 		}
 	}
@@ -431,7 +431,7 @@ func testUpdateNoChange(t *testing.T, s todoapi.Store) {
 	task.Tags = []string{"a", "b"}
 	orig := create(t, s, task)
 	called := false
-	got, err := s.UpdateTask(ctxFor(t), "alice", orig.ID, func(task *todoapi.Task) bool {
+	got, err := UpdateTask(s, ctxFor(t), "alice", orig.ID, func(task *todoapi.Task) bool {
 		called = true
 		checkTask(t, "task passed to change", *task, orig)
 		// Edits made by a change that reports false must not be saved.
@@ -466,7 +466,7 @@ func testUpdatePersists(t *testing.T, s todoapi.Store) {
 	want.DueDate = ptr(base.Add(48 * time.Hour))
 	want.UpdatedAt = base.Add(time.Minute)
 
-	got, err := s.UpdateTask(ctxFor(t), "alice", orig.ID, func(task *todoapi.Task) bool {
+	got, err := UpdateTask(s, ctxFor(t), "alice", orig.ID, func(task *todoapi.Task) bool {
 		*task = want
 		// Identity and creation time are not the change's to make.
 		task.ID, task.UserID, task.CreatedAt = other.ID, "bob", base.Add(-time.Hour)
@@ -497,7 +497,7 @@ func testUpdateClears(t *testing.T, s todoapi.Store) {
 	want.Tags, want.DueDate = []string{}, nil
 	want.Priority = todoapi.PriorityLow
 	want.UpdatedAt = base.Add(time.Second)
-	got, err := s.UpdateTask(ctxFor(t), "alice", orig.ID, func(task *todoapi.Task) bool {
+	got, err := UpdateTask(s, ctxFor(t), "alice", orig.ID, func(task *todoapi.Task) bool {
 		*task = want
 		task.Tags = nil // a nil list is stored as an empty one
 		return true
@@ -524,7 +524,7 @@ func testUpdateConcurrent(t *testing.T, s todoapi.Store) {
 	for range n {
 		wg.Go(func() {
 			<-start
-			got, err := s.UpdateTask(ctx, "alice", task.ID, func(task *todoapi.Task) bool {
+			got, err := UpdateTask(s, ctx, "alice", task.ID, func(task *todoapi.Task) bool {
 				v, err := strconv.Atoi(task.Title)
 				if err != nil {
 					return false
@@ -567,16 +567,16 @@ func testDelete(t *testing.T, s todoapi.Store) {
 	addUser(t, s, "alice")
 	keep := create(t, s, newTask("alice", "keep", base))
 	gone := create(t, s, newTask("alice", "gone", base))
-	if err := s.DeleteTask(ctx, "alice", gone.ID); err != nil {
+	if err := DeleteTask(s, ctx, "alice", gone.ID); err != nil {
 		t.Fatalf("DeleteTask: %v", err)
 	}
 	if _, err := s.Task(ctx, "alice", gone.ID); !errors.Is(err, todoapi.ErrNotFound) {
 		t.Errorf("Task after delete: err = %v, want ErrNotFound", err)
 	}
-	if err := s.DeleteTask(ctx, "alice", gone.ID); !errors.Is(err, todoapi.ErrNotFound) {
+	if err := DeleteTask(s, ctx, "alice", gone.ID); !errors.Is(err, todoapi.ErrNotFound) {
 		t.Errorf("second DeleteTask: err = %v, want ErrNotFound", err)
 	}
-	_, err := s.UpdateTask(ctx, "alice", gone.ID, func(*todoapi.Task) bool { return true })
+	_, err := UpdateTask(s, ctx, "alice", gone.ID, func(*todoapi.Task) bool { return true })
 	if !errors.Is(err, todoapi.ErrNotFound) {
 		t.Errorf("UpdateTask after delete: err = %v, want ErrNotFound", err)
 	}
@@ -636,7 +636,7 @@ func testUpsertUser(t *testing.T, s todoapi.Store) {
 
 func testUnknownUser(t *testing.T, s todoapi.Store) {
 	addUser(t, s, "alice")
-	_, err := s.CreateTask(ctxFor(t), newTask("ghost", "orphan", base), todoapi.DefaultTaskQuota)
+	_, err := CreateTask(s, ctxFor(t), newTask("ghost", "orphan", base), todoapi.DefaultTaskQuota)
 	if err == nil {
 		t.Fatal("CreateTask for a user that was never upserted succeeded; the foreign key is not enforced")
 	}
@@ -652,7 +652,7 @@ func testInvalidPriority(t *testing.T, s todoapi.Store) {
 	addUser(t, s, "alice")
 	task := newTask("alice", "bad priority", base)
 	task.Priority = "urgent"
-	if _, err := s.CreateTask(ctxFor(t), task, todoapi.DefaultTaskQuota); err == nil {
+	if _, err := CreateTask(s, ctxFor(t), task, todoapi.DefaultTaskQuota); err == nil {
 		t.Error("CreateTask with an unknown priority succeeded")
 	}
 	if got := list(t, s, "alice", todoapi.StatusAll); len(got) != 0 {
@@ -696,7 +696,7 @@ func testClosed(t *testing.T, s todoapi.Store) {
 	if _, err := s.Task(ctx, "alice", task.ID); !errors.Is(err, todoapi.ErrDatabaseUnavailable) || errors.Is(err, todoapi.ErrNotFound) {
 		t.Errorf("Task after Close: err = %v, want ErrDatabaseUnavailable only", err)
 	}
-	if _, err := s.CreateTask(ctx, newTask("alice", "y", base), todoapi.DefaultTaskQuota); !errors.Is(err, todoapi.ErrDatabaseUnavailable) {
+	if _, err := CreateTask(s, ctx, newTask("alice", "y", base), todoapi.DefaultTaskQuota); !errors.Is(err, todoapi.ErrDatabaseUnavailable) {
 		t.Errorf("CreateTask after Close: err = %v, want ErrDatabaseUnavailable", err)
 	}
 }
@@ -719,13 +719,13 @@ func testCanceledContext(t *testing.T, s todoapi.Store) {
 	check("Task", err)
 	_, err = s.ListTasks(ctx, "alice", todoapi.TaskFilter{})
 	check("ListTasks", err)
-	_, err = s.UpdateTask(ctx, "alice", task.ID, func(task *todoapi.Task) bool {
+	_, err = UpdateTask(s, ctx, "alice", task.ID, func(task *todoapi.Task) bool {
 		task.Title = "changed"
 		return true
 	})
 	check("UpdateTask", err)
-	check("DeleteTask", s.DeleteTask(ctx, "alice", task.ID))
-	_, err = s.CreateTask(ctx, newTask("alice", "y", base), todoapi.DefaultTaskQuota)
+	check("DeleteTask", DeleteTask(s, ctx, "alice", task.ID))
+	_, err = CreateTask(s, ctx, newTask("alice", "y", base), todoapi.DefaultTaskQuota)
 	check("CreateTask", err)
 	checkTask(t, "task after canceled calls", get(t, s, "alice", task.ID), task)
 }

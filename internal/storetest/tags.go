@@ -62,7 +62,7 @@ func testListTags(t *testing.T, s todoapi.Store) {
 		t.Errorf("bob's ListTags = %q, want %q", got, want)
 	}
 
-	if _, err := s.UpdateTask(ctxFor(t), "alice", t2.ID, func(task *todoapi.Task) bool {
+	if _, err := UpdateTask(s, ctxFor(t), "alice", t2.ID, func(task *todoapi.Task) bool {
 		task.Tags = []string{"other"}
 		return true
 	}); err != nil {
@@ -72,14 +72,14 @@ func testListTags(t *testing.T, s todoapi.Store) {
 	if got := listTags(t, s, "alice"); !slices.Equal(got, want) {
 		t.Errorf("after an update: ListTags = %q, want %q", got, want)
 	}
-	if err := s.DeleteTask(ctxFor(t), "alice", t3.ID); err != nil {
+	if err := DeleteTask(s, ctxFor(t), "alice", t3.ID); err != nil {
 		t.Fatal(err)
 	}
 	want = []string{"home", "other", "ſ", "Work"}
 	if got := listTags(t, s, "alice"); !slices.Equal(got, want) {
 		t.Errorf("after a delete: ListTags = %q, want %q", got, want)
 	}
-	if err := s.DeleteTask(ctxFor(t), "alice", t1.ID); err != nil {
+	if err := DeleteTask(s, ctxFor(t), "alice", t1.ID); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := listTags(t, s, "alice"), []string{"other", "ſ"}; !slices.Equal(got, want) {

@@ -1,0 +1,274 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/todoapi/todoapi"
+)
+
+// Writes run on the writer's single connection in a BEGIN IMMEDIATE
+// transaction (see dsn): it holds the database's write lock from its first
+// statement to its commit, so the steps of one write see no other write
+// between them, and writes commit in the order they took their sequence
+// numbers. No step can then find a task changed since it was read, and a
+// write runs its function once.
+
+const (
+	nextSeq = `UPDATE users SET change_seq = change_seq + 1 WHERE id = ? RETURNING change_seq`
+	// nextSeqUnderQuota takes the next number only while the user holds
+	// fewer tasks than the quota; task_count is kept by triggers.
+	nextSeqUnderQuota = `UPDATE users SET change_seq = change_seq + 1 WHERE id = ? AND task_count < ? RETURNING change_seq`
+	userExists        = `SELECT 1 FROM users WHERE id = ?`
+	insertTask        = `
+		INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at,
+			title_key, description_key, tag_keys, version, change_seq, created_seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+		RETURNING ` + taskColumns
+	saveTask = `
+		UPDATE tasks SET title = ?, description = ?, completed = ?, completed_at = ?,
+			priority = ?, tags = ?, due_date = ?, updated_at = ?,
+			title_key = ?, description_key = ?, tag_keys = ?, version = ?, change_seq = ?
+		WHERE id = ? AND user_id = ? AND version = ?
+		RETURNING ` + taskColumns
+	deleteTask = `DELETE FROM tasks WHERE id = ? AND user_id = ? AND version = ?`
+	insertTomb = `INSERT INTO tombstones (user_id, seq, task_id, deleted_at) VALUES (?, ?, ?, ?)`
+	loadTask   = `SELECT ` + taskColumns + ` FROM tasks WHERE id = ? AND user_id = ?`
+	taskExists = `SELECT 1 FROM tasks WHERE id = ? AND user_id = ?`
+)
+
+var writeStatements = []string{nextSeq, nextSeqUnderQuota, userExists, insertTask, saveTask, deleteTask, insertTomb, loadTask, taskExists}
+
+func (s *Store) Write(ctx context.Context, userID string, fn func(todoapi.StoreTx) error) error {
+	// Prepared before the transaction takes the writer's only connection,
+	// which preparing needs.
+	if err := s.writes.prepare(ctx, writeStatements...); err != nil {
+		return s.fail("write", err)
+	}
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return s.fail("write", err)
+	}
+	defer tx.Rollback()
+	if err := fn(&writeTx{s: s, tx: tx, userID: userID}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return s.fail("write: commit", err)
+	}
+	return nil
+}
+
+// writeTx is the StoreTx of one Write.
+type writeTx struct {
+	s      *Store
+	tx     *sql.Tx
+	userID string
+}
+
+func (w *writeTx) row(ctx context.Context, query string, args ...any) row {
+	return w.s.writes.txQueryRow(ctx, w.tx, query, args...)
+}
+
+func (w *writeTx) Task(ctx context.Context, id int64) (todoapi.Task, error) {
+	t, err := scanTask(w.row(ctx, loadTask, id, w.userID))
+	if err != nil {
+		return todoapi.Task{}, w.s.fail("get task", err)
+	}
+	return t, nil
+}
+
+func (w *writeTx) Insert(ctx context.Context, t todoapi.Task, maxTasks int) (todoapi.Task, error) {
+	v, err := columnValues(t)
+	if err != nil {
+		return todoapi.Task{}, fmt.Errorf("create task: %w", err)
+	}
+	var seq int64
+	err = w.row(ctx, nextSeqUnderQuota, w.userID, maxTasks).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		var one int
+		if err := w.row(ctx, userExists, w.userID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			return todoapi.Task{}, fmt.Errorf("create task: user %q is not recorded", w.userID)
+		}
+		return todoapi.Task{}, fmt.Errorf("create task: %w", todoapi.ErrQuotaExceeded)
+	}
+	if err != nil {
+		return todoapi.Task{}, w.s.fail("create task", err)
+	}
+	created, err := scanTask(w.row(ctx, insertTask,
+		w.userID, v.title, v.description, v.completed, v.completedAt, v.priority, v.tags, v.dueDate, v.createdAt, v.updatedAt,
+		v.titleKey, v.descriptionKey, v.tagKeys, seq, seq))
+	if err != nil {
+		return todoapi.Task{}, w.s.fail("create task", err)
+	}
+	return created, nil
+}
+
+func (w *writeTx) Save(ctx context.Context, t todoapi.Task) (todoapi.Task, error) {
+	v, err := columnValues(t)
+	if err != nil {
+		return todoapi.Task{}, fmt.Errorf("save task: %w", err)
+	}
+	var seq int64
+	if err := w.row(ctx, nextSeq, w.userID).Scan(&seq); err != nil {
+		return todoapi.Task{}, w.s.fail("save task: next change", err)
+	}
+	saved, err := scanTask(w.row(ctx, saveTask,
+		v.title, v.description, v.completed, v.completedAt, v.priority, v.tags, v.dueDate, v.updatedAt,
+		v.titleKey, v.descriptionKey, v.tagKeys, t.Version, seq,
+		t.ID, w.userID, t.Version-1))
+	if errors.Is(err, sql.ErrNoRows) {
+		return todoapi.Task{}, w.stale(ctx, "save task", t.ID)
+	}
+	if err != nil {
+		return todoapi.Task{}, w.s.fail("save task", err)
+	}
+	return saved, nil
+}
+
+func (w *writeTx) Delete(ctx context.Context, id, version int64, at time.Time) error {
+	var seq int64
+	if err := w.row(ctx, nextSeq, w.userID).Scan(&seq); err != nil {
+		return w.s.fail("delete task: next change", err)
+	}
+	res, err := w.tx.ExecContext(ctx, deleteTask, id, w.userID, version)
+	if err != nil {
+		return w.s.fail("delete task", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return w.s.fail("delete task", err)
+	} else if n == 0 {
+		return w.stale(ctx, "delete task", id)
+	}
+	if _, err := w.tx.ExecContext(ctx, insertTomb, w.userID, seq, id, at.UnixMicro()); err != nil {
+		return w.s.fail("delete task: tombstone", err)
+	}
+	return nil
+}
+
+// stale tells a task that is gone (ErrNotFound) from one whose version
+// moved (ErrStale), after a write step matched no row.
+func (w *writeTx) stale(ctx context.Context, op string, id int64) error {
+	var one int
+	err := w.row(ctx, taskExists, id, w.userID).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%s: %w", op, todoapi.ErrNotFound)
+	case err != nil:
+		return w.s.fail(op, err)
+	}
+	return fmt.Errorf("%s: %w", op, todoapi.ErrStale)
+}
+
+func (s *Store) CollectionVersion(ctx context.Context, userID string) (int64, error) {
+	var v int64
+	err := s.reads.queryRow(ctx, `SELECT change_seq FROM users WHERE id = ?`, userID).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, s.fail("read collection version", err)
+	}
+	return v, nil
+}
+
+// ChangesSince reads in one read transaction, which in WAL mode sees one
+// snapshot of the file throughout.
+func (s *Store) ChangesSince(ctx context.Context, userID string, after int64, live bool, limit int) (todoapi.ChangeLog, error) {
+	tx, err := s.reader.BeginTx(ctx, nil)
+	if err != nil {
+		return todoapi.ChangeLog{}, s.fail("read changes", err)
+	}
+	defer tx.Rollback()
+	var log todoapi.ChangeLog
+	err = tx.QueryRowContext(ctx, `SELECT change_seq, purged_seq FROM users WHERE id = ?`, userID).Scan(&log.Last, &log.Purged)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return todoapi.ChangeLog{}, s.fail("read changes", err)
+	}
+	// Each side reads one entry more than the limit; merged in sequence
+	// order, more than limit entries means more follow.
+	var tasks, tombs []todoapi.ChangeEntry
+	rows, err := tx.QueryContext(ctx, `SELECT `+taskColumns+`, change_seq, created_seq FROM tasks
+		WHERE user_id = ? AND change_seq > ? ORDER BY change_seq LIMIT ?`, userID, after, limit+1)
+	if err != nil {
+		return todoapi.ChangeLog{}, s.fail("read changes", err)
+	}
+	for rows.Next() {
+		var e todoapi.ChangeEntry
+		t, err := scanTask(rows, &e.Seq, &e.CreatedSeq)
+		if err != nil {
+			rows.Close()
+			return todoapi.ChangeLog{}, s.fail("read changes", err)
+		}
+		e.Task, e.ID = &t, t.ID
+		tasks = append(tasks, e)
+	}
+	if err := rows.Err(); err != nil {
+		return todoapi.ChangeLog{}, s.fail("read changes", err)
+	}
+	if !live {
+		rows, err := tx.QueryContext(ctx, `SELECT seq, task_id, deleted_at FROM tombstones
+			WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?`, userID, after, limit+1)
+		if err != nil {
+			return todoapi.ChangeLog{}, s.fail("read changes", err)
+		}
+		for rows.Next() {
+			var e todoapi.ChangeEntry
+			var at int64
+			if err := rows.Scan(&e.Seq, &e.ID, &at); err != nil {
+				rows.Close()
+				return todoapi.ChangeLog{}, s.fail("read changes", err)
+			}
+			e.DeletedAt = time.UnixMicro(at).UTC()
+			tombs = append(tombs, e)
+		}
+		if err := rows.Err(); err != nil {
+			return todoapi.ChangeLog{}, s.fail("read changes", err)
+		}
+	}
+	log.Entries, log.HasMore = todoapi.MergeChanges(tasks, tombs, limit)
+	return log, nil
+}
+
+func (s *Store) PurgeTombstones(ctx context.Context, before time.Time, limit int) (int, error) {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, s.fail("purge tombstones", err)
+	}
+	defer tx.Rollback()
+	// The oldest limit tombstones, by rowid-free key.
+	const pick = `SELECT user_id, seq FROM tombstones WHERE deleted_at < ? ORDER BY deleted_at LIMIT ?`
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE users SET purged_seq = max(purged_seq, gone.seq)
+		FROM (SELECT user_id, max(seq) AS seq FROM (`+pick+`) GROUP BY user_id) AS gone
+		WHERE users.id = gone.user_id`, before.UnixMicro(), limit); err != nil {
+		return 0, s.fail("purge tombstones", err)
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM tombstones WHERE (user_id, seq) IN (`+pick+`)`, before.UnixMicro(), limit)
+	if err != nil {
+		return 0, s.fail("purge tombstones", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, s.fail("purge tombstones", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, s.fail("purge tombstones: commit", err)
+	}
+	return int(n), nil
+}
+
+func (s *Store) SyncKey(ctx context.Context, candidate []byte) ([]byte, error) {
+	if _, err := s.writer.ExecContext(ctx,
+		`INSERT INTO sync_keys (id, key) VALUES (1, ?) ON CONFLICT (id) DO NOTHING`, candidate); err != nil {
+		return nil, s.fail("store change-feed key", err)
+	}
+	var key []byte
+	if err := s.writer.QueryRowContext(ctx, `SELECT key FROM sync_keys WHERE id = 1`).Scan(&key); err != nil {
+		return nil, s.fail("read change-feed key", err)
+	}
+	return key, nil
+}
