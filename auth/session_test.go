@@ -29,6 +29,7 @@ type fakeBetterAuth struct {
 	status   int                    // when not 0, the answer's status (empty body)
 	body     string                 // when not "", the answer's body
 	gate     chan struct{}          // when not nil, answers wait for it to close
+	arrived  chan struct{}          // receives once per call, when it has arrived
 	queries  []string
 }
 
@@ -57,13 +58,17 @@ func (c *fakeClock) advance(d time.Duration) {
 
 func newFakeBetterAuth(t *testing.T) *fakeBetterAuth {
 	t.Helper()
-	f := &fakeBetterAuth{sessions: map[string]fakeSession{}, clock: &fakeClock{now: time.Now()}}
+	f := &fakeBetterAuth{sessions: map[string]fakeSession{}, clock: &fakeClock{now: time.Now()}, arrived: make(chan struct{}, 1000)}
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/api/auth/get-session" || r.Method != http.MethodGet {
 			http.NotFound(w, r)
 			return
 		}
 		f.calls.Add(1)
+		select {
+		case f.arrived <- struct{}{}:
+		default: // nobody is counting
+		}
 		f.mu.Lock()
 		gate := f.gate
 		f.queries = append(f.queries, r.URL.RawQuery)
@@ -311,17 +316,10 @@ func TestSessionLookupFailures(t *testing.T) {
 			t.Errorf("Verify with a canceled context = %v", err)
 		}
 		close(gate)
-		// The lookup went on for others, and its answer is cached.
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			u, err := v.Verify(ctx, "tok")
-			if err == nil && u.ID == "u" {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("Verify = %v, %v", u, err)
-			}
-			time.Sleep(5 * time.Millisecond)
+		// The lookup went on for others: the next caller joins it, or
+		// finds its answer cached (it is cached before the call ends).
+		if u, err := v.Verify(ctx, "tok"); err != nil || u.ID != "u" {
+			t.Fatalf("Verify = %v, %v", u, err)
 		}
 		if n := f.calls.Load(); n != 1 {
 			t.Errorf("%d calls, want 1", n)
@@ -347,10 +345,10 @@ func TestSessionSingleFlight(t *testing.T) {
 			}
 		})
 	}
-	for f.calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(20 * time.Millisecond) // let the others join
+	<-f.arrived // the first lookup waits at the gate
+	// Callers that come while it waits join it; any that come later find
+	// its answer cached, which is stored before the call ends. Neither
+	// asks Better Auth again.
 	close(gate)
 	wg.Wait()
 	close(errs)
@@ -362,19 +360,19 @@ func TestSessionSingleFlight(t *testing.T) {
 	}
 }
 
-// A flood of made-up tokens costs Better Auth at most the burst plus the
-// rate; the requests beyond are unavailable, not refused, and not cached.
+// A flood of made-up tokens costs Better Auth at most the burst (the
+// clock stands still while it arrives); the requests beyond are
+// unavailable, not refused, and not cached. Once the rate refills the
+// bucket, a real session gets through.
 func TestSessionRateLimit(t *testing.T) {
 	f := newFakeBetterAuth(t)
 	v := sessionVerifier(t, f, SessionConfig{LookupRPS: 2, LookupBurst: 5})
-	v.sessions.now = time.Now // the limiter runs on real time here
-	f.set("real", fakeSession{userID: "u", expires: time.Now().Add(time.Hour)})
-	start := time.Now()
+	f.set("real", fakeSession{userID: "u", expires: f.clock.Now().Add(time.Hour)})
 	var refused, unavailable atomic.Int64
 	var wg sync.WaitGroup
 	for i := range 200 {
 		wg.Go(func() {
-			_, err := v.Verify(context.Background(), fmt.Sprintf("random-%d-%d", i, time.Now().UnixNano()))
+			_, err := v.Verify(context.Background(), fmt.Sprintf("random-%d", i))
 			switch {
 			case errors.Is(err, todoapi.ErrAuthUnavailable):
 				unavailable.Add(1)
@@ -386,21 +384,19 @@ func TestSessionRateLimit(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	calls := f.calls.Load()
-	if bound := 5 + int64(2*elapsed.Seconds()) + 1; calls > bound {
-		t.Errorf("200 random tokens in %v caused %d calls, want at most %d", elapsed, calls, bound)
+	if calls := f.calls.Load(); calls != 5 || refused.Load() != 5 || unavailable.Load() != 195 {
+		t.Errorf("200 random tokens at once: %d calls, %d refused, %d unavailable; want 5, 5, 195",
+			calls, refused.Load(), unavailable.Load())
 	}
-	if refused.Load() != calls || unavailable.Load() != 200-calls {
-		t.Errorf("%d refused and %d unavailable for %d calls", refused.Load(), unavailable.Load(), calls)
+	if n := v.sessions.unknown.len(); n != 5 {
+		t.Errorf("%d unknown tokens cached, want the 5 asked about", n)
 	}
-	if v.sessions.unknown.len() != int(calls) {
-		t.Errorf("%d unknown tokens cached, want the %d asked about", v.sessions.unknown.len(), calls)
+	if _, err := v.Verify(context.Background(), "real"); !errors.Is(err, todoapi.ErrAuthUnavailable) {
+		t.Errorf("a real session while the bucket is empty: %v, want unavailable", err)
 	}
-	// Once the bucket refills, a real session gets through.
-	time.Sleep(600 * time.Millisecond)
+	f.clock.advance(500 * time.Millisecond) // 2 per second: one call's worth
 	if u, err := v.Verify(context.Background(), "real"); err != nil || u.ID != "u" {
-		t.Errorf("a real session after the flood: %+v, %v", u, err)
+		t.Errorf("a real session after the bucket refilled: %+v, %v", u, err)
 	}
 }
 

@@ -133,7 +133,6 @@ func TestOtherUsersPath(t *testing.T) {
 func TestOtherUsersTaskIsNotFound(t *testing.T) {
 	eachStore(t, func(t *testing.T, e *env) {
 		alice, bob := token(t, "alice"), token(t, "bob")
-		tick()
 		alices := e.create(t, alice, `{"title":"alice's","description":"secret","tags":["x"],"due_date":"2026-12-01"}`)
 		e.create(t, bob, `{"title":"bob's"}`)
 		missing := alices.ID + 1_000_000

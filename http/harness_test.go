@@ -118,8 +118,10 @@ func newEnvOn(t *testing.T, store testStore, opts ...option) *env {
 		t.Fatalf("NewVerifier: %v", err)
 	}
 	logs := &logBuffer{}
+	service := todoapi.NewService(store)
+	service.Now = steppingClock()
 	cfg := Config{
-		Tasks:    todoapi.NewService(store),
+		Tasks:    service,
 		Verifier: verifier,
 		Database: store,
 		Logger:   newJSONLogger(logs),
@@ -518,8 +520,20 @@ func jsonOfTask(task wireTask) string {
 	return string(b)
 }
 
-// tick makes sure the next timestamp the server takes differs from the last.
-func tick() { time.Sleep(2 * time.Millisecond) }
+// steppingClock is the service's clock in tests: it starts at the real
+// time and moves a millisecond forward each time it is read, so that every
+// change gets a later updated_at than the one before without a test
+// waiting for the wall clock to move.
+func steppingClock() func() time.Time {
+	var mu sync.Mutex
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(time.Millisecond)
+		return now
+	}
+}
 
 func ptr[T any](v T) *T { return &v }
 

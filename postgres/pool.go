@@ -109,12 +109,15 @@ func configure(rawURL string, opt Options) (*pgxpool.Config, string, error) {
 		}
 	}
 
+	// A statement outside a transaction, and a transaction's first, gets
+	// the query timeout (statementTimeout), so that no request waits on a
+	// server that does not answer for longer than that.
+	cfg.ConnConfig.Tracer = statementTimeout(opt.queryTimeout())
+
 	// Ping a connection before use when it has been idle a while (pgxpool's
 	// rule) or when the server has sent something on it while it was idle,
 	// which is how a server says it closed the connection: then the request
 	// gets a fresh connection instead of a broken one.
-	cfg.ConnConfig.Tracer = statementTimeout(opt.queryTimeout())
-
 	cfg.ShouldPing = func(_ context.Context, p pgxpool.ShouldPingParams) bool {
 		return p.IdleDuration > time.Second || pendingInput(p.Conn.PgConn().Conn())
 	}
