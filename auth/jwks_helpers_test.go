@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -34,8 +33,6 @@ type testKey struct {
 	method jwt.SigningMethod
 	priv   crypto.Signer
 }
-
-var rsaKeys sync.Map // bits → *rsa.PrivateKey, generating RSA keys is slow
 
 func newTestKey(t testing.TB, alg, kid string) testKey {
 	t.Helper()
@@ -122,35 +119,6 @@ func newJWKSServer(t testing.TB, keys ...testKey) *jwksServer {
 	return s
 }
 
-// newJWKSServerAt starts a server on addr (a port reserved by reservePort).
-func newJWKSServerAt(t testing.TB, addr string, keys ...testKey) *jwksServer {
-	t.Helper()
-	s := &jwksServer{status: http.StatusOK}
-	s.setKeys(keys...)
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatalf("listen on the reserved %s: %v", addr, err)
-	}
-	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
-	s.Listener.Close()
-	s.Listener = ln
-	s.Start()
-	t.Cleanup(s.Close)
-	return s
-}
-
-// reservePort returns a loopback address nobody listens on (yet).
-func reservePort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 func (s *jwksServer) serve(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
 	s.mu.Lock()
@@ -218,18 +186,6 @@ func waitLoaded(t testing.TB, v *Verifier) {
 			t.Fatal("JWKS not loaded within 5s")
 		}
 		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// eventually polls cond every 10ms until it holds or d passes.
-func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -10,11 +10,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -236,122 +239,139 @@ func TestJWKSAndSecretSideBySide(t *testing.T) {
 	accept(t, both, ed.sign(t, baClaims()))
 }
 
-// TestJWKSNewKidSharesOneFetch: a key that appears in the set (rotation) is
+// TestJWKSNewKidSharesOneFetch: a key added to the set (a rotation) is
 // picked up on first sight; 100 concurrent tokens signed by it wait for, and
-// share, one fetch.
+// share, one fetch. Like the tests below it runs in a synctest bubble on an
+// in-process JWKS (jwks_budget_test.go): time moves only when every
+// goroutine waits, so "concurrent" and "slow" mean the same on any machine.
 func TestJWKSNewKidSharesOneFetch(t *testing.T) {
-	k1 := newTestKey(t, "EdDSA", "k1")
-	srv := newJWKSServer(t, k1)
-	v := jwksVerifier(t, srv.url(), func(c *Config) {
-		c.JWKS.MinRefreshInterval, c.JWKS.RefreshInterval = 50*time.Millisecond, time.Hour
-	})
-	waitLoaded(t, v)
-	time.Sleep(60 * time.Millisecond)
+	synctest.Test(t, func(t *testing.T) {
+		k1 := newTestKey(t, "EdDSA", "k1")
+		srv, client := inProcessJWKS(k1)
+		v := bubbleVerifier(t, client)
 
-	k2 := newTestKey(t, "ES256", "k2")
-	srv.setKeys(k1, k2)
-	srv.setDelay(200 * time.Millisecond) // so the requests overlap the fetch
-	tok := k2.sign(t, baClaims())
-	var wg sync.WaitGroup
-	for range 100 {
-		wg.Go(func() {
-			if _, err := v.Verify(context.Background(), tok); err != nil {
-				t.Errorf("token signed by the new key: %v", err)
-			}
-		})
-	}
-	wg.Wait()
-	if n := srv.requests.Load(); n != 2 {
-		t.Errorf("%d JWKS requests, want 2 (start-up + one shared)", n)
-	}
-	accept(t, v, k1.sign(t, baClaims()))
+		k2 := newTestKey(t, "ES256", "k2")
+		srv.setKeys(k1, k2)
+		srv.setDelay(200 * time.Millisecond) // the fetch is still running when all 100 have asked
+		tok := k2.sign(t, baClaims())
+		var wg sync.WaitGroup
+		for range 100 {
+			wg.Go(func() {
+				if _, err := v.Verify(context.Background(), tok); err != nil {
+					t.Errorf("token signed by the new key: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if n := srv.requests.Load(); n != 2 {
+			t.Errorf("%d JWKS requests, want 2 (start-up + one shared)", n)
+		}
+		accept(t, v, k1.sign(t, baClaims()))
+	})
 }
 
-// TestJWKSDownAtStart: the auth server is not listening when the verifier
-// starts; start-up succeeds, and its tokens are accepted soon after it comes
-// up, with the default intervals.
+// switchableJWKS is an in-process JWKS that can be down (every request
+// fails as a refused connection does) or up.
+func switchableJWKS(keys ...testKey) (srv *jwksServer, client *http.Client, down *atomic.Bool) {
+	srv, up := inProcessJWKS(keys...)
+	down = new(atomic.Bool)
+	client = &http.Client{Transport: roundTripper(func(r *http.Request) (*http.Response, error) {
+		if down.Load() {
+			return nil, errors.New("connect: connection refused")
+		}
+		return up.Transport.RoundTrip(r)
+	})}
+	return srv, client, down
+}
+
+// TestJWKSDownAtStart: the auth server is down when the verifier starts;
+// start-up succeeds, a token is refused at once (no waiting for a server
+// that is not there), and accepted soon after the server comes up, with the
+// default intervals.
 func TestJWKSDownAtStart(t *testing.T) {
-	t.Parallel()
-	addr := reservePort(t)
-	v := jwksVerifier(t, "http://"+addr+"/api/auth/jwks")
-	k := newTestKey(t, "EdDSA", "k")
-	tok := k.sign(t, baClaims())
+	synctest.Test(t, func(t *testing.T) {
+		k := newTestKey(t, "EdDSA", "k")
+		srv, client, down := switchableJWKS(k)
+		down.Store(true)
+		v := bubbleVerifier(t, client)
+		tok := k.sign(t, baClaims())
 
-	// Rejected, promptly, while it is down.
-	begin := time.Now()
-	refuse(t, v, tok, "unknown key id")
-	if d := time.Since(begin); d > 3*time.Second {
-		t.Errorf("a rejection took %s while the JWKS was down", d)
-	}
+		begin := time.Now()
+		refuse(t, v, tok, "unknown key id")
+		if d := time.Since(begin); d != 0 {
+			t.Errorf("a rejection waited %s while the JWKS was down", d)
+		}
 
-	time.Sleep(1200 * time.Millisecond) // a retry or two fail meanwhile
-	srv := newJWKSServerAt(t, addr, k)
-	up := time.Now()
-	eventually(t, 10*time.Second, "token accepted after the JWKS came up", func() bool {
-		_, err := v.Verify(context.Background(), tok)
-		return err == nil
+		time.Sleep(1200 * time.Millisecond) // a retry or two fail meanwhile
+		down.Store(false)
+		up := time.Now()
+		for {
+			if _, err := v.Verify(context.Background(), tok); err == nil {
+				break
+			}
+			if time.Since(up) > DefaultJWKSMinRefreshInterval {
+				t.Fatalf("token still refused %s after the JWKS came up", time.Since(up))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("accepted %s after the JWKS came up; %d requests reached it", time.Since(up), srv.requests.Load())
 	})
-	t.Logf("accepted %s after the JWKS came up; %d requests reached it", time.Since(up).Round(time.Millisecond), srv.requests.Load())
 }
 
 // TestJWKSRefreshFailureKeepsKeys: every kind of failed refresh leaves the
 // known keys in use; a successful one replaces them, and a token whose key
 // left the set is rejected from then on (cached or not).
 func TestJWKSRefreshFailureKeepsKeys(t *testing.T) {
-	t.Parallel()
-	k1 := newTestKey(t, "EdDSA", "k1")
-	srv := newJWKSServer(t, k1)
-	v := jwksVerifier(t, srv.url(), func(c *Config) {
-		c.JWKS.RefreshInterval, c.JWKS.MinRefreshInterval = 50*time.Millisecond, 50*time.Millisecond
-		c.JWKS.MaxBytes = 64 << 10
-	})
-	waitLoaded(t, v)
-	tok1 := k1.sign(t, baClaims())
-	accept(t, v, tok1)
+	synctest.Test(t, func(t *testing.T) {
+		const interval = 50 * time.Millisecond
+		k1 := newTestKey(t, "EdDSA", "k1")
+		srv, client, down := switchableJWKS(k1)
+		v := bubbleVerifier(t, client, func(c *Config) {
+			c.JWKS.RefreshInterval, c.JWKS.MinRefreshInterval = interval, interval
+			c.JWKS.MaxBytes = 64 << 10
+		})
+		tok1 := k1.sign(t, baClaims())
+		accept(t, v, tok1)
 
-	emptySet := mustJSON(map[string]any{"keys": []any{}})
-	unusable := mustJSON(map[string]any{"keys": []any{map[string]any{"kty": "oct", "kid": "h", "k": "c2VjcmV0"}}})
-	huge := mustJSON(map[string]any{"keys": []any{k1.jwk()}, "pad": strings.Repeat("x", 100<<10)})
-	for name, resp := range map[string]struct {
-		status int
-		body   []byte
-	}{
-		"500":          {http.StatusInternalServerError, []byte(`oops`)},
-		"404":          {http.StatusNotFound, []byte(`{"keys":[]}`)},
-		"not JSON":     {http.StatusOK, []byte(`<html>`)},
-		"empty set":    {http.StatusOK, emptySet},
-		"no usable":    {http.StatusOK, unusable},
-		"over the max": {http.StatusOK, huge},
-	} {
-		t.Run(name, func(t *testing.T) {
-			srv.setRaw(resp.status, resp.body)
+		emptySet := mustJSON(map[string]any{"keys": []any{}})
+		unusable := mustJSON(map[string]any{"keys": []any{map[string]any{"kty": "oct", "kid": "h", "k": "c2VjcmV0"}}})
+		huge := mustJSON(map[string]any{"keys": []any{k1.jwk()}, "pad": strings.Repeat("x", 100<<10)})
+		failures := []struct {
+			name   string
+			status int
+			body   []byte
+		}{
+			{"500", http.StatusInternalServerError, []byte(`oops`)},
+			{"404", http.StatusNotFound, []byte(`{"keys":[]}`)},
+			{"not JSON", http.StatusOK, []byte(`<html>`)},
+			{"empty set", http.StatusOK, emptySet},
+			{"no usable", http.StatusOK, unusable},
+			{"over the max", http.StatusOK, huge},
+			{"down", 0, nil},
+		}
+		for _, f := range failures {
+			if f.status == 0 {
+				down.Store(true)
+			} else {
+				srv.setRaw(f.status, f.body)
+			}
 			n := srv.requests.Load()
-			eventually(t, 5*time.Second, "two failed refreshes", func() bool { return srv.requests.Load() >= n+2 })
+			// Failed refreshes back off, at most to RefreshInterval.
+			time.Sleep(3 * interval)
+			synctest.Wait()
+			if f.status != 0 && srv.requests.Load() < n+2 {
+				t.Errorf("%s: %d refreshes in %s, want at least 2", f.name, srv.requests.Load()-n, 3*interval)
+			}
 			accept(t, v, tok1)
-			accept(t, v, k1.sign(t, with(baClaims(), "sub", "fresh-"+name)))
-		})
-	}
+			accept(t, v, k1.sign(t, with(baClaims(), "sub", "fresh-"+f.name)))
+		}
+		down.Store(false)
 
-	t.Run("down", func(t *testing.T) {
-		// A second verifier whose server goes away entirely.
-		k := newTestKey(t, "ES256", "k")
-		srv2 := newJWKSServer(t, k)
-		v2 := jwksVerifier(t, srv2.url(), func(c *Config) {
-			c.JWKS.RefreshInterval, c.JWKS.MinRefreshInterval = 50*time.Millisecond, 50*time.Millisecond
-		})
-		waitLoaded(t, v2)
-		srv2.Close()
-		time.Sleep(300 * time.Millisecond)
-		accept(t, v2, k.sign(t, baClaims()))
-	})
-
-	t.Run("key removed", func(t *testing.T) {
+		// A successful refresh replaces the set.
 		k2 := newTestKey(t, "EdDSA", "k2")
 		srv.setKeys(k2)
-		eventually(t, 5*time.Second, "the token of the removed key rejected", func() bool {
-			_, err := v.Verify(context.Background(), tok1)
-			return err != nil
-		})
+		time.Sleep(3 * interval)
+		synctest.Wait()
 		refuse(t, v, tok1, "unknown key id")
 		accept(t, v, k2.sign(t, baClaims()))
 	})
@@ -360,74 +380,83 @@ func TestJWKSRefreshFailureKeepsKeys(t *testing.T) {
 // TestJWKSCloseStopsRefreshing: after Close no request reaches the server,
 // Verify still works with the known keys, and Close is idempotent.
 func TestJWKSCloseStopsRefreshing(t *testing.T) {
-	k := newTestKey(t, "EdDSA", "k")
-	srv := newJWKSServer(t, k)
-	v := newVerifier(t, Config{JWKS: JWKSConfig{URL: srv.url(), RefreshInterval: 20 * time.Millisecond, MinRefreshInterval: 20 * time.Millisecond}})
-	waitLoaded(t, v)
-	eventually(t, 5*time.Second, "periodic refreshes", func() bool { return srv.requests.Load() >= 3 })
-	v.Close()
-	select {
-	case <-v.jwks.done:
-	default:
-		t.Fatal("refresh goroutine still running after Close")
-	}
-	n := srv.requests.Load()
-	time.Sleep(100 * time.Millisecond)
-	accept(t, v, k.sign(t, validClaims()))
-	stranger := newTestKey(t, "EdDSA", "other")
-	refuse(t, v, stranger.sign(t, validClaims()), "unknown key id")
-	if m := srv.requests.Load(); m != n {
-		t.Errorf("%d requests after Close", m-n)
-	}
-	v.Close()
+	synctest.Test(t, func(t *testing.T) {
+		k := newTestKey(t, "EdDSA", "k")
+		srv, client := inProcessJWKS(k)
+		v := newVerifier(t, Config{JWKS: JWKSConfig{URL: "http://auth.test/jwks", Client: client,
+			RefreshInterval: 20 * time.Millisecond, MinRefreshInterval: 20 * time.Millisecond}})
+		time.Sleep(50 * time.Millisecond)
+		synctest.Wait()
+		if n := srv.requests.Load(); n < 3 {
+			t.Fatalf("%d requests in 50ms at a 20ms refresh interval, want 3", n)
+		}
+		v.Close()
+		select {
+		case <-v.jwks.done:
+		default:
+			t.Fatal("refresh goroutine still running after Close")
+		}
+		n := srv.requests.Load()
+		time.Sleep(100 * time.Millisecond)
+		accept(t, v, k.sign(t, validClaims()))
+		stranger := newTestKey(t, "EdDSA", "other")
+		refuse(t, v, stranger.sign(t, validClaims()), "unknown key id")
+		if m := srv.requests.Load(); m != n {
+			t.Errorf("%d requests after Close", m-n)
+		}
+		v.Close()
+	})
 }
 
 // TestJWKSCloseAbortsFetch: Close does not wait for a hanging auth server,
 // and a Verify waiting on that fetch returns.
 func TestJWKSCloseAbortsFetch(t *testing.T) {
-	t.Parallel()
-	k := newTestKey(t, "EdDSA", "k")
-	srv := newJWKSServer(t, k)
-	srv.setDelay(3 * time.Second)
-	v := newVerifier(t, Config{JWKS: JWKSConfig{URL: srv.url()}})
-	verified := make(chan error, 1)
-	go func() {
-		_, err := v.Verify(context.Background(), k.sign(t, validClaims()))
-		verified <- err
-	}()
-	time.Sleep(100 * time.Millisecond)
-	begin := time.Now()
-	v.Close()
-	if d := time.Since(begin); d > time.Second {
-		t.Errorf("Close took %s", d)
-	}
-	select {
-	case err := <-verified:
-		if err == nil {
-			t.Error("accepted without keys")
+	synctest.Test(t, func(t *testing.T) {
+		k := newTestKey(t, "EdDSA", "k")
+		srv, client := inProcessJWKS(k)
+		srv.setDelay(time.Hour)
+		v := newVerifier(t, Config{JWKS: JWKSConfig{URL: "http://auth.test/jwks", Client: client}})
+		verified := make(chan error, 1)
+		go func() {
+			_, err := v.Verify(context.Background(), k.sign(t, validClaims()))
+			verified <- err
+		}()
+		synctest.Wait() // Verify waits for the start-up fetch, which waits for the server
+		begin := time.Now()
+		v.Close()
+		if d := time.Since(begin); d != 0 {
+			t.Errorf("Close waited %s for the hanging server", d)
 		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("Verify still waiting after Close")
-	}
+		synctest.Wait()
+		select {
+		case err := <-verified:
+			if err == nil {
+				t.Error("accepted without keys")
+			}
+		default:
+			t.Fatal("Verify still waiting after Close")
+		}
+	})
 }
 
 // TestJWKSVerifyHonoursContext: a request whose context ends stops waiting
 // for a slow fetch.
 func TestJWKSVerifyHonoursContext(t *testing.T) {
-	t.Parallel()
-	k := newTestKey(t, "EdDSA", "k")
-	srv := newJWKSServer(t, k)
-	srv.setDelay(2 * time.Second)
-	v := jwksVerifier(t, srv.url())
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	begin := time.Now()
-	if _, err := v.Verify(ctx, k.sign(t, validClaims())); err == nil {
-		t.Fatal("accepted before the keys were known")
-	}
-	if d := time.Since(begin); d > time.Second {
-		t.Errorf("Verify waited %s past its context", d)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		k := newTestKey(t, "EdDSA", "k")
+		srv, client := inProcessJWKS(k)
+		srv.setDelay(time.Hour)
+		v := jwksVerifier(t, "http://auth.test:3000/api/auth/jwks", func(c *Config) { c.JWKS.Client = client })
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		begin := time.Now()
+		if _, err := v.Verify(ctx, k.sign(t, validClaims())); err == nil {
+			t.Fatal("accepted before the keys were known")
+		}
+		if d := time.Since(begin); d != 100*time.Millisecond {
+			t.Errorf("Verify returned after %s, want at its context's end, 100ms", d)
+		}
+	})
 }
 
 func TestJWKSConfigErrors(t *testing.T) {
