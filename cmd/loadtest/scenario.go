@@ -26,6 +26,10 @@ type user struct {
 type fixture struct {
 	host  string // for the Host header
 	users []user
+	// Users with long lists, seeded only when a chosen scenario needs them
+	// (see bigUsers): 1 000 and 10 000 ordinary tasks, and 10 000 tasks of
+	// the largest size a task may have.
+	big1k, big10k, max10k *user
 }
 
 // scenario builds the next request of one kind. want is the status that
@@ -33,14 +37,29 @@ type fixture struct {
 type scenario struct {
 	name  string
 	build func(w *worker) (req []byte, want int)
+	// conns, when not zero, is the scenario's own number of connections,
+	// in place of -connections.
+	conns int
+	// needs names the long-list users the scenario works on.
+	needs bigNeeds
+	// storm: each request is sent on a new connection that the client
+	// closes before the answer comes (see runStorm).
+	storm bool
+	// only, when set, is the one store the scenario means something on.
+	only string
 }
 
 // worker is one connection's state while a scenario runs.
 type worker struct {
-	fx  *fixture
-	rng *rand.Rand
-	buf []byte
-	n   int // requests built, for unique titles
+	fx    *fixture
+	rng   *rand.Rand
+	buf   []byte
+	n     int // requests built, for unique titles
+	id    int // the connection's index in the scenario
+	conns int // and how many the scenario runs
+	// unmeasured is set by a scenario's build for a request that makes
+	// load but whose latency is not what the scenario measures.
+	unmeasured bool
 }
 
 func (w *worker) pickUser() *user { return &w.fx.users[w.rng.IntN(len(w.fx.users))] }
@@ -127,20 +146,32 @@ func mixed(w *worker) ([]byte, int) {
 	}
 }
 
-// scenarios in the order they run: create comes last because it makes
+// scenarios in the order they run: the creates come last because they make
 // every list longer.
 var scenarios = []scenario{
-	{"list", list},
-	{"get", get},
-	{"toggle", toggle},
-	{"update", update},
-	{"mixed", mixed},
-	{"create", create},
+	{name: "list", build: list},
+	{name: "get", build: get},
+	{name: "toggle", build: toggle},
+	{name: "update", build: update},
+	{name: "mixed", build: mixed},
+	{name: "list50", build: list50},
+	{name: "list50-1k", build: listBig(func(fx *fixture) *user { return fx.big1k }), needs: need1k},
+	{name: "list50-10k", build: listBig(func(fx *fixture) *user { return fx.big10k }), needs: need10k},
+	{name: "search", build: search(searchRare), needs: needMax},
+	{name: "search-common", build: search(searchCommon), needs: needMax},
+	{name: "search-short", build: search(searchShort), needs: needMax},
+	{name: "search-starve", build: searchStarve, needs: needMax},
+	{name: "toggle-256", build: toggle, conns: 256},
+	{name: "mixed-256", build: mixed, conns: 256},
+	{name: "storm", build: listBig(func(fx *fixture) *user { return fx.big10k }), needs: need10k, storm: true, only: "postgres"},
+	{name: "create", build: create},
+	{name: "create-256", build: create, conns: 256},
 }
 
 // result is what one scenario measured.
 type result struct {
 	store, scenario string
+	bin             string // the binary's label, "" when only one is measured
 	duration        time.Duration
 	ok, failed      int
 	// failures counts failed requests by status, or by error text for
@@ -152,6 +183,10 @@ type result struct {
 	// Per request, it is the figure least disturbed by whatever else the
 	// machine is doing.
 	cpu time.Duration
+	// A storm's: database connections the server opened, and the
+	// statuses its metrics recorded for the requests.
+	opened   int64
+	statuses map[string]int
 }
 
 func (r result) rps() float64 { return float64(r.ok) / r.duration.Seconds() }
@@ -174,7 +209,7 @@ type runOptions struct {
 	pid         int    // the server's, for RSS; 0: not measured
 	profileURL  string // the server's pprof base URL, or ""
 	profileDir  string
-	store       string
+	store, bin  string
 	stdout      io.Writer
 	seed        uint64
 }
@@ -196,14 +231,15 @@ func runScenario(ctx context.Context, fx *fixture, sc scenario, o runOptions) re
 			t := &tallies[i]
 			t.failures = map[string]int{}
 			t.lat = make([]uint32, 0, 1<<14)
-			w := &worker{fx: fx, rng: rand.New(rand.NewPCG(o.seed, uint64(i))), buf: make([]byte, 0, 1024)}
+			w := &worker{fx: fx, id: i, conns: o.conns, rng: rand.New(rand.NewPCG(o.seed, uint64(i))), buf: make([]byte, 0, 1024)}
 			c := newRawConn(o.addr)
 			defer c.close()
 			for now := time.Now(); now.Before(end) && ctx.Err() == nil; {
+				w.unmeasured = false
 				req, want := sc.build(w)
 				status, err := c.do(req, o.timeout)
 				done := time.Now()
-				if !now.Before(from) {
+				if !now.Before(from) && !w.unmeasured {
 					switch {
 					case err != nil:
 						t.failed++
@@ -262,7 +298,7 @@ func runScenario(ctx context.Context, fx *fixture, sc scenario, o runOptions) re
 	stopSide()
 	side.Wait()
 
-	r := result{store: o.store, scenario: sc.name, duration: o.dur, failures: map[string]int{}, rssKB: rss, cpu: cpu}
+	r := result{store: o.store, bin: o.bin, scenario: sc.name, duration: o.dur, failures: map[string]int{}, rssKB: rss, cpu: cpu}
 	var all []uint32
 	for _, t := range tallies {
 		r.ok += t.ok
