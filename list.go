@@ -160,6 +160,13 @@ func (f TaskFilter) TotalInPage() bool {
 	return f.After != nil || f.Offset > 0
 }
 
+// StatusOnly reports whether f filters by status at most, so that its
+// total is one a store keeps per user (all, pending, completed tasks) and
+// need not count.
+func (f TaskFilter) StatusOnly() bool {
+	return len(f.Priorities) == 0 && len(f.Tags) == 0 && f.Search == "" && f.DueBefore == nil && f.DueAfter == nil
+}
+
 // FinishPage completes a page a store read with one row more than
 // PageSize, which tells whether more follow: it trims that row, sets Next,
 // and fills Total from the rows when TotalInPage was false. It reports

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -24,7 +25,7 @@ import (
 func (s *Store) ListTasks(ctx context.Context, userID string, f todoapi.TaskFilter) (todoapi.TaskPage, error) {
 	counted := f.TotalInPage()
 	query, args := listQuery(userID, f, counted)
-	rows, err := s.pool.Query(ctx, query, args...)
+	rows, err := s.pool.Query(ctx, query, planned(f, args)...)
 	if err != nil {
 		return todoapi.TaskPage{}, fail("list tasks", err)
 	}
@@ -43,11 +44,24 @@ func (s *Store) ListTasks(ctx context.Context, userID string, f todoapi.TaskFilt
 	}
 	if f.FinishPage(&page) {
 		query, args := countQuery(userID, f)
-		if err := s.pool.QueryRow(ctx, query, args...).Scan(&page.Total); err != nil {
+		if err := s.pool.QueryRow(ctx, query, planned(f, args)...).Scan(&page.Total); err != nil {
 			return todoapi.TaskPage{}, fail("count tasks", err)
 		}
 	}
 	return page, nil
+}
+
+// planned returns args for a query of f, asking pgx to send a search that
+// the trigram indexes may serve as an unnamed statement, which PostgreSQL
+// plans for the term it is given. A cached prepared statement soon gets a
+// generic plan, made without the term, which cannot tell a rare word (read
+// the index) from a common one (read the list in order and stop at the
+// page's end): either choice is a hundred times too slow for the other.
+func planned(f todoapi.TaskFilter, args []any) []any {
+	if utf8.RuneCountInString(f.Search) < 3 {
+		return args
+	}
+	return append([]any{pgx.QueryExecModeExec}, args...)
 }
 
 // sortExpr is the ORDER BY expression for each sort: a fixed whitelist, so
@@ -102,7 +116,7 @@ func listQuery(userID string, f todoapi.TaskFilter, counted bool) (string, []any
 	var b strings.Builder
 	b.WriteString("SELECT " + taskColumns)
 	if counted {
-		b.WriteString(", (SELECT count(*) FROM tasks WHERE " + cond + ")")
+		b.WriteString(", " + total(&args, userID, f, cond))
 	}
 	b.WriteString(" FROM tasks WHERE " + cond)
 	if c := f.After; c != nil {
@@ -123,7 +137,28 @@ func listQuery(userID string, f todoapi.TaskFilter, counted bool) (string, []any
 
 func countQuery(userID string, f todoapi.TaskFilter) (string, []any) {
 	var args params
-	return "SELECT count(*) FROM tasks WHERE " + where(&args, userID, f), args
+	if f.StatusOnly() {
+		return "SELECT " + total(&args, userID, f, ""), args
+	}
+	return "SELECT " + total(&args, userID, f, where(&args, userID, f)), args
+}
+
+// total is an expression for the number of the user's tasks that match f:
+// read from the user row when f filters by status at most (the counts its
+// triggers keep, 0007_list_costs.sql), else counted with cond, f's
+// conditions.
+func total(args *params, userID string, f todoapi.TaskFilter, cond string) string {
+	if f.StatusOnly() {
+		count := "task_count"
+		switch f.Status {
+		case todoapi.StatusPending:
+			count = "task_count - completed_count"
+		case todoapi.StatusCompleted:
+			count = "completed_count"
+		}
+		return "coalesce((SELECT " + count + " FROM users WHERE id = " + args.add(userID) + "), 0)"
+	}
+	return "(SELECT count(*) FROM tasks WHERE " + cond + ")"
 }
 
 // where returns the filter conditions of f; every value is a bound
@@ -147,10 +182,18 @@ func where(args *params, userID string, f todoapi.TaskFilter) string {
 		conds = append(conds, "tag_keys @> "+args.add(f.Tags)+"::text[]")
 	}
 	if f.Search != "" {
-		// strpos finds the string as it is: %, _, \ and quotes have no
-		// special meaning, unlike in a LIKE pattern.
-		q := args.add(f.Search) + "::text"
-		conds = append(conds, "(strpos(title_key, "+q+") > 0 OR strpos(description_key, "+q+") > 0)")
+		if utf8.RuneCountInString(f.Search) >= 3 {
+			// LIKE with every wildcard escaped matches what strpos
+			// would, and the trigram indexes serve it.
+			p := args.add("%"+likeEscaper.Replace(f.Search)+"%") + "::text"
+			conds = append(conds, "(title_key LIKE "+p+" OR description_key LIKE "+p+")")
+		} else {
+			// strpos finds the string as it is: %, _, \ and quotes have
+			// no special meaning, unlike in a LIKE pattern. A term this
+			// short has no trigram to look up.
+			q := args.add(f.Search) + "::text"
+			conds = append(conds, "(strpos(title_key, "+q+") > 0 OR strpos(description_key, "+q+") > 0)")
+		}
 	}
 	if f.DueBefore != nil {
 		conds = append(conds, "due_date < "+args.add(*f.DueBefore))
@@ -160,6 +203,10 @@ func where(args *params, userID string, f todoapi.TaskFilter) string {
 	}
 	return strings.Join(conds, " AND ")
 }
+
+// likeEscaper makes a search term a literal LIKE pattern: \ is LIKE's
+// default escape character.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // cursorValue is the stored form of the cursor's sort value.
 func cursorValue(c *todoapi.Cursor) any {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/todoapi/todoapi"
+	"github.com/todoapi/todoapi/postgres"
 	"github.com/todoapi/todoapi/postgres/pgtest"
 )
 
@@ -23,7 +24,13 @@ import (
 // rightful choice.) The tag list query is held to the same rule.
 func TestListPlansUseUserIndexes(t *testing.T) {
 	ctx := t.Context()
-	s := open(t, pgtest.NewDatabase(t))
+	// The seed is one statement that writes every index, trigram indexes
+	// included: more than the default statement timeout on a busy machine.
+	s, err := postgres.Open(ctx, pgtest.NewDatabase(t), postgres.Options{QueryTimeout: 5 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -76,6 +83,8 @@ func TestListPlansUseUserIndexes(t *testing.T) {
 		"tags":            {Tag: []string{"work", "home"}},
 		"q":               {Q: "ab"},
 		"q one char":      {Q: "a"},
+		"q trigrams":      {Q: "k 3a"},
+		"q rare":          {Q: "about 9f2c"},
 		"due_before":      {DueBefore: "2026-01-10"},
 		"due_after":       {DueAfter: "2026-01-10"},
 		"due range":       {DueAfter: "2026-01-02", DueBefore: "2026-01-10"},

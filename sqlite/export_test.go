@@ -58,7 +58,7 @@ func (s *Store) WriterMaxOpen() int { return s.writer.Stats().MaxOpenConnections
 // ExplainList returns SQLite's query plan for the list query of f, one
 // line per plan step.
 func (s *Store) ExplainList(ctx context.Context, userID string, f todoapi.TaskFilter) ([]string, error) {
-	query, args := listQuery(userID, f, true) // with the count: the plan of both statements
+	query, args := listQuery(userID, f, true, "") // with the count: the plan of both statements
 	rows, err := s.reader.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {
 		return nil, err
@@ -116,3 +116,13 @@ func (s *Store) Exec(ctx context.Context, query string, args ...any) error {
 }
 
 var DecodeTags = decodeTags
+
+// ForceSearchIndex makes every search of three characters or more read
+// the trigram index (use true) or scan the user's tasks (false), instead
+// of choosing per search.
+func (s *Store) ForceSearchIndex(use bool) {
+	s.searchIndex = searchIndexNever
+	if use {
+		s.searchIndex = searchIndexAlways
+	}
+}

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/todoapi/todoapi"
@@ -14,9 +15,17 @@ import (
 // evaluates once, in the same snapshot. A first page that holds every match
 // (a user's whole list, usually) needs no count: the total is its length.
 // Only a full first page asks for the count, in a second statement.
+//
+// Totals of lists filtered by status at most are not counted: the user row
+// keeps them (task_count, completed_count). A search of three characters
+// or more may read the trigram index instead of every task (searchTrigram).
 func (s *Store) ListTasks(ctx context.Context, userID string, f todoapi.TaskFilter) (todoapi.TaskPage, error) {
 	counted := f.TotalInPage()
-	query, args := listQuery(userID, f, counted)
+	tri, err := s.searchTrigram(ctx, userID, f.Search)
+	if err != nil {
+		return todoapi.TaskPage{}, s.fail("list tasks", err)
+	}
+	query, args := listQuery(userID, f, counted, tri)
 	rows, err := s.reads.query(ctx, query, args...)
 	if err != nil {
 		return todoapi.TaskPage{}, s.fail("list tasks", err)
@@ -38,8 +47,8 @@ func (s *Store) ListTasks(ctx context.Context, userID string, f todoapi.TaskFilt
 		return todoapi.TaskPage{}, s.fail("list tasks", err)
 	}
 	if f.FinishPage(&page) {
-		query, args := countQuery(userID, f)
-		if err := s.reader.QueryRowContext(ctx, query, args...).Scan(&page.Total); err != nil {
+		query, args := countQuery(userID, f, tri)
+		if err := s.reads.queryRow(ctx, query, args...).Scan(&page.Total); err != nil {
 			return todoapi.TaskPage{}, s.fail("count tasks", err)
 		}
 	}
@@ -75,17 +84,16 @@ func noDueDate(s todoapi.Sort) string {
 // listQuery builds the page query for f, with the total as its last column
 // when counted. It fetches one task more than a
 // page so that the store knows whether another page follows.
-func listQuery(userID string, f todoapi.TaskFilter, counted bool) (string, []any) {
+func listQuery(userID string, f todoapi.TaskFilter, counted bool, tri string) (string, []any) {
 	var b strings.Builder
 	var args []any
 	b.WriteString("SELECT " + taskColumns)
 	if counted {
-		b.WriteString(", (SELECT count(*) FROM tasks WHERE ")
-		args = where(&b, args, userID, f)
-		b.WriteString(")")
+		b.WriteString(", ")
+		args = total(&b, args, userID, f, tri)
 	}
 	b.WriteString(" FROM tasks WHERE ")
-	args = where(&b, args, userID, f)
+	args = where(&b, args, userID, f, tri)
 
 	expr, dir, cmp := sortExpr(f.Sort), " DESC", "<"
 	if f.Sort.Asc {
@@ -115,16 +123,38 @@ func listQuery(userID string, f todoapi.TaskFilter, counted bool) (string, []any
 	return b.String(), args
 }
 
-func countQuery(userID string, f todoapi.TaskFilter) (string, []any) {
+func countQuery(userID string, f todoapi.TaskFilter, tri string) (string, []any) {
 	var b strings.Builder
-	b.WriteString("SELECT count(*) FROM tasks WHERE ")
-	args := where(&b, nil, userID, f)
+	b.WriteString("SELECT ")
+	args := total(&b, nil, userID, f, tri)
 	return b.String(), args
 }
 
+// total writes an expression for the number of the user's tasks that
+// match f: read from the user row when f filters by status at most (the
+// counts its triggers keep, 0007_list_costs.sql), else counted.
+func total(b *strings.Builder, args []any, userID string, f todoapi.TaskFilter, tri string) []any {
+	if f.StatusOnly() {
+		count := "task_count"
+		switch f.Status {
+		case todoapi.StatusPending:
+			count = "task_count - completed_count"
+		case todoapi.StatusCompleted:
+			count = "completed_count"
+		}
+		b.WriteString("coalesce((SELECT " + count + " FROM users WHERE id = ?), 0)")
+		return append(args, userID)
+	}
+	b.WriteString("(SELECT count(*) FROM tasks WHERE ")
+	args = where(b, args, userID, f, tri)
+	b.WriteString(")")
+	return args
+}
+
 // where writes the filter conditions of f to b and returns args with their
-// values appended. Every value is a bound parameter.
-func where(b *strings.Builder, args []any, userID string, f todoapi.TaskFilter) []any {
+// values appended. Every value is a bound parameter. tri, when not empty,
+// is a trigram of the search term to look up in the trigram index first.
+func where(b *strings.Builder, args []any, userID string, f todoapi.TaskFilter, tri string) []any {
 	b.WriteString("user_id = ?")
 	args = append(args, userID)
 	switch f.Status {
@@ -144,6 +174,12 @@ func where(b *strings.Builder, args []any, userID string, f todoapi.TaskFilter) 
 		args = append(args, tag)
 	}
 	if f.Search != "" {
+		if tri != "" {
+			// Only tasks holding the trigram can hold the term; instr
+			// below then decides exactly, as a scan would.
+			b.WriteString(" AND id IN (SELECT rowid FROM tasks_search WHERE tasks_search MATCH ?)")
+			args = append(args, `"`+strings.ReplaceAll(tri, `"`, `""`)+`"`)
+		}
 		// instr finds the string as it is: %, _, \ and quotes have no
 		// special meaning, unlike in a LIKE pattern.
 		b.WriteString(" AND (instr(title_key, ?) > 0 OR instr(description_key, ?) > 0)")
@@ -172,4 +208,68 @@ func cursorValue(c *todoapi.Cursor) any {
 		return nil // no due date
 	}
 	return c.Time.UnixMicro()
+}
+
+// maxProbedTrigrams bounds the trigrams of a long search term whose
+// frequency is looked up.
+const maxProbedTrigrams = 24
+
+// searchTrigram chooses, per search, how to find the matching tasks. It
+// returns the trigram of term that the fewest tasks (of all users) hold,
+// for the store to look up in the trigram index, or "" when a scan of the
+// user's own tasks reads no more: for a term shorter than three characters,
+// which has no trigram, and for a term whose every trigram is in at least
+// as many tasks as the user has (a common word), where the index would
+// hand back every task of the user and more. A trigram no task holds
+// makes the index answer at once that nothing matches.
+func (s *Store) searchTrigram(ctx context.Context, userID, term string) (string, error) {
+	runes := []rune(term)
+	if len(runes) < 3 || s.searchIndex == searchIndexNever {
+		return "", nil
+	}
+	var tris []string
+	n := len(runes) - 2
+	step := max(1, n/maxProbedTrigrams)
+	for i := 0; i < n && len(tris) < maxProbedTrigrams; i += step {
+		if t := string(runes[i : i+3]); !slices.Contains(tris, t) {
+			tris = append(tris, t)
+		}
+	}
+	query := "SELECT coalesce((SELECT task_count FROM users WHERE id = ?), 0), term, doc FROM tasks_search_terms WHERE term IN (?" +
+		strings.Repeat(", ?", len(tris)-1) + ")"
+	args := make([]any, 0, len(tris)+1)
+	args = append(args, userID)
+	for _, t := range tris {
+		args = append(args, t)
+	}
+	rows, err := s.reads.query(ctx, query, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	best, bestDocs, tasks := "", int64(-1), int64(-1)
+	found := map[string]bool{}
+	for rows.Next() {
+		var t string
+		var docs int64
+		if err := rows.Scan(&tasks, &t, &docs); err != nil {
+			return "", err
+		}
+		found[t] = true
+		if bestDocs < 0 || docs < bestDocs {
+			best, bestDocs = t, docs
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	for _, t := range tris {
+		if !found[t] {
+			return t, nil // in no task: nothing matches
+		}
+	}
+	if s.searchIndex == searchIndexAuto && bestDocs >= tasks {
+		return "", nil
+	}
+	return best, nil
 }

@@ -34,7 +34,18 @@ type Store struct {
 	closed atomic.Bool
 	// Prepared statements of each pool (stmts.go).
 	writes, reads *stmtCache
+	// searchIndex is how searches choose the trigram index; tests force
+	// each way.
+	searchIndex searchIndexMode
 }
+
+type searchIndexMode uint8
+
+const (
+	searchIndexAuto searchIndexMode = iota
+	searchIndexAlways
+	searchIndexNever
+)
 
 var _ todoapi.Store = (*Store)(nil)
 

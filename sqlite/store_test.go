@@ -169,3 +169,17 @@ func TestTickets(t *testing.T) {
 		return openMigrated(t, filepath.Join(t.TempDir(), "todo.db"))
 	})
 }
+
+// TestSearchEitherWay runs the filter cases of the contract with every
+// search of three characters or more forced through the trigram index, and
+// with every one forced to scan: both give exactly the same results, which
+// lets the store choose per search by cost alone.
+func TestSearchEitherWay(t *testing.T) {
+	for _, index := range []bool{true, false} {
+		t.Run(map[bool]string{true: "index", false: "scan"}[index], func(t *testing.T) {
+			s := openMigrated(t, filepath.Join(t.TempDir(), "todo.db"))
+			s.ForceSearchIndex(index)
+			storetest.CheckListFilters(t, s)
+		})
+	}
+}

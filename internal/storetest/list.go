@@ -190,6 +190,22 @@ var listCases = []listCase{
 	{"q='", todoapi.ListQuery{Q: "'"}, func(t todoapi.Task) bool { return contains(t, "'") }},
 	{`q="hi"`, todoapi.ListQuery{Q: `"hi"`}, func(t todoapi.Task) bool { return contains(t, `"hi"`) }},
 	{"q=nothing matches", todoapi.ListQuery{Q: "nothing matches"}, func(todoapi.Task) bool { return false }},
+	// Three characters or more: what a trigram index may serve, with
+	// exactly a scan's results.
+	{"q=ilk", todoapi.ListQuery{Q: "ilk"}, func(t todoapi.Task) bool { return contains(t, "ilk") }},
+	{"q=SKIMMED", todoapi.ListQuery{Q: "SKIMMED"}, func(t todoapi.Task) bool { return contains(t, "skimmed") }},
+	{"q=pfel", todoapi.ListQuery{Q: "pfel"}, func(t todoapi.Task) bool { return contains(t, "pfel") }},
+	{"q=ÄPF", todoapi.ListQuery{Q: "ÄPF"}, func(t todoapi.Task) bool { return contains(t, "äpf") }},
+	{"q=0% o", todoapi.ListQuery{Q: "0% o"}, func(t todoapi.Task) bool { return contains(t, "0% o") }},
+	{"q=e_c", todoapi.ListQuery{Q: "e_c"}, func(t todoapi.Task) bool { return contains(t, "e_c") }},
+	{"q=0%", todoapi.ListQuery{Q: "0%"}, func(t todoapi.Task) bool { return contains(t, "0%") }},
+	{`q=:\p`, todoapi.ListQuery{Q: `:\p`}, func(t todoapi.Task) bool { return contains(t, `:\p`) }},
+	{`q="hi`, todoapi.ListQuery{Q: `"hi`}, func(t todoapi.Task) bool { return contains(t, `"hi`) }},
+	{"q=milk two (not across fields)", todoapi.ListQuery{Q: "milk two"}, func(todoapi.Task) bool { return false }},
+	{"q=mi%k (no wildcard)", todoapi.ListQuery{Q: "mi%k"}, func(todoapi.Task) bool { return false }},
+	{"q=s_le (no wildcard)", todoapi.ListQuery{Q: "s_le"}, func(todoapi.Task) bool { return false }},
+	{"q=milk&status=completed", todoapi.ListQuery{Q: "milk", Status: "completed"},
+		func(t todoapi.Task) bool { return t.Completed && contains(t, "milk") }},
 	{"due_before", todoapi.ListQuery{DueBefore: base.Add(24 * time.Hour).Format(time.RFC3339Nano)},
 		func(t todoapi.Task) bool { return dueBefore(t, base.Add(24*time.Hour)) }},
 	{"due_after", todoapi.ListQuery{DueAfter: base.Add(24 * time.Hour).Format(time.RFC3339Nano)},
@@ -311,7 +327,8 @@ func testListFilters(t *testing.T, s todoapi.Store) {
 	}
 	// The fixture makes every filter select some tasks but not all, except
 	// those meant to select none.
-	none := []string{"tag=nosuch", "tag=hom (no prefix match)", "q=nothing matches"}
+	none := []string{"tag=nosuch", "tag=hom (no prefix match)", "q=nothing matches",
+		"q=milk two (not across fields)", "q=mi%k (no wildcard)", "q=s_le (no wildcard)"}
 	for _, c := range listCases[2:] {
 		n := len(expect(tasks, c.match, "-created"))
 		if n == len(tasks) || (n == 0) != slices.Contains(none, c.name) {
@@ -703,6 +720,14 @@ func BenchmarkList(b *testing.B, s todoapi.Store) {
 	}
 }
 
+// CheckListFilters runs the filter cases of the contract on s, for a
+// store to run them again with a setting of its own (say, with an index
+// forced on or off).
+func CheckListFilters(t *testing.T, s todoapi.Store) {
+	t.Helper()
+	testListFilters(t, s)
+}
+
 // OldTasks are tasks as a release before the listing migration stored them
 // (no folded columns), for CheckUpgrade; stores insert them with their own
 // SQL at schema version 1.
@@ -739,4 +764,71 @@ func CheckUpgrade(t *testing.T, s todoapi.Store) {
 			t.Errorf("after the upgrade, %+v lists %q, want %q", c.q, got, c.want)
 		}
 	}
+}
+
+// testListTotalsFollowWrites checks the totals of status lists, which a
+// store may keep per user instead of counting, as tasks are created,
+// completed, reopened and deleted: on a full first page and after a
+// cursor, always the number of matching tasks.
+func testListTotalsFollowWrites(t *testing.T, s todoapi.Store) {
+	addUser(t, s, "alice")
+	addUser(t, s, "bob")
+	done := map[int64]bool{}
+	for i := range 30 {
+		task := newTask("alice", fmt.Sprintf("task %d", i), base.Add(time.Duration(i)*time.Second))
+		if i%4 == 0 {
+			task.Completed, task.CompletedAt = true, ptr(base)
+		}
+		done[create(t, s, task).ID] = task.Completed
+		create(t, s, newTask("bob", "bob's", base)) // must not count for alice
+	}
+	check := func(when string) {
+		t.Helper()
+		counts := map[todoapi.Status]int{}
+		for _, c := range done {
+			counts[todoapi.StatusAll]++
+			if c {
+				counts[todoapi.StatusCompleted]++
+			} else {
+				counts[todoapi.StatusPending]++
+			}
+		}
+		for _, st := range []todoapi.Status{todoapi.StatusAll, todoapi.StatusPending, todoapi.StatusCompleted} {
+			f := todoapi.TaskFilter{Status: st, Limit: 3}
+			first := listPage(t, s, "alice", f)
+			if first.Total != counts[st] {
+				t.Errorf("%s: status %v, first page: Total = %d, want %d", when, st, first.Total, counts[st])
+			}
+			if first.Next == nil {
+				continue
+			}
+			f.After = first.Next
+			if next := listPage(t, s, "alice", f); next.Total != counts[st] {
+				t.Errorf("%s: status %v, after a cursor: Total = %d, want %d", when, st, next.Total, counts[st])
+			}
+		}
+	}
+	check("after creating")
+
+	ctx := ctxFor(t)
+	n := 0
+	for id := range done {
+		n++
+		switch n % 3 {
+		case 0:
+			if err := DeleteTask(s, ctx, "alice", id); err != nil {
+				t.Fatal(err)
+			}
+			delete(done, id)
+		case 1:
+			if _, err := UpdateTask(s, ctx, "alice", id, func(task *todoapi.Task) bool {
+				task.Completed = !task.Completed
+				return true
+			}); err != nil {
+				t.Fatal(err)
+			}
+			done[id] = !done[id]
+		}
+	}
+	check("after toggling and deleting")
 }

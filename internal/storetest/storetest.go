@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) todoapi.Store) {
 		{"ListEmptyPageAfterCursor", testListEmptyPageAfterCursor},
 		{"ListWalkWhileChanging", testListWalkWhileChanging},
 		{"ListOffset", testListOffset},
+		{"ListTotalsFollowWrites", testListTotalsFollowWrites},
 		{"ListTags", testListTags},
 		{"UpdateNoChange", testUpdateNoChange},
 		{"UpdatePersists", testUpdatePersists},
