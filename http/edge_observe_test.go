@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -263,5 +264,66 @@ func TestDrainingClosesConnections(t *testing.T) {
 	api := e.do(t, http.MethodPost, "/api/me/tasks", tok, `{"title":"still served"}`)
 	if api.Status != http.StatusCreated || api.Header.Get("Connection") != "close" {
 		t.Errorf("a request while draining: %d, Connection %q; want it served, with Connection: close", api.Status, api.Header.Get("Connection"))
+	}
+}
+
+// goneWriter is the connection of a client that went away: every write
+// fails. It counts the statuses the handler passed down.
+type goneWriter struct {
+	header  http.Header
+	headers []int
+}
+
+func (w *goneWriter) Header() http.Header { return w.header }
+
+func (w *goneWriter) WriteHeader(status int) { w.headers = append(w.headers, status) }
+
+func (w *goneWriter) Write([]byte) (int, error) { return 0, errors.New("write: broken pipe") }
+
+// TestClientGoneIsRecorded: a response whose client went away is logged
+// and counted as 499, with the status the handler had started (200), not
+// as a 200 that nobody received; no second status reaches net/http, which
+// would warn of a "superfluous response.WriteHeader"; and huma's panic on
+// the failed write ends as net/http's quiet abort, not as a logged panic.
+func TestClientGoneIsRecorded(t *testing.T) {
+	m := metrics.New()
+	e := newEnv(t, func(c *Config) { c.Metrics = m })
+	tok := token(t, "alice")
+	e.do(t, http.MethodPost, "/api/me/tasks", tok, `{"title":"a"}`).want(t, http.StatusCreated)
+
+	req := newRequest(http.MethodGet, "/api/alice/tasks", tok, "")
+	req.Header.Set("X-Request-ID", "req-gone")
+	w := &goneWriter{header: http.Header{}}
+	if p := serve(e.handler, w, req); p != nil && p != http.ErrAbortHandler {
+		t.Fatalf("panic %v, want none or http.ErrAbortHandler (net/http's quiet abort)", p)
+	}
+	if strings.Contains(e.logs.String(), "panic") {
+		t.Errorf("a client that went away is logged as a panic:\n%s", e.logs.String())
+	}
+	if len(w.headers) != 1 || w.headers[0] != http.StatusOK {
+		t.Errorf("statuses written to the connection: %v, want [200] alone", w.headers)
+	}
+	line := logLine(t, e.logs.String(), "req-gone")
+	if line["status"] != float64(499) || line["status_started"] != float64(200) {
+		t.Errorf("log line of a response nobody received: status %v, status_started %v; want 499, 200", line["status"], line["status_started"])
+	}
+
+	// A client that hung up while its request ran (net/http cancels the
+	// request's context) is recorded the same way.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req = newRequest(http.MethodGet, "/api/alice/tasks", tok, "").WithContext(ctx)
+	req.Header.Set("X-Request-ID", "req-hung-up")
+	serve(e.handler, httptest.NewRecorder(), req)
+	if line := logLine(t, e.logs.String(), "req-hung-up"); line["status"] != float64(499) {
+		t.Errorf("log line of a request whose client hung up: status %v, want 499", line["status"])
+	}
+
+	body := string(e.do(t, http.MethodGet, "/metrics", "", "").Body)
+	if want := `todoapi_http_requests_total{method="GET",route="/api/{user_id}/tasks",status="499"} 2`; !strings.Contains(body, want) {
+		t.Errorf("metrics lack %s:\n%s", want, body)
+	}
+	if strings.Contains(body, `route="/api/{user_id}/tasks",status="200"`) {
+		t.Errorf("metrics count a 200 for a response nobody received:\n%s", body)
 	}
 }

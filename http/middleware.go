@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -46,31 +47,55 @@ func infoFrom(ctx context.Context) *requestInfo {
 // and the metrics, and whether the header is gone, for recoverPanics.
 // Unwrap lets http.ResponseController (which huma uses to set the body read
 // deadline) reach the connection underneath.
+//
+// It also notices a client that went away: the first write that fails is
+// kept, later writes fail at once, and a second status (an error response
+// tried after a body write failed) is dropped, since the client has its
+// status already or nothing at all; net/http would only warn of a
+// "superfluous response.WriteHeader".
 type responseWriter struct {
 	http.ResponseWriter
-	status int
-	bytes  int64
+	status   int
+	bytes    int64
+	writeErr error
 }
 
 func (w *responseWriter) WriteHeader(status int) {
-	if w.status == 0 && status >= 200 { // 1xx responses may precede the real one
+	if status >= 200 { // 1xx responses may precede the real one
+		if w.status != 0 {
+			return
+		}
 		w.status = status
 	}
 	w.ResponseWriter.WriteHeader(status)
 }
 
 func (w *responseWriter) Write(b []byte) (int, error) {
+	if w.writeErr != nil {
+		return 0, w.writeErr
+	}
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += int64(n)
+	if err != nil {
+		w.writeErr = err
+	}
 	return n, err
 }
+
+// statusClientGone is what the log and the metrics record for a request
+// whose client went away before its response was complete (nginx's code
+// for it): not the status the handler chose, which nobody received.
+const statusClientGone = 499
 
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *responseWriter) headerWritten() bool { return w.status != 0 }
+
+// clientGone reports whether a write to the client failed.
+func (w *responseWriter) clientGone() bool { return w.writeErr != nil }
 
 // observe writes one log line per request and records it in the metrics.
 // The line names the route pattern, never the raw URL: paths and query
@@ -89,6 +114,14 @@ func (s *server) observe(next http.Handler) http.Handler {
 			status := rw.status
 			if status == 0 {
 				status = http.StatusOK // what net/http sends for an empty response
+			}
+			// A failed write, or a request context cancelled while the
+			// handler still ran (net/http cancels it when the connection
+			// closes): the client did not get the response.
+			sent := status
+			gone := rw.writeErr != nil || errors.Is(r.Context().Err(), context.Canceled)
+			if gone {
+				status = statusClientGone
 			}
 			route := info.route
 			if route == "" {
@@ -111,6 +144,9 @@ func (s *server) observe(next http.Handler) http.Handler {
 			}
 			if info.aborted {
 				attrs = append(attrs, slog.Bool("aborted", true))
+			}
+			if gone && sent != statusClientGone && rw.status != 0 {
+				attrs = append(attrs, slog.Int("status_started", sent))
 			}
 			level := slog.LevelInfo
 			if status >= 500 {
@@ -161,6 +197,13 @@ func (s *server) recoverPanics(next http.Handler) http.Handler {
 			if v == http.ErrAbortHandler { // net/http's way to abort a response on purpose
 				infoFrom(r.Context()).aborted = true
 				panic(v)
+			}
+			if rw, ok := w.(interface{ clientGone() bool }); ok && rw.clientGone() {
+				// A response that could not be written (huma panics when
+				// its body write fails): the client went away, which is
+				// no fault of the server's and logged as 499 by observe.
+				infoFrom(r.Context()).aborted = true
+				panic(http.ErrAbortHandler)
 			}
 			s.log.ErrorContext(r.Context(), "panic while serving a request",
 				"request_id", requestID(r.Context()), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))

@@ -107,3 +107,17 @@ func (s *Store) UserIndexes(ctx context.Context) ([]string, error) {
 
 // MigrateTo applies the migrations up to version v only.
 func (s *Store) MigrateTo(ctx context.Context, v int64) error { return s.migrate(ctx, v) }
+
+// Sleep runs pg_sleep through the pool, as any statement of the store.
+func (s *Store) Sleep(ctx context.Context, d time.Duration) error {
+	_, err := s.pool.Exec(ctx, `SELECT pg_sleep($1)`, d.Seconds())
+	return err
+}
+
+// NewConns counts the connections the pool has opened.
+func (s *Store) NewConns() int64 { return s.pool.Stat().NewConnsCount() }
+
+// Query runs a one-row, one-column query.
+func (s *Store) Query(ctx context.Context, sql string, dest any, args ...any) error {
+	return s.pool.QueryRow(ctx, sql, args...).Scan(dest)
+}

@@ -40,6 +40,9 @@ func (s *Store) migrate(ctx context.Context, upTo int64) error {
 		return fail("migrate", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
+	// Waiting for another replica's migration, or building an index on a
+	// large table, may take longer than a statement normally may.
+	ctx = withoutStatementTimeout(ctx)
 
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
 		return fail("migrate: lock", err)

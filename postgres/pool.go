@@ -184,18 +184,38 @@ func pendingInput(c net.Conn) bool {
 
 // statementTimeout bounds statements sent outside a transaction, BEGIN
 // included, by a deadline of its length; the caller's own deadline still
-// applies when it is earlier. Statements inside a transaction are left
-// alone: the transaction's BEGIN has already reached a server, and a
-// migration may rightly wait for another replica's.
+// applies when it is earlier. Statements inside a transaction are bounded
+// by it too, except in a migration (see withoutStatementTimeout), which may
+// rightly wait for another replica's.
+//
+// A statement also outlives its caller's cancellation, bounded by those
+// deadlines: pgx closes a connection whose statement is cancelled (the
+// protocol cannot tell which result a cancel hit), so a client that hangs
+// up would cost the pool a connection and the next request a new one, on
+// Neon a TLS and SCRAM handshake. The caller still gets its answer as soon
+// as the statement ends, and one that is cancelled before its statement
+// starts fails at once, as before.
 type statementTimeout time.Duration
 
 type cancelKey struct{}
 
+type noTimeoutKey struct{}
+
+// withoutStatementTimeout marks ctx as a migration's, whose statements
+// may wait as long as ctx allows.
+func withoutStatementTimeout(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noTimeoutKey{}, true)
+}
+
 func (d statementTimeout) TraceQueryStart(ctx context.Context, conn *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	if conn.PgConn().TxStatus() != 'I' {
+	if ctx.Err() != nil || ctx.Value(noTimeoutKey{}) != nil {
 		return ctx
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(d))
+	deadline := time.Now().Add(time.Duration(d))
+	if own, ok := ctx.Deadline(); ok && own.Before(deadline) {
+		deadline = own
+	}
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	return context.WithValue(ctx, cancelKey{}, cancel)
 }
 

@@ -134,3 +134,67 @@ func TestTickets(t *testing.T) {
 		return openMigrated(t, pgtest.NewDatabase(t))
 	})
 }
+
+// TestCallerHangsUp cancels a caller's context while its statement runs:
+// the statement finishes and its connection goes back to the pool, instead
+// of being closed (as pgx does with a cancelled statement) and replaced by
+// a new one, which on Neon costs a TLS and SCRAM handshake. A statement
+// that outlasts DB_QUERY_TIMEOUT is still cut off.
+func TestCallerHangsUp(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	s, err := postgres.Open(t.Context(), url, postgres.Options{MaxConns: 1, QueryTimeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var pid int
+	if err := s.Query(t.Context(), `SELECT pg_backend_pid()`, &pid); err != nil {
+		t.Fatal(err)
+	}
+	opened := s.NewConns()
+
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Sleep(ctx, 300*time.Millisecond) }()
+	// Wait until the server runs the sleep, then hang up.
+	admin, err := postgres.Open(t.Context(), url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	for {
+		var n int
+		if err := admin.Query(t.Context(), `SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND query LIKE '%pg_sleep%' AND state = 'active'`, &n, pid); err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			break
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("the statement whose caller hung up: %v, want it to finish", err)
+	}
+	var again int
+	if err := s.Query(t.Context(), `SELECT pg_backend_pid()`, &again); err != nil {
+		t.Fatal(err)
+	}
+	if again != pid || s.NewConns() != opened {
+		t.Errorf("after a caller hung up: backend %d (was %d), %d connections opened (was %d); want the same connection",
+			again, pid, s.NewConns(), opened)
+	}
+
+	// A caller that hung up before its statement started fails at once.
+	if err := s.Sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Errorf("a statement of a caller gone before it started: %v, want context.Canceled", err)
+	}
+	// DB_QUERY_TIMEOUT still bounds a statement whose caller is gone.
+	short, err := postgres.Open(t.Context(), url, postgres.Options{QueryTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer short.Close()
+	if err := short.Sleep(t.Context(), time.Hour); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("an hour's statement with DB_QUERY_TIMEOUT 200ms: %v, want a deadline error", err)
+	}
+}
