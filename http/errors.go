@@ -180,6 +180,7 @@ func explain(ctx context.Context, log *slog.Logger, err error, location string) 
 		p       *problem
 		invalid *todoapi.ValidationError
 		lim     *limited
+		stale   *todoapi.PreconditionFailedError
 	)
 	switch {
 	case errors.As(err, &p):
@@ -207,6 +208,13 @@ func explain(ctx context.Context, log *slog.Logger, err error, location string) 
 		return withHeader(newProblem(http.StatusTooManyRequests, lim.reason+"; retry after "+secs+"s"), "Retry-After", secs)
 	case errors.Is(err, todoapi.ErrNotFound):
 		return newProblem(http.StatusNotFound, "task not found").(*problem)
+	case errors.As(err, &stale):
+		etag := `"` + strconv.FormatInt(stale.Current, 10) + `"`
+		return withHeader(newProblem(http.StatusPreconditionFailed,
+			"the task was changed meanwhile: its ETag is now "+etag+"; read it again and retry"), "ETag", etag)
+	case errors.Is(err, todoapi.ErrChangesExpired):
+		return newProblem(http.StatusGone, "since is older than the changes this service keeps: "+
+			"sync from scratch by reading the changes without since").(*problem)
 	case errors.Is(err, todoapi.ErrForbidden):
 		return newProblem(http.StatusForbidden, "you may only access your own tasks").(*problem)
 	case errors.Is(err, todoapi.ErrQuotaExceeded):

@@ -16,16 +16,17 @@ import (
 // use explode: each value is its own ?tag=…, and a comma is part of a value.
 type listInput struct {
 	UserPath
-	Status    string   `query:"status" doc:"all (default), pending or completed." example:"pending"`
-	Priority  []string `query:"priority,explode" doc:"low, medium or high (case-insensitive). Repeatable: a task matches any of them."`
-	Tag       []string `query:"tag,explode" doc:"A tag (case-insensitive). Repeatable: a task matches when it has every one of them."`
-	Q         string   `query:"q" doc:"Case-insensitive text that the title or description contains; matched literally (% and _ are not wildcards). Leading and trailing white space is ignored." example:"milk"`
-	DueBefore string   `query:"due_before" doc:"Only tasks due before this time (exclusive): RFC 3339, a date YYYY-MM-DD (midnight UTC) or YYYY-MM-DDTHH:MM[:SS] (UTC). Tasks without a due date never match." example:"2026-12-31"`
-	DueAfter  string   `query:"due_after" doc:"Only tasks due after this time (exclusive), in the same forms as due_before. Tasks without a due date never match." example:"2026-12-01T09:00:00Z"`
-	Sort      string   `query:"sort" doc:"created, updated, title, due_date or priority, ascending; a leading - reverses it. Default -created (newest first). Ties are broken by id in the same direction. title ignores case; tasks without a due date come last in both directions; -priority is high, medium, low. created_at and updated_at are accepted for created and updated." example:"-priority"`
-	Limit     string   `query:"limit" doc:"Page size, 1 to 1000; default 1000." example:"50"`
-	Cursor    string   `query:"cursor" doc:"Where to continue: the cursor from the previous page's Link header, with the same sort. Opaque."`
-	Offset    string   `query:"offset" doc:"For clients that page by offset: skip this many matching tasks (0 or more) before the page. Not with cursor. The Link header continues with a cursor, which, unlike an offset, neither repeats nor skips tasks when others are added or deleted meanwhile." example:"20"`
+	Status      string   `query:"status" doc:"all (default), pending or completed." example:"pending"`
+	Priority    []string `query:"priority,explode" doc:"low, medium or high (case-insensitive). Repeatable: a task matches any of them."`
+	Tag         []string `query:"tag,explode" doc:"A tag (case-insensitive). Repeatable: a task matches when it has every one of them."`
+	Q           string   `query:"q" doc:"Case-insensitive text that the title or description contains; matched literally (% and _ are not wildcards). Leading and trailing white space is ignored." example:"milk"`
+	DueBefore   string   `query:"due_before" doc:"Only tasks due before this time (exclusive): RFC 3339, a date YYYY-MM-DD (midnight UTC) or YYYY-MM-DDTHH:MM[:SS] (UTC). Tasks without a due date never match." example:"2026-12-31"`
+	DueAfter    string   `query:"due_after" doc:"Only tasks due after this time (exclusive), in the same forms as due_before. Tasks without a due date never match." example:"2026-12-01T09:00:00Z"`
+	Sort        string   `query:"sort" doc:"created, updated, title, due_date or priority, ascending; a leading - reverses it. Default -created (newest first). Ties are broken by id in the same direction. title ignores case; tasks without a due date come last in both directions; -priority is high, medium, low. created_at and updated_at are accepted for created and updated." example:"-priority"`
+	Limit       string   `query:"limit" doc:"Page size, 1 to 1000; default 1000." example:"50"`
+	Cursor      string   `query:"cursor" doc:"Where to continue: the cursor from the previous page's Link header, with the same sort. Opaque."`
+	IfNoneMatch string   `header:"If-None-Match" doc:"304 with no body when the list's ETag is one of these: the list has not changed."`
+	Offset      string   `query:"offset" doc:"For clients that page by offset: skip this many matching tasks (0 or more) before the page. Not with cursor. The Link header continues with a cursor, which, unlike an offset, neither repeats nor skips tasks when others are added or deleted meanwhile." example:"20"`
 
 	// url is the request's URL, from which the next page's link is made.
 	url url.URL
@@ -42,6 +43,7 @@ func (in *listInput) Resolve(ctx huma.Context) []error {
 type listOutput struct {
 	Link       string `header:"Link" doc:"Present when more tasks match than this page holds: <URL of the next page>; rel=\"next\" (RFC 8288). The URL is relative to this server and repeats this request's parameters with a new cursor."`
 	TotalCount int    `header:"X-Total-Count" doc:"How many tasks match the filters, on all pages together."`
+	ETag       string `header:"ETag" doc:"Names this page's content: send it as If-None-Match to get 304 while the list is unchanged."`
 	Body       []todoapi.Task
 }
 
@@ -59,11 +61,24 @@ func (s *server) listTasks(ctx context.Context, in *listInput) (*listOutput, err
 		}
 		return nil, s.problemFor(ctx, &todoapi.ValidationError{Fields: bad}, "query")
 	}
+	if in.IfNoneMatch != "" {
+		// One read of the user's collection version, no list query.
+		tag, err := s.tasks.ListETag(ctx, userFrom(ctx), q)
+		if err != nil {
+			return nil, s.problemFor(ctx, sentNames(err, sentAs), "query")
+		}
+		if etag := `"` + tag + `"`; noneMatch(in.IfNoneMatch, etag) {
+			return nil, notModified(etag)
+		}
+	}
 	page, err := s.tasks.ListTasks(ctx, userFrom(ctx), q)
 	if err != nil {
 		return nil, s.problemFor(ctx, sentNames(err, sentAs), "query")
 	}
 	out := &listOutput{TotalCount: page.Total, Body: page.Tasks}
+	if page.ETag != "" {
+		out.ETag = `"` + page.ETag + `"`
+	}
 	if page.Next != nil {
 		out.Link = nextLink(in.url, page.Next.Encode())
 	}

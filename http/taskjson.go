@@ -44,8 +44,8 @@ func (e *encoded) release() {
 // encodeBody is the last huma transformer: it encodes the response body and
 // sets Content-Length. Every format this API has is JSON (apiConfig), so
 // the body is always encoded as jsonFormat would.
-func encodeBody(ctx huma.Context, _ string, v any) (any, error) {
-	if v == nil {
+func encodeBody(ctx huma.Context, status string, v any) (any, error) {
+	if v == nil || status == "304" { // a 304 has no body
 		return v, nil
 	}
 	buf := bufferPool.Get().(*bytes.Buffer)

@@ -42,22 +42,47 @@ type createInput struct {
 	Body *newTaskBody // no body gets "title is required"
 }
 
+// Conditional headers (RFC 9110 §13). A task's ETag is its version.
+// IfMatchHeader is exported only because huma skips unexported embedded
+// structs.
+type IfMatchHeader struct {
+	IfMatch string `header:"If-Match" doc:"Change the task only if its ETag is one of these (or *: only if it exists); else 412 and nothing changes. Protects an edit from overwriting a change made meanwhile elsewhere." example:"\"3\""`
+}
+
+type getInput struct {
+	TaskPath
+	IfNoneMatch string `header:"If-None-Match" doc:"304 with no body when the task's ETag is one of these." example:"\"3\""`
+}
+
 type updateInput struct {
 	TaskPath
+	IfMatchHeader
 	Body *taskPatchBody // no body changes nothing
 }
 
 type completeInput struct {
 	TaskPath
+	IfMatchHeader
 	Body *completeBody // no body flips completed
 }
 
+type deleteInput struct {
+	TaskPath
+	IfMatchHeader
+}
+
 type taskOutput struct {
+	ETag string `header:"ETag" doc:"The task's version, a strong entity tag: send it as If-Match to change the task only if nobody else did meanwhile."`
 	Body todoapi.Task
+}
+
+func newTaskOutput(t todoapi.Task) *taskOutput {
+	return &taskOutput{ETag: taskETag(t), Body: t}
 }
 
 type createdOutput struct {
 	Location string `header:"Location" doc:"The new task's URL."`
+	ETag     string `header:"ETag" doc:"The task's version, a strong entity tag."`
 	Body     todoapi.Task
 }
 
@@ -71,13 +96,16 @@ func (s *server) registerTasks() {
 	itemErrors := slices.Concat(authErrors, []int{http.StatusNotFound})
 	bodyErrors := []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge,
 		http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity}
+	// Writes with If-Match can fail their precondition.
+	writeErrors := slices.Concat(itemErrors, []int{http.StatusPreconditionFailed})
 
 	register(s, huma.Operation{
 		OperationID: "list-tasks", Method: http.MethodGet, Path: collection,
 		Summary: "List tasks",
 		Description: "The user's tasks, filtered, sorted (newest first by default) and paginated. " +
 			"X-Total-Count is the number of matches; Link rel=\"next\" gives the next page.",
-		Errors: slices.Concat(authErrors, []int{http.StatusUnprocessableEntity}),
+		Errors:    slices.Concat(authErrors, []int{http.StatusUnprocessableEntity}),
+		Responses: notModifiedResponse(),
 	}, s.listTasks)
 	register(s, huma.Operation{
 		OperationID: "create-task", Method: http.MethodPost, Path: collection,
@@ -86,30 +114,30 @@ func (s *server) registerTasks() {
 	}, s.createTask)
 	register(s, huma.Operation{
 		OperationID: "get-task", Method: http.MethodGet, Path: item,
-		Summary: "Get a task", Errors: itemErrors,
+		Summary: "Get a task", Errors: itemErrors, Responses: notModifiedResponse(),
 	}, s.getTask)
 	register(s, huma.Operation{
 		OperationID: "update-task", Method: http.MethodPut, Path: item,
 		Summary:     "Update a task",
 		Description: "A partial update: fields present replace the stored values, absent fields keep theirs.",
-		Errors:      slices.Concat(itemErrors, bodyErrors),
+		Errors:      slices.Concat(writeErrors, bodyErrors),
 	}, s.updateTask)
 	register(s, huma.Operation{
 		OperationID: "patch-task", Method: http.MethodPatch, Path: item,
 		Summary:     "Patch a task",
 		Description: "A JSON merge patch (RFC 7396): null clears description, due_date and tags.",
-		Errors:      slices.Concat(itemErrors, bodyErrors),
+		Errors:      slices.Concat(writeErrors, bodyErrors),
 		RequestBody: s.mergePatchBody(),
 	}, s.updateTask)
 	register(s, huma.Operation{
 		OperationID: "complete-task", Method: http.MethodPatch, Path: item + "/complete",
 		Summary:     "Toggle completion",
 		Description: "Without a body, flips completed. With {\"completed\": true|false}, sets it, so retries are safe.",
-		Errors:      slices.Concat(itemErrors, bodyErrors),
+		Errors:      slices.Concat(writeErrors, bodyErrors),
 	}, s.completeTask)
 	register(s, huma.Operation{
 		OperationID: "delete-task", Method: http.MethodDelete, Path: item,
-		Summary: "Delete a task", DefaultStatus: http.StatusNoContent, Errors: itemErrors,
+		Summary: "Delete a task", DefaultStatus: http.StatusNoContent, Errors: writeErrors,
 	}, s.deleteTask)
 	register(s, huma.Operation{
 		OperationID: "list-tags", Method: http.MethodGet, Path: "/api/{user_id}/tags",
@@ -118,8 +146,25 @@ func (s *server) registerTasks() {
 			"spelled as on the oldest task that has it, sorted case-insensitively.",
 		Errors: authErrors,
 	}, s.listTags)
+	register(s, huma.Operation{
+		OperationID: "list-changes", Method: http.MethodGet, Path: "/api/{user_id}/changes",
+		Summary: "Read the change feed",
+		Description: "What changed in the user's tasks since a token from an earlier read, in commit order, " +
+			"one entry per task (its latest state), deletions included: how an offline client catches up. " +
+			"Without since, every task, then a token. Read again with since=next while has_more is true. " +
+			"410 means since is older than the deletions kept: sync from scratch (omit since).",
+		Errors: slices.Concat(authErrors, []int{http.StatusGone, http.StatusUnprocessableEntity}),
+	}, s.listChanges)
 
 	describeTask(s.api.OpenAPI().Components.Schemas)
+}
+
+// notModifiedResponse documents the 304 of a GET with If-None-Match.
+func notModifiedResponse() map[string]*huma.Response {
+	return map[string]*huma.Response{"304": {
+		Description: "Not Modified: If-None-Match named the current ETag. No body.",
+		Headers:     map[string]*huma.Param{"ETag": {Description: "The current entity tag.", Schema: &huma.Schema{Type: "string"}}},
+	}}
 }
 
 // mergePatchBody documents that PATCH takes the patch body as either media
@@ -151,6 +196,7 @@ func describeTask(registry huma.Registry) {
 		"due_date":     "When the task is due (UTC), or null.",
 		"created_at":   "When the task was created (UTC).",
 		"updated_at":   "When a stored value last changed (UTC).",
+		"version":      "1 when created, one more with every stored change; the ETag of responses that return the task.",
 	}
 	for name, doc := range docs {
 		if p := task.Properties[name]; p != nil {
@@ -191,15 +237,18 @@ func (s *server) createTask(ctx context.Context, in *createInput) (*createdOutpu
 	if err != nil {
 		return nil, s.problemFor(ctx, sentNames(err, in.Body.aliases()), "body")
 	}
-	return &createdOutput{Location: taskURL(task), Body: task}, nil
+	return &createdOutput{Location: taskURL(task), ETag: taskETag(task), Body: task}, nil
 }
 
-func (s *server) getTask(ctx context.Context, in *TaskPath) (*taskOutput, error) {
+func (s *server) getTask(ctx context.Context, in *getInput) (*taskOutput, error) {
 	id, err := in.taskID()
 	if err == nil {
 		var task todoapi.Task
 		if task, err = s.tasks.Task(ctx, userFrom(ctx), id); err == nil {
-			return &taskOutput{Body: task}, nil
+			if etag := taskETag(task); in.IfNoneMatch != "" && noneMatch(in.IfNoneMatch, etag) {
+				return nil, notModified(etag)
+			}
+			return newTaskOutput(task), nil
 		}
 	}
 	return nil, s.problemFor(ctx, err, "path")
@@ -209,8 +258,8 @@ func (s *server) updateTask(ctx context.Context, in *updateInput) (*taskOutput, 
 	id, err := in.taskID()
 	if err == nil {
 		var task todoapi.Task
-		if task, err = s.tasks.UpdateTask(ctx, userFrom(ctx), id, in.Body.patch()); err == nil {
-			return &taskOutput{Body: task}, nil
+		if task, err = s.tasks.UpdateTask(ctx, userFrom(ctx), id, in.Body.patch(), ifMatch(in.IfMatch)); err == nil {
+			return newTaskOutput(task), nil
 		}
 	}
 	return nil, s.problemFor(ctx, sentNames(err, in.Body.aliases()), "body")
@@ -224,17 +273,17 @@ func (s *server) completeTask(ctx context.Context, in *completeInput) (*taskOutp
 	if in.Body == nil {
 		in.Body = &completeBody{} // no body: flip
 	}
-	task, err := s.tasks.CompleteTask(ctx, userFrom(ctx), id, in.Body.Completed.Field)
+	task, err := s.tasks.CompleteTask(ctx, userFrom(ctx), id, in.Body.Completed.Field, ifMatch(in.IfMatch))
 	if err != nil {
 		return nil, s.problemFor(ctx, sentNames(err, in.Body.sentAs), "body")
 	}
-	return &taskOutput{Body: task}, nil
+	return newTaskOutput(task), nil
 }
 
-func (s *server) deleteTask(ctx context.Context, in *TaskPath) (*struct{}, error) {
+func (s *server) deleteTask(ctx context.Context, in *deleteInput) (*struct{}, error) {
 	id, err := in.taskID()
 	if err == nil {
-		err = s.tasks.DeleteTask(ctx, userFrom(ctx), id)
+		err = s.tasks.DeleteTask(ctx, userFrom(ctx), id, ifMatch(in.IfMatch))
 	}
 	if err != nil {
 		return nil, s.problemFor(ctx, err, "path")
