@@ -44,21 +44,23 @@ type config struct {
 	AuthorizationServer string
 	// PublicURL is the base URL clients reach the server at; "" until
 	// serve knows the port it listens on (PUBLIC_URL unset).
-	PublicURL       string
-	JWKSRefresh     time.Duration
-	JWKSMinRefresh  time.Duration
-	JWKSTimeout     time.Duration
-	Sessions        sessionSettings // BETTER_AUTH_SESSION_*: session tokens looked up at Better Auth
-	Host            string
-	Port            int
-	LogLevel        slog.Level
-	LogFormat       string // "" = text on a terminal, else json
-	Production      bool
-	MaxBodyBytes    int64
-	TaskQuota       int
-	ShutdownTimeout time.Duration
-	DebugAddr       string     // where to serve net/http/pprof; "" = nowhere
-	Edge            edgeConfig // CORS, rate limits, proxies, timeouts (edge.go)
+	PublicURL      string
+	JWKSRefresh    time.Duration
+	JWKSMinRefresh time.Duration
+	JWKSTimeout    time.Duration
+	Sessions       sessionSettings // BETTER_AUTH_SESSION_*: session tokens looked up at Better Auth
+	Host           string
+	Port           int
+	LogLevel       slog.Level
+	LogFormat      string // "" = text on a terminal, else json
+	Production     bool
+	MaxBodyBytes   int64
+	TaskQuota      int
+	// TombstoneRetention is how long the change feed keeps deletions.
+	TombstoneRetention time.Duration
+	ShutdownTimeout    time.Duration
+	DebugAddr          string     // where to serve net/http/pprof; "" = nowhere
+	Edge               edgeConfig // CORS, rate limits, proxies, timeouts (edge.go)
 }
 
 // sessionSettings are the BETTER_AUTH_SESSION_* variables.
@@ -178,6 +180,8 @@ func settingsOf(c *config) []setting {
 			doc: "largest request body accepted"},
 		{name: "TASK_QUOTA", def: strconv.Itoa(todoapi.DefaultTaskQuota), parse: integer(&c.TaskQuota, 1, 1<<31-1),
 			doc: "most tasks one user may hold; creating one more is a 422"},
+		{name: "TOMBSTONE_RETENTION", def: formatDuration(todoapi.DefaultTombstoneRetention), parse: duration(&c.TombstoneRetention, positive),
+			doc: "how long the change feed remembers deleted tasks; a client away longer gets 410 and syncs from scratch"},
 		{name: "SHUTDOWN_TIMEOUT", def: "15s", parse: duration(&c.ShutdownTimeout, positive),
 			doc: "how long in-flight requests may take to finish on SIGTERM"},
 		{name: "DEBUG_ADDR", parse: text(&c.DebugAddr),

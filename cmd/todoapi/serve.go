@@ -179,6 +179,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	m.SetPoolStats(poolStats(db))
 	tasks := todoapi.NewService(db)
 	tasks.TaskQuota = c.TaskQuota
+	tasks.TombstoneRetention = c.TombstoneRetention
 	drain := &drainer{}
 	srv := newHTTPServer(c.Edge, todohttp.NewHandler(todohttp.Config{
 		Tasks:            tasks,
