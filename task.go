@@ -201,7 +201,9 @@ type Store interface {
 	// again when one of its writes finds that the task changed after fn
 	// read it (ErrStale), each time with fresh reads. fn must therefore
 	// derive everything it stores from what it reads through tx, and have
-	// no other effect.
+	// no other effect. Such a store may also commit a write step as it
+	// runs, so fn takes at most one write step (Insert, Save or Delete),
+	// as its last action.
 	Write(ctx context.Context, userID string, fn func(tx StoreTx) error) error
 
 	// CollectionVersion returns the sequence number of the user's latest

@@ -64,6 +64,12 @@ func Run(t *testing.T, open func(t *testing.T) todoapi.Store) {
 		{"Ping", testPing},
 		{"Closed", testClosed},
 		{"CanceledContext", testCanceledContext},
+		{"Versions", testVersions},
+		{"ChangesSince", testChangesSince},
+		{"PurgeTombstones", testPurgeTombstones},
+		{"SyncKey", testSyncKey},
+		{"FeedNeverMisses", testFeedNeverMisses},
+		{"ServicePurges", testServicePurges},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
