@@ -28,6 +28,7 @@ import (
 // canonicalPaths rewrites the alias paths to the canonical ones:
 //
 //	/api/tasks…, /api/tags, /api/changes          → /api/me/tasks…, /api/me/tags, /api/me/changes
+//	/api/events, /api/events/ticket               → /api/me/events, /api/me/events/ticket
 //	PATCH or POST /api/{user_id}/tasks/{id}/toggle → PATCH /api/{user_id}/tasks/{id}/complete
 //
 // (both at once: /api/tasks/{id}/toggle). Any other method on a toggle path
@@ -69,7 +70,8 @@ func (s *server) canonicalPaths(next http.Handler) http.Handler {
 // does not take this method.
 func canonicalPath(method, path string) (string, string, bool) {
 	changed := false
-	if path == "/api/tasks" || strings.HasPrefix(path, "/api/tasks/") || path == "/api/tags" || path == "/api/changes" {
+	if path == "/api/tasks" || strings.HasPrefix(path, "/api/tasks/") || path == "/api/tags" || path == "/api/changes" ||
+		path == "/api/events" || path == "/api/events/ticket" {
 		path = "/api/me" + strings.TrimPrefix(path, "/api")
 		changed = true
 	}

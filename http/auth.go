@@ -42,7 +42,18 @@ func (s *server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	r, _ := humago.Unwrap(ctx)
-	user, err := s.authenticateRequest(r.WithContext(ctx.Context()), "")
+	var (
+		user todoapi.User
+		err  error
+	)
+	if ticket := ctx.Query("ticket"); ticket != "" && ctx.Operation().Metadata[ticketAuth] == true &&
+		ctx.Header("Authorization") == "" {
+		// Only the events operation takes a ticket (ticketAuth), and only
+		// in place of a token.
+		user, err = s.authenticateTicket(r.WithContext(ctx.Context()), ticket)
+	} else {
+		user, err = s.authenticateRequest(r.WithContext(ctx.Context()), "")
+	}
 	if err != nil {
 		s.writeHumaProblem(ctx, err)
 		return
@@ -84,6 +95,30 @@ func (s *server) authenticateRequest(r *http.Request, resource string) (todoapi.
 		}
 		// Whatever the verifier's reason, an unusable token is a 401.
 		return todoapi.User{}, fmt.Errorf("%w: %w", todoapi.ErrUnauthenticated, err)
+	}
+	infoFrom(r.Context()).userID = user.ID
+	return user, nil
+}
+
+// authenticateTicket finds the user of an event-stream ticket, using it
+// up. An unknown, used or expired ticket is a failed authentication and
+// counts against its address as a bad token does; a ticket that could not
+// be looked up (the database is down) has no verdict.
+func (s *server) authenticateTicket(r *http.Request, ticket string) (todoapi.User, error) {
+	if s.tickets == nil {
+		return todoapi.User{}, errNoTickets
+	}
+	user, err := s.tickets.Redeem(r.Context(), ticket)
+	if errors.Is(err, todoapi.ErrInvalidTicket) {
+		s.log.DebugContext(r.Context(), "ticket rejected", "request_id", requestID(r.Context()))
+		if ok, wait := s.authFailures.allow(s.clientIP(r)); !ok {
+			s.metrics.RateLimited(metrics.LimitAuthFailure)
+			return todoapi.User{}, &limited{"too many failed authentication attempts", wait}
+		}
+		return todoapi.User{}, fmt.Errorf("%w: %w", todoapi.ErrUnauthenticated, err)
+	}
+	if err != nil {
+		return todoapi.User{}, err
 	}
 	infoFrom(r.Context()).userID = user.ID
 	return user, nil

@@ -87,6 +87,17 @@ type Config struct {
 	// AuthorizationServers are the issuers an MCP client may get a token
 	// for /mcp from, as its protected resource metadata lists them.
 	AuthorizationServers []string
+	// Changes is the change feed the event streams read. Nil: Tasks, when
+	// it is one.
+	Changes todoapi.ChangeFeed
+	// Hub wakes the event streams of a user whose feed moved. Nil: no
+	// event streams.
+	Hub todoapi.ChangeHub
+	// Tickets issues and redeems the tickets that open an event stream
+	// without an Authorization header. Nil: no tickets (503).
+	Tickets *todoapi.Tickets
+	// Events bounds and paces the event streams.
+	Events EventsConfig
 }
 
 // DefaultMaxBodyBytes is used when Config.MaxBodyBytes is zero.
@@ -106,6 +117,11 @@ type server struct {
 	trustedProxies  []netip.Prefix
 	draining        func() bool
 	mcp             mcpSettings
+	feed            todoapi.ChangeFeed
+	hub             todoapi.ChangeHub
+	tickets         *todoapi.Tickets
+	events          EventsConfig
+	streams         *streamSlots
 }
 
 // NewHandler returns the whole service as one http.Handler: the /api
@@ -125,7 +141,15 @@ func NewHandler(c Config) http.Handler {
 		trustedProxies:  c.TrustedProxies,
 		draining:        c.Draining,
 		mcp:             newMCPSettings(c),
+		feed:            c.Changes,
+		hub:             c.Hub,
+		tickets:         c.Tickets,
+		events:          c.Events.withDefaults(),
 	}
+	if s.feed == nil {
+		s.feed, _ = c.Tasks.(todoapi.ChangeFeed)
+	}
+	s.streams = newStreamSlots(s.events.MaxStreamsPerUser, s.events.MaxStreams)
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -149,6 +173,7 @@ func NewHandler(c Config) http.Handler {
 	// their rate (429), and whether the path is theirs (403).
 	s.api.UseMiddleware(s.authenticate, s.limitUser, s.authorizePath)
 	s.registerTasks()
+	s.registerEvents()
 	s.registerHealth()
 	s.documentAliases()
 	mux.Handle("GET /metrics", s.metrics.Handler())

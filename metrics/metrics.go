@@ -56,6 +56,9 @@ type Metrics struct {
 const (
 	LimitUser        = "user"         // the per-user token bucket
 	LimitAuthFailure = "auth_failure" // the per-IP budget of failed authentications
+	// LimitEventStreams is the bound on open event streams, per user and
+	// per process.
+	LimitEventStreams = "event_streams"
 )
 
 // New returns a Metrics with the service's metrics and the Go runtime and
@@ -97,7 +100,7 @@ func New() *Metrics {
 	}
 	// Label values known in advance start at zero, so that dashboards and
 	// alerts see the series before the first event.
-	for _, l := range []string{LimitUser, LimitAuthFailure} {
+	for _, l := range []string{LimitUser, LimitAuthFailure, LimitEventStreams} {
 		m.rateLimited.WithLabelValues(l)
 	}
 	for _, r := range []string{"ok", "error"} {

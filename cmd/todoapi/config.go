@@ -26,16 +26,17 @@ import (
 // JWKS issuer and audience, the session URL) are derived from those rows
 // in loadConfig.
 type config struct {
-	DatabaseURL   string
-	DB            postgres.Options // the DB_* pool settings; zero fields defer to DATABASE_URL, then to the store's defaults
-	AuthSecret    string
-	Issuer        string
-	Audience      string
-	JWTLeeway     time.Duration
-	BetterAuthURL string
-	JWKSURL       string // explicit, or derived from BetterAuthURL
-	JWKSIssuer    string // iss required of JWKS tokens; "" = not checked
-	JWKSAudience  string // aud required of JWKS tokens; "" = not checked
+	DatabaseURL    string
+	DatabaseDirect string           // DATABASE_DIRECT_URL: a session URL for LISTEN; "" = derived or DATABASE_URL
+	DB             postgres.Options // the DB_* pool settings; zero fields defer to DATABASE_URL, then to the store's defaults
+	AuthSecret     string
+	Issuer         string
+	Audience       string
+	JWTLeeway      time.Duration
+	BetterAuthURL  string
+	JWKSURL        string // explicit, or derived from BetterAuthURL
+	JWKSIssuer     string // iss required of JWKS tokens; "" = not checked
+	JWKSAudience   string // aud required of JWKS tokens; "" = not checked
 	// AccessTokenIssuer is a second iss accepted on OAuth access tokens
 	// signed by the JWKS: Better Auth's auth base URL (see resolveJWKS).
 	AccessTokenIssuer string
@@ -61,6 +62,7 @@ type config struct {
 	ShutdownTimeout    time.Duration
 	DebugAddr          string     // where to serve net/http/pprof; "" = nowhere
 	Edge               edgeConfig // CORS, rate limits, proxies, timeouts (edge.go)
+	Events             todohttp.EventsConfig
 }
 
 // sessionSettings are the BETTER_AUTH_SESSION_* variables.
@@ -115,6 +117,8 @@ func settingsOf(c *config) []setting {
 	return []setting{
 		{name: "DATABASE_URL", def: "sqlite:todo.db", parse: text(&c.DatabaseURL),
 			doc: "postgres://… or postgresql://… (Neon URLs as printed), or sqlite:PATH / file:PATH"},
+		{name: "DATABASE_DIRECT_URL", parse: text(&c.DatabaseDirect),
+			doc: "a session (not pooled) postgres:// URL of the same database, for the LISTEN that carries live events between replicas; needed when DATABASE_URL is a transaction-mode pooler (unset: a Neon -pooler host gives its direct host by itself, otherwise DATABASE_URL)"},
 		{name: "DB_MAX_CONNS", shown: strconv.Itoa(postgres.DefaultMaxConns), parse: integer(&c.DB.MaxConns, 1, 10_000),
 			doc: "most PostgreSQL connections per process (also pool_max_conns in DATABASE_URL)"},
 		{name: "DB_MAX_CONN_IDLE_TIME", shown: formatDuration(postgres.DefaultMaxConnIdleTime), parse: duration(&c.DB.MaxConnIdleTime, positive),
@@ -212,6 +216,12 @@ func settingsOf(c *config) []setting {
 			doc: "time from the end of a request's headers to the end of its response"},
 		{name: "IDLE_TIMEOUT", def: "2m", parse: duration(&c.Edge.IdleTimeout, positive),
 			doc: "how long an idle keep-alive connection stays open"},
+		{name: "EVENTS_HEARTBEAT", def: formatDuration(todohttp.DefaultEventsHeartbeat), parse: duration(&c.Events.Heartbeat, positive),
+			doc: "how often an idle live event stream sends a comment line, so that proxies keep it open"},
+		{name: "EVENTS_MAX_STREAMS_PER_USER", def: strconv.Itoa(todohttp.DefaultEventsMaxStreamsPerUser), parse: integer(&c.Events.MaxStreamsPerUser, 1, 1<<20),
+			doc: "most live event streams one user may hold open at once; one more is a 429"},
+		{name: "EVENTS_MAX_STREAMS", def: strconv.Itoa(todohttp.DefaultEventsMaxStreams), parse: integer(&c.Events.MaxStreams, 1, 1<<24),
+			doc: "most live event streams open in this process; one more is a 429"},
 		{name: "SHUTDOWN_DELAY", def: "1s", parse: duration(&c.Edge.ShutdownDelay, orZero),
 			doc: "after SIGTERM, how long to keep serving with /readyz at 503 and connections closed after each response, before refusing new connections (part of SHUTDOWN_TIMEOUT)"},
 	}

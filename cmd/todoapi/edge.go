@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -131,6 +132,17 @@ func newHTTPServer(e edgeConfig, h http.Handler, log *slog.Logger, d *drainer) *
 type drainer struct {
 	draining atomic.Bool
 	open     atomic.Int64 // connections accepted and not yet closed
+
+	stopOnce sync.Once
+	stop     chan struct{}
+}
+
+// Stopping is closed when shutdown begins: live event streams end then,
+// at once, instead of holding the drain until its timeout, and their
+// clients resume on another replica (todohttp.EventsConfig.Stop).
+func (d *drainer) Stopping() <-chan struct{} {
+	d.stopOnce.Do(func() { d.stop = make(chan struct{}) })
+	return d.stop
 }
 
 // Draining is what the handler asks (todohttp.Config.Draining).
@@ -153,6 +165,8 @@ func (d *drainer) track(_ net.Conn, state http.ConnState) {
 func (d *drainer) shutdown(srv *http.Server, delay, timeout time.Duration, log *slog.Logger) {
 	deadline := time.Now().Add(timeout)
 	d.draining.Store(true)
+	d.Stopping()
+	close(d.stop)
 	// Under load connections come and go (each response now closes its
 	// own), so "no connection open" counts only once it has lasted a while.
 	const quiet = 100 * time.Millisecond

@@ -31,6 +31,7 @@ import (
 // store is a todoapi.Store that can bring its schema up to date.
 type store interface {
 	todoapi.Store
+	todoapi.TicketStore
 	Migrate(ctx context.Context) error
 }
 
@@ -180,7 +181,19 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	tasks := todoapi.NewService(db)
 	tasks.TaskQuota = c.TaskQuota
 	tasks.TombstoneRetention = c.TombstoneRetention
+	// The hub wakes this process's live event streams after each write
+	// here and, on PostgreSQL, after each write anywhere (listen).
+	hub := todoapi.NewHub()
+	tasks.Hub = hub
+	if stopListening, err := listen(c, hub, log); err != nil {
+		return err
+	} else {
+		defer stopListening()
+	}
 	drain := &drainer{}
+	events := c.Events
+	events.WriteTimeout = c.Edge.WriteTimeout
+	events.Stop = drain.Stopping()
 	srv := newHTTPServer(c.Edge, todohttp.NewHandler(todohttp.Config{
 		Tasks:            tasks,
 		Verifier:         verifier,
@@ -200,6 +213,9 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		}),
 		PublicURL:            c.PublicURL,
 		AuthorizationServers: authServers,
+		Hub:                  hub,
+		Tickets:              todoapi.NewTickets(db),
+		Events:               events,
 	}), log, drain)
 
 	if c.DebugAddr != "" {
@@ -297,4 +313,30 @@ func listenPort(a net.Addr) string {
 	}
 	_, port, _ := net.SplitHostPort(a.String())
 	return port
+}
+
+// listen carries "user U changed" between replicas: on PostgreSQL, a LISTEN
+// on a session connection feeds hub with every write's NOTIFY, whichever
+// replica made it. SQLite serves one process, whose own writes are all
+// there is. A transaction-mode pooler cannot hold a LISTEN: without a
+// session URL the streams of this replica hear only its own writes, which
+// is said loudly, since it looks like working until there are two.
+func listen(c config, hub *todoapi.Hub, log *slog.Logger) (stop func(), err error) {
+	if databaseKind(c.DatabaseURL) != "postgres" {
+		return func() {}, nil
+	}
+	u, err := postgres.ListenURL(c.DatabaseURL, c.DatabaseDirect)
+	if errors.Is(err, postgres.ErrNoSessionURL) {
+		log.Warn("LIVE EVENTS STAY ON THIS REPLICA: DATABASE_URL is a transaction-mode pooler, which cannot hold the LISTEN that brings other replicas' changes; set DATABASE_DIRECT_URL to a direct (session) URL of the same database")
+		return func() {}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_DIRECT_URL: %w", err)
+	}
+	l, err := postgres.Listen(u, c.DB, hub, log)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_DIRECT_URL: %w", err)
+	}
+	log.Info("listening for other replicas' changes", "via", redact(u))
+	return l.Close, nil
 }
