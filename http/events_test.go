@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/todoapi/todoapi"
 	"github.com/todoapi/todoapi/auth"
@@ -525,4 +528,99 @@ func TestEventsAliases(t *testing.T) {
 	if ev := s.next(t); !strings.Contains(ev.data, "via the alias") || !strings.Contains(ev.data, `"user_id":"alice"`) {
 		t.Fatalf("alias stream: %+v", ev)
 	}
+}
+
+// eventsPage is a frontend that follows its user's tasks live, as the
+// README tells frontends to: a ticket, then an EventSource.
+const eventsPage = `<!doctype html><html><body><script>
+window.events = [];
+async function follow(api, token) {
+  const res = await fetch(api + "/api/me/events/ticket", {
+    method: "POST", headers: {Authorization: "Bearer " + token}});
+  if (!res.ok) throw new Error("ticket: " + res.status);
+  const {ticket} = await res.json();
+  const source = new EventSource(api + "/api/me/events?ticket=" + encodeURIComponent(ticket));
+  for (const type of ["task.created", "task.updated", "task.deleted"]) {
+    source.addEventListener(type, (e) => window.events.push({type, id: e.lastEventId, task: JSON.parse(e.data)}));
+  }
+  await new Promise((resolve, reject) => {
+    source.addEventListener("ready", resolve, {once: true});
+    source.onerror = () => reject(new Error("EventSource failed, readyState " + source.readyState));
+  });
+  return "following";
+}
+async function send(api, token, method, path, body) {
+  const res = await fetch(api + path, {method, body: JSON.stringify(body),
+    headers: {Authorization: "Bearer " + token, "Content-Type": "application/json"}});
+  return (await res.json()).id;
+}
+function waitFor(type, title) {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + 30000;
+    (function look() {
+      const ev = window.events.find((e) => e.type === type && e.task.title === title);
+      if (ev) return resolve(JSON.stringify(ev));
+      if (Date.now() > deadline) return reject(new Error("no " + type + " for " + title + ": " + JSON.stringify(window.events)));
+      setTimeout(look, 20);
+    })();
+  });
+}
+</script></body></html>`
+
+// TestEventsInBrowser: two pages of one user in headless Chromium, each
+// following the stream through an EventSource opened with a ticket, from
+// an allowed origin; a change made in one appears in the other.
+func TestEventsInBrowser(t *testing.T) {
+	browser := edgeBrowser(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, eventsPage)
+	})}
+	go func() { _ = page.Serve(ln) }()
+	t.Cleanup(func() { _ = page.Close() })
+	origin := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
+	e := newEventsEnv(t, openSQLite, eventsOptions{cors: []string{origin}})
+	tok := token(t, "alice")
+
+	// Two tabs of the same browser, as a user with two windows open.
+	tabA := browser
+	tabB, cancelB := chromedp.NewContext(browser)
+	defer cancelB()
+	eval := func(tab context.Context, expr string) string {
+		t.Helper()
+		out, err := chromedp.Run(tab, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		return out
+	}
+	for _, tab := range []context.Context{tabA, tabB} {
+		if err := chromedp.Do(tab, chromedp.Navigate(origin+"/")); err != nil {
+			t.Fatalf("open the page: %v", err)
+		}
+		if got := eval(tab, fmt.Sprintf("follow(%q, %q)", e.srv.URL, tok)); got != "following" {
+			t.Fatalf("follow: %q", got)
+		}
+	}
+
+	eval(tabA, fmt.Sprintf(`send(%q, %q, "POST", "/api/me/tasks", {title: "made in tab A"}).then(String)`, e.srv.URL, tok))
+	seen := eval(tabB, `waitFor("task.created", "made in tab A")`)
+	var ev struct {
+		ID   string
+		Task struct {
+			ID     int64  `json:"id"`
+			UserID string `json:"user_id"`
+		}
+	}
+	if err := json.Unmarshal([]byte(seen), &ev); err != nil || ev.ID == "" || ev.Task.UserID != "alice" {
+		t.Fatalf("tab B saw %s (%v)", seen, err)
+	}
+	t.Logf("tab B saw: %s", seen)
+
+	eval(tabB, fmt.Sprintf(`send(%q, %q, "PATCH", "/api/me/tasks/%d", {title: "renamed in tab B"}).then(String)`, e.srv.URL, tok, ev.Task.ID))
+	eval(tabA, `waitFor("task.updated", "renamed in tab B")`)
 }

@@ -10,8 +10,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -267,4 +269,122 @@ func TestEventsAcrossReplicas(t *testing.T) {
 		t.Errorf("replica exited with %v after SIGTERM", procs[0].cmd.ProcessState)
 	}
 	t.Logf("SIGTERM with an open stream: stream closed and process exited in %v (SHUTDOWN_TIMEOUT=60s)", time.Since(start).Round(time.Millisecond))
+}
+
+// memoryVar turns on TestEventsMemoryPerStream, which opens 10 000 streams
+// and takes a while; it measures, it does not check.
+const memoryVar = "TODOAPI_EVENTS_MEMORY"
+
+// TestEventsMemoryPerStream measures what an idle event stream costs the
+// server: it opens 10 000 streams (100 users × 100) to a todoapi process on
+// SQLite and prints the growth of the process's resident memory and Go
+// heap, divided by the number of streams. Run it with
+//
+//	TODOAPI_EVENTS_MEMORY=1 go test ./cmd/todoapi -run TestEventsMemoryPerStream -v
+func TestEventsMemoryPerStream(t *testing.T) {
+	if os.Getenv(memoryVar) == "" {
+		t.Skip("a measurement, not a check: set " + memoryVar + "=1 to run it")
+	}
+	const users, perUser = 100, 100
+	debugAddr := fmt.Sprintf("127.0.0.1:%d", pgtest.FreePort(t))
+	p := startProcess(t, "DATABASE_URL=sqlite:"+t.TempDir()+"/todo.db", "DEBUG_ADDR="+debugAddr,
+		fmt.Sprint("EVENTS_MAX_STREAMS_PER_USER=", perUser), "EVENTS_MAX_STREAMS=20000")
+	base := p.ready(t)
+	pid := p.cmd.Process.Pid
+	tokens := make([]string, users)
+	for i := range tokens {
+		tokens[i] = mintToken(t, fmt.Sprint("user-", i))
+		// Each user exists and has a task before the measurement starts.
+		if status, body, _ := call(t, "POST", base+"/api/me/tasks", tokens[i], `{"title":"x"}`); status != http.StatusCreated {
+			t.Fatalf("create: %d %s", status, body)
+		}
+	}
+	before := serverMemory(t, pid, debugAddr)
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: -1, DisableKeepAlives: true}}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	failures := map[string]int{}
+	ready := make(chan struct{}, users*perUser)
+	sem := make(chan struct{}, 200) // connects in flight
+	for i := range users * perUser {
+		wg.Go(func() {
+			sem <- struct{}{}
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/me/events", nil)
+			req.Header.Set("Authorization", "Bearer "+tokens[i%users])
+			res, err := client.Do(req)
+			if err != nil || res.StatusCode != http.StatusOK {
+				<-sem
+				mu.Lock()
+				failures[fmt.Sprint(err, res != nil && res.StatusCode != 200)]++
+				mu.Unlock()
+				ready <- struct{}{}
+				return
+			}
+			defer res.Body.Close()
+			sc := bufio.NewScanner(res.Body)
+			for sc.Scan() && sc.Text() != "event: ready" {
+			}
+			<-sem
+			ready <- struct{}{}
+			for sc.Scan() { // hold the stream open until the test ends
+			}
+		})
+	}
+	start := time.Now()
+	for range users * perUser {
+		select {
+		case <-ready:
+		case <-time.After(2 * time.Minute):
+			t.Fatal("streams did not open within 2 minutes")
+		}
+	}
+	opened := time.Since(start)
+	if len(failures) > 0 {
+		t.Fatalf("failed streams: %v", failures)
+	}
+	after := serverMemory(t, pid, debugAddr)
+	n := int64(users * perUser)
+	t.Logf("%d streams opened in %v", n, opened.Round(time.Millisecond))
+	t.Logf("server RSS %d → %d KiB: %.1f KiB per stream", before.rssKiB, after.rssKiB, float64(after.rssKiB-before.rssKiB)/float64(n))
+	t.Logf("server Go heap in use %d → %d KiB: %.1f KiB per stream; goroutines %d → %d",
+		before.heapKiB, after.heapKiB, float64(after.heapKiB-before.heapKiB)/float64(n), before.goroutines, after.goroutines)
+	cancel()
+	wg.Wait()
+}
+
+type memory struct {
+	rssKiB, heapKiB int64
+	goroutines      int
+}
+
+// serverMemory reads the process's VmRSS, and from its profiler the Go
+// heap in use (after a GC the heap profile forces) and the goroutines.
+func serverMemory(t *testing.T, pid int, debugAddr string) memory {
+	t.Helper()
+	var m memory
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &m.rssKiB)
+		}
+	}
+	code, body, _ := call(t, "GET", "http://"+debugAddr+"/debug/pprof/heap?debug=1&gc=1", "", "")
+	if code != http.StatusOK {
+		t.Fatalf("heap profile: %d", code)
+	}
+	for line := range strings.SplitSeq(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "# HeapInuse = "); ok {
+			fmt.Sscan(v, &m.heapKiB)
+			m.heapKiB /= 1024
+		}
+	}
+	_, body, _ = call(t, "GET", "http://"+debugAddr+"/debug/pprof/goroutine?debug=1", "", "")
+	fmt.Sscanf(string(body), "goroutine profile: total %d", &m.goroutines)
+	return m
 }
