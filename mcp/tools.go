@@ -24,7 +24,7 @@ func (t *tools) register(s *sdk.Server) {
 		in.Properties["user_id"] = userIDSchema
 		s.AddTool(&sdk.Tool{
 			Name: name, Title: title, Description: desc,
-			InputSchema: in, OutputSchema: out, Annotations: &ann,
+			InputSchema: in, OutputSchema: orProblem(out), Annotations: &ann,
 		}, t.call(name, h))
 	}
 
@@ -314,6 +314,23 @@ var deletedSchema = object(props{
 	"deleted": {Type: "boolean"},
 	"task_id": {Type: "integer"},
 }, "deleted", "task_id")
+
+// problemSchema describes the structured content of a failed call: the
+// REST API's problem document.
+var problemSchema = object(props{
+	"status": {Type: "integer", Description: "The HTTP status the REST API answers the same failure with."},
+	"title":  {Type: "string"},
+	"detail": {Type: "string", Description: "What went wrong, for people and agents."},
+	"errors": {Type: "array", Description: "For invalid arguments: each one, and what is wrong with it.",
+		Items: object(props{"location": {Type: "string"}, "message": {Type: "string"}}, "location", "message")},
+}, "status", "title", "detail")
+
+// orProblem is a tool's output schema: its result, or (with isError) a
+// problem document. Clients validate structured content against the
+// output schema even on failed calls, so the schema names both.
+func orProblem(result *jsonschema.Schema) *jsonschema.Schema {
+	return &jsonschema.Schema{Type: "object", AnyOf: []*jsonschema.Schema{result, problemSchema}}
+}
 
 var tagsSchema = object(props{
 	"tags": {Type: "array", Items: &jsonschema.Schema{Type: "string"}},
