@@ -40,7 +40,9 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	stopSharedAgent() // mcp_test.go's Node process, shared by its tests
+	os.Exit(code)
 }
 
 const testSecret = "neon-test-secret"
