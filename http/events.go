@@ -183,7 +183,9 @@ func (s *server) registerEvents() {
 				"text/event-stream": {Schema: &huma.Schema{Type: "string"}},
 			}},
 		},
-		Metadata: map[string]any{ticketAuth: true},
+		// A stream stays open as long as its client listens: it must not
+		// hold one of the user's places for requests in flight.
+		Metadata: map[string]any{ticketAuth: true, "todoapi.longLived": true},
 	}, s.streamEvents)
 	register(s, huma.Operation{
 		OperationID: "create-events-ticket", Method: http.MethodPost, Path: "/api/{user_id}/events/ticket",
