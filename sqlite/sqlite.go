@@ -26,14 +26,18 @@ import (
 //
 // SQLite allows one writer at a time. Writes go through a pool of exactly one
 // connection, so they queue in Go instead of contending for SQLite's lock and
-// failing with SQLITE_BUSY; in WAL mode reads run in parallel on their own
-// pool and never wait for the writer.
+// failing with SQLITE_BUSY, and the writes of users and tasks are committed
+// in groups, one fsync for all the writes waiting at a moment (group.go); in
+// WAL mode reads run in parallel on their own pool and never wait for the
+// writer.
 type Store struct {
 	writer *sql.DB
 	reader *sql.DB
 	closed atomic.Bool
 	// Prepared statements of each pool (stmts.go).
 	writes, reads *stmtCache
+	// group commits the writes (group.go).
+	group *committer
 	// searchIndex is how searches choose the trigram index; tests force
 	// each way.
 	searchIndex searchIndexMode
@@ -69,7 +73,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		writer.Close()
 		return nil, err
 	}
-	return &Store{writer: writer, reader: reader, writes: newStmtCache(writer), reads: newStmtCache(reader)}, nil
+	s := &Store{writer: writer, reader: reader, writes: newStmtCache(writer), reads: newStmtCache(reader)}
+	s.group = newCommitter(s)
+	return s, nil
 }
 
 func openPool(ctx context.Context, path string, write bool) (*sql.DB, error) {
@@ -122,6 +128,7 @@ func dsn(path string, write bool) string {
 // Close closes both pools. In-flight calls should have finished.
 func (s *Store) Close() error {
 	s.closed.Store(true)
+	s.group.close()
 	s.reads.close()
 	s.writes.close()
 	return errors.Join(s.reader.Close(), s.writer.Close())
@@ -137,18 +144,24 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) UpsertUser(ctx context.Context, u todoapi.User, seen time.Time) error {
 	// Empty email or name means the token did not carry one, which must not
 	// erase a value learned from an earlier token.
-	_, err := s.writer.ExecContext(ctx, `
-		INSERT INTO users (id, email, name, first_seen_at, last_seen_at)
-		VALUES (?, NULLIF(?, ''), NULLIF(?, ''), ?, ?)
-		ON CONFLICT (id) DO UPDATE SET
-			email = COALESCE(excluded.email, users.email),
-			name = COALESCE(excluded.name, users.name),
-			last_seen_at = excluded.last_seen_at`,
-		u.ID, u.Email, u.Name, seen.UnixMicro(), seen.UnixMicro())
-	if err != nil {
-		return s.fail("upsert user", err)
+	// It commits with the other writes of its batch (group.go).
+	if s.closed.Load() {
+		return s.fail("upsert user", errStoreClosed)
 	}
-	return nil
+	return s.group.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO users (id, email, name, first_seen_at, last_seen_at)
+			VALUES (?, NULLIF(?, ''), NULLIF(?, ''), ?, ?)
+			ON CONFLICT (id) DO UPDATE SET
+				email = COALESCE(excluded.email, users.email),
+				name = COALESCE(excluded.name, users.name),
+				last_seen_at = excluded.last_seen_at`,
+			u.ID, u.Email, u.Name, seen.UnixMicro(), seen.UnixMicro())
+		if err != nil {
+			return s.fail("upsert user", err)
+		}
+		return nil
+	})
 }
 
 const taskColumns = `id, user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at, version`

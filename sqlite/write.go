@@ -42,35 +42,37 @@ const (
 
 var writeStatements = []string{nextSeq, nextSeqUnderQuota, userExists, insertTask, saveTask, deleteTask, insertTomb, loadTask, taskExists}
 
+// Write runs fn in the committer's next batch (group.go): in a SAVEPOINT
+// of its own inside a transaction shared with the other writes waiting at
+// that moment, and returns once that transaction is committed (or fn's
+// error, once its savepoint is rolled back).
 func (s *Store) Write(ctx context.Context, userID string, fn func(todoapi.StoreTx) error) error {
-	// Prepared before the transaction takes the writer's only connection,
-	// which preparing needs.
+	if s.closed.Load() {
+		return s.fail("write", errStoreClosed)
+	}
+	// Prepared before the batch takes the writer's only connection, which
+	// preparing needs.
 	if err := s.writes.prepare(ctx, writeStatements...); err != nil {
 		return s.fail("write", err)
 	}
-	tx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return s.fail("write", err)
-	}
-	defer tx.Rollback()
-	if err := fn(&writeTx{s: s, tx: tx, userID: userID}); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return s.fail("write: commit", err)
-	}
-	return nil
+	return s.group.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return fn(&writeTx{s: s, tx: tx, userID: userID, ctx: ctx})
+	})
 }
 
-// writeTx is the StoreTx of one Write.
+// writeTx is the StoreTx of one Write. Its statements run with ctx, the
+// batch's context for this write, not with the contexts fn passes: a
+// statement interrupted inside the shared transaction could roll back the
+// other writes of the batch.
 type writeTx struct {
 	s      *Store
 	tx     *sql.Tx
 	userID string
+	ctx    context.Context
 }
 
-func (w *writeTx) row(ctx context.Context, query string, args ...any) row {
-	return w.s.writes.txQueryRow(ctx, w.tx, query, args...)
+func (w *writeTx) row(_ context.Context, query string, args ...any) row {
+	return w.s.writes.txQueryRow(w.ctx, w.tx, query, args...)
 }
 
 func (w *writeTx) Task(ctx context.Context, id int64) (todoapi.Task, error) {
@@ -134,7 +136,7 @@ func (w *writeTx) Delete(ctx context.Context, id, version int64, at time.Time) e
 	if err := w.row(ctx, nextSeq, w.userID).Scan(&seq); err != nil {
 		return w.s.fail("delete task: next change", err)
 	}
-	res, err := w.tx.ExecContext(ctx, deleteTask, id, w.userID, version)
+	res, err := w.tx.ExecContext(w.ctx, deleteTask, id, w.userID, version)
 	if err != nil {
 		return w.s.fail("delete task", err)
 	}
@@ -143,7 +145,7 @@ func (w *writeTx) Delete(ctx context.Context, id, version int64, at time.Time) e
 	} else if n == 0 {
 		return w.stale(ctx, "delete task", id)
 	}
-	if _, err := w.tx.ExecContext(ctx, insertTomb, w.userID, seq, id, at.UnixMicro()); err != nil {
+	if _, err := w.tx.ExecContext(w.ctx, insertTomb, w.userID, seq, id, at.UnixMicro()); err != nil {
 		return w.s.fail("delete task: tombstone", err)
 	}
 	return nil
