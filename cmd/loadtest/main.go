@@ -111,6 +111,7 @@ type options struct {
 	profileDir        string
 	serverEnv         []string
 	smoke             bool
+	crash             int
 }
 
 func parseFlags(args []string, out io.Writer) (options, error) {
@@ -144,6 +145,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 		return nil
 	})
 	fs.BoolVar(&o.smoke, "smoke", false, "a few seconds in all, for CI: 4 connections, 4 users with 5 tasks, 0.5 s per scenario, no pgbench; fails unless every request succeeded")
+	fs.IntVar(&o.crash, "crash", 0, "instead of the scenarios: this many times, kill -9 the server (SQLite) in a burst of creates, restart it and check that every create answered 201 is there; fails if one is missing")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -209,6 +211,23 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if bin, err = buildServer(ctx, dir); err != nil {
 			return err
 		}
+	}
+	if o.crash > 0 {
+		fmt.Fprintf(out, "kill -9 during creates, %d runs, %d connections, SQLite (synchronous=FULL)\n", o.crash, o.conns)
+		results, err := crashRuns(ctx, bin, dir, o.crash, o.conns, out)
+		if err != nil {
+			return err
+		}
+		acked, missing := 0, 0
+		for _, r := range results {
+			acked += r.acked
+			missing += r.missing
+		}
+		fmt.Fprintf(out, "%d runs: %d creates answered 201, %d missing after restarts\n", len(results), acked, missing)
+		if missing > 0 {
+			return fmt.Errorf("%d acknowledged creates were lost", missing)
+		}
+		return nil
 	}
 	bins := []namedBin{{"", bin}}
 	if o.baseline != "" {

@@ -44,3 +44,22 @@ func TestSmoke(t *testing.T) {
 	}
 	t.Log(out.String())
 }
+
+// TestKillDuringCreates is the durability check of the SQLite store
+// through the real binary: five times, the server is killed with SIGKILL
+// in the middle of a burst of creates and started again on the same file,
+// and every create that was answered 201 must be there. It shows that no
+// write is answered before its (group) commit.
+func TestKillDuringCreates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server")
+	}
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"-crash", "5", "-connections", "32"}, &out); err != nil {
+		t.Fatalf("loadtest -crash 5: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "5 runs:") {
+		t.Errorf("no summary of 5 runs in:\n%s", out.String())
+	}
+	t.Log(out.String())
+}
