@@ -196,6 +196,9 @@ type TaskPage struct {
 	// ETag identifies this page's content: the user's collection version
 	// when it was read and the query. The Service sets it.
 	ETag string
+	// NextCursor is Next sealed for the client (CursorSealer), set by the
+	// service: the value transports hand out; "" when Next is nil.
+	NextCursor string
 }
 
 // ListQuery holds the list parameters as the client sent them, before
@@ -217,7 +220,15 @@ type ListQuery struct {
 // ParseListQuery checks every parameter of q and returns the filter it
 // describes, or a *ValidationError naming each invalid parameter (status,
 // priority, tag, q, due_before, due_after, sort, limit, cursor, offset).
+//
+// The cursor is read in its plain form (Cursor.Encode), as stores and their
+// tests use it; the service opens sealed cursors (CursorSealer) instead.
 func ParseListQuery(q ListQuery) (TaskFilter, error) {
+	return parseListQuery(q, ParseCursor)
+}
+
+// parseListQuery is ParseListQuery with openCursor reading the cursor.
+func parseListQuery(q ListQuery, openCursor func(string) (*Cursor, error)) (TaskFilter, error) {
 	var f TaskFilter
 	bad := problems{}
 
@@ -301,7 +312,7 @@ func ParseListQuery(q ListQuery) (TaskFilter, error) {
 	}
 
 	if q.Cursor != "" {
-		c, err := ParseCursor(q.Cursor)
+		c, err := openCursor(q.Cursor)
 		switch {
 		case err != nil:
 			bad.add("cursor", err.Error())
@@ -483,7 +494,10 @@ func ParseCursor(s string) (*Cursor, error) {
 		if err := json.Unmarshal(w.Value, &v); err != nil || v == nil {
 			return nil, errBadCursor
 		}
-		if !utf8.ValidString(*v) || utf8.RuneCountInString(*v) > MaxTitleLen || Fold(*v) != *v {
+		// No title holds a control character (U+0000 in particular, which
+		// PostgreSQL text cannot even compare against).
+		if !utf8.ValidString(*v) || utf8.RuneCountInString(*v) > MaxTitleLen || Fold(*v) != *v ||
+			strings.ContainsFunc(*v, unicode.IsControl) {
 			return nil, errBadCursor
 		}
 		c.Title = *v

@@ -26,6 +26,11 @@ type Service struct {
 	TombstoneRetention time.Duration
 
 	sync syncState
+
+	// sealer seals and opens list cursors; read from the store on first
+	// use (cursorSealer).
+	sealerMu sync.Mutex
+	sealer   *CursorSealer
 }
 
 // DefaultTaskQuota is Service.TaskQuota unless configured otherwise.
@@ -93,8 +98,10 @@ func (s *Service) Task(ctx context.Context, user User, id int64) (Task, error) {
 	return s.store.Task(ctx, user.ID, id)
 }
 
+// ListTasks opens the sealed cursor q carries, if any, and seals the next
+// page's (TaskPage.NextCursor).
 func (s *Service) ListTasks(ctx context.Context, user User, q ListQuery) (TaskPage, error) {
-	f, err := ParseListQuery(q)
+	f, sealer, err := s.parseQuery(ctx, q)
 	if err != nil {
 		return TaskPage{}, err
 	}
@@ -113,14 +120,59 @@ func (s *Service) ListTasks(ctx context.Context, user User, q ListQuery) (TaskPa
 		return TaskPage{}, err
 	}
 	page.ETag = listETag(version, f)
+	if page.Next == nil {
+		return page, nil
+	}
+	if sealer == nil {
+		if sealer, err = s.cursorSealer(ctx); err != nil {
+			return TaskPage{}, err
+		}
+	}
+	page.NextCursor = sealer.Seal(page.Next)
 	return page, nil
+}
+
+// parseQuery is ParseListQuery for the cursors this service hands out:
+// sealed (CursorSealer). It also returns the sealer when it was needed.
+func (s *Service) parseQuery(ctx context.Context, q ListQuery) (TaskFilter, *CursorSealer, error) {
+	open := func(string) (*Cursor, error) { return nil, errBadCursor }
+	var sealer *CursorSealer
+	if q.Cursor != "" {
+		var err error
+		if sealer, err = s.cursorSealer(ctx); err != nil {
+			return TaskFilter{}, nil, err
+		}
+		open = sealer.Open
+	}
+	f, err := parseListQuery(q, open)
+	return f, sealer, err
+}
+
+// cursorSealer returns the sealer of the key every replica shares, reading
+// (or, the first time anywhere, creating) it in the store once per process.
+func (s *Service) cursorSealer(ctx context.Context) (*CursorSealer, error) {
+	s.sealerMu.Lock()
+	defer s.sealerMu.Unlock()
+	if s.sealer != nil {
+		return s.sealer, nil
+	}
+	key, err := s.store.ServiceKey(ctx, CursorKeyName, newCursorKey())
+	if err != nil {
+		return nil, fmt.Errorf("cursor key: %w", err)
+	}
+	sealer, err := NewCursorSealer(key)
+	if err != nil {
+		return nil, err
+	}
+	s.sealer = sealer
+	return sealer, nil
 }
 
 // ListETag returns the entity tag ListTasks would give the page q selects,
 // from one read of the user's collection version and without listing, so
 // that a client polling an unchanged list costs one indexed read.
 func (s *Service) ListETag(ctx context.Context, user User, q ListQuery) (string, error) {
-	f, err := ParseListQuery(q)
+	f, _, err := s.parseQuery(ctx, q)
 	if err != nil {
 		return "", err
 	}

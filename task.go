@@ -229,6 +229,11 @@ type Store interface {
 	// none was stored yet (then it is stored).
 	SyncKey(ctx context.Context, candidate []byte) ([]byte, error)
 
+	// ServiceKey returns the secret stored under name, storing candidate
+	// there first when none is stored yet. Get-or-create is atomic: every
+	// replica, however many ask at once, gets the same secret, for good.
+	ServiceKey(ctx context.Context, name string, candidate []byte) ([]byte, error)
+
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error
 	Close() error

@@ -5,6 +5,10 @@ package http
 // paging are computed by each store's SQL.
 
 import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -303,17 +307,32 @@ func TestListCursorTampering(t *testing.T) {
 		for i := range 4 {
 			e.create(t, alice, fmt.Sprintf(`{"title":"t%d","due_date":"2026-01-0%d"}`, i, i+1))
 		}
+		key, err := e.store.ServiceKey(t.Context(), todoapi.CursorKeyName, make([]byte, 32))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sealer, err := todoapi.NewCursorSealer(key)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, sort := range []string{"-created", "title", "due_date", "-priority", "updated"} {
 			r := e.page(t, alice, "/api/me/tasks?limit=2&sort="+sort)
 			cursor := cursorOf(t, r.next)
-			raw, err := base64.RawURLEncoding.DecodeString(cursor)
+			inner, err := sealer.Open(cursor)
 			if err != nil {
-				t.Fatalf("cursor %q is not base64url: %v", cursor, err)
+				t.Fatalf("sort=%s: the Link's cursor does not open with the stored key: %v", sort, err)
+			}
+			plain := inner.Encode()
+			raw, err := base64.RawURLEncoding.DecodeString(plain)
+			if err != nil {
+				t.Fatal(err)
 			}
 			var fields map[string]any
 			if err := json.Unmarshal(raw, &fields); err != nil {
 				t.Fatalf("cursor %q: %v", raw, err)
 			}
+			// edit changes the cursor's fields and seals the result with the
+			// real key: what someone who stole the key could send.
 			edit := func(change func(map[string]any)) string {
 				m := map[string]any{}
 				for k, v := range fields {
@@ -321,26 +340,95 @@ func TestListCursorTampering(t *testing.T) {
 				}
 				change(m)
 				b, _ := json.Marshal(m)
+				return sealRaw(t, key, base64.RawURLEncoding.EncodeToString(b))
+			}
+			sealedBytes, _ := base64.RawURLEncoding.DecodeString(cursor)
+			flip := func(i int) string {
+				b := slices.Clone(sealedBytes)
+				b[i] ^= 1
 				return base64.RawURLEncoding.EncodeToString(b)
 			}
 			for name, bad := range map[string]string{
-				"truncated":       cursor[:len(cursor)/2],
-				"extra byte":      cursor + "A",
-				"not base64":      "***",
-				"id is a string":  edit(func(m map[string]any) { m["id"] = "1 OR 1=1" }),
-				"id is negative":  edit(func(m map[string]any) { m["id"] = -1 }),
-				"value is SQL":    edit(func(m map[string]any) { m["v"] = "'; DROP TABLE tasks; --" }),
-				"value is object": edit(func(m map[string]any) { m["v"] = map[string]any{"x": 1} }),
-				"user added":      edit(func(m map[string]any) { m["user_id"] = "bob" }),
-				"sort changed":    edit(func(m map[string]any) { m["s"] = "-id" }),
-				"fields missing":  edit(func(m map[string]any) { delete(m, "v") }),
-				"huge":            strings.Repeat("A", 10000),
+				"truncated":          cursor[:len(cursor)/2],
+				"extra byte":         cursor + "A",
+				"not base64":         "***",
+				"nonce flipped":      flip(0),
+				"ciphertext flipped": flip(len(sealedBytes) / 2),
+				"tag flipped":        flip(len(sealedBytes) - 1),
+				"plain form":         plain,
+				"plain NUL title":    base64.RawURLEncoding.EncodeToString([]byte(`{"s":"title","v":"a\u0000b","id":1}`)),
+				"sealed NUL title":   sealRaw(t, key, base64.RawURLEncoding.EncodeToString([]byte(`{"s":"`+sort+`","v":"a\u0000b","id":1}`))),
+				"id is a string":     edit(func(m map[string]any) { m["id"] = "1 OR 1=1" }),
+				"id is negative":     edit(func(m map[string]any) { m["id"] = -1 }),
+				"value is SQL":       edit(func(m map[string]any) { m["v"] = "'; DROP TABLE tasks; --" }),
+				"value is object":    edit(func(m map[string]any) { m["v"] = map[string]any{"x": 1} }),
+				"user added":         edit(func(m map[string]any) { m["user_id"] = "bob" }),
+				"sort changed":       edit(func(m map[string]any) { m["s"] = "-id" }),
+				"fields missing":     edit(func(m map[string]any) { delete(m, "v") }),
+				"huge":               strings.Repeat("A", 10000),
 			} {
+				if sort == "title" && name == "value is SQL" {
+					continue // a title may read like SQL; stores bind it as a value
+				}
 				rec := e.do(t, http.MethodGet, "/api/me/tasks?sort="+sort+"&cursor="+url.QueryEscape(bad), alice, "")
 				if rec.Status != http.StatusUnprocessableEntity || !strings.Contains(string(rec.Body), `"query.cursor"`) {
 					t.Errorf("sort=%s, %s cursor: %d %s; want 422 at query.cursor", sort, name, rec.Status, rec.Body)
 				}
 			}
+		}
+	})
+}
+
+// sealRaw seals a plain cursor string with key as the service does, for
+// cursors the service would never make.
+func sealRaw(t *testing.T, key []byte, plain string) string {
+	t.Helper()
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce := make([]byte, aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	return base64.RawURLEncoding.EncodeToString(aead.Seal(nonce, nonce, []byte(plain), []byte("todoapi list cursor v1")))
+}
+
+// Cursors are opaque: a list sorted by title continues with a cursor from
+// which no title can be read, and each replica on the same database (two
+// services here) understands the other's cursors.
+func TestListCursorOpaque(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		alice := token(t, "alice")
+		const secret = "Surprise party for Bob"
+		e.create(t, alice, `{"title":"`+secret+`"}`)
+		e.create(t, alice, `{"title":"Tax return"}`)
+		e.create(t, alice, `{"title":"Zebra food"}`)
+		r := e.page(t, alice, "/api/me/tasks?limit=1&sort=title")
+		cursor := cursorOf(t, r.next)
+		raw, _ := base64.RawURLEncoding.DecodeString(cursor)
+		for _, text := range []string{secret, todoapi.Fold(secret), "surprise", `"s"`, "title"} {
+			if strings.Contains(cursor, text) || bytes.Contains(raw, []byte(text)) {
+				t.Errorf("cursor %q reveals %q", cursor, text)
+			}
+		}
+		// Sealing is randomised: the same position gives another string.
+		if again := cursorOf(t, e.page(t, alice, "/api/me/tasks?limit=1&sort=title").next); again == cursor {
+			t.Errorf("the same page's cursor twice: %q", cursor)
+		}
+
+		// Another replica: its own Service and handler on the same store.
+		other := newEnvOn(t, e.store)
+		next := other.page(t, alice, "/api/me/tasks?limit=1&sort=title&cursor="+url.QueryEscape(cursor))
+		if got := next.tasks; len(got) != 1 || got[0].Title != "Tax return" {
+			t.Errorf("the other replica continued with %+v, want Tax return", got)
+		}
+		// Bound to its sort.
+		rec := other.do(t, http.MethodGet, "/api/me/tasks?sort=-created&cursor="+url.QueryEscape(cursor), alice, "")
+		if rec.Status != http.StatusUnprocessableEntity || !strings.Contains(string(rec.Body), "sort=title") {
+			t.Errorf("title cursor with sort=-created: %d %s", rec.Status, rec.Body)
 		}
 	})
 }

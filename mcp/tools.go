@@ -177,8 +177,12 @@ func (t *tools) listTasks(ctx context.Context, user todoapi.User, a arguments) (
 	}
 	if err := a.invalid(); err != nil {
 		// Name the other bad arguments too, as the REST API's 422 does.
+		// The cursor is sealed, which only the service can open; it is
+		// checked once the other arguments are right.
 		var more *todoapi.ValidationError
-		if _, perr := todoapi.ParseListQuery(q); errors.As(perr, &more) {
+		plain := q
+		plain.Cursor = ""
+		if _, perr := todoapi.ParseListQuery(plain); errors.As(perr, &more) {
 			for name, msg := range more.Fields {
 				if _, dup := a.bad[name]; !dup {
 					a.bad[name] = msg
@@ -192,8 +196,8 @@ func (t *tools) listTasks(ctx context.Context, user todoapi.User, a arguments) (
 		return nil, "", err
 	}
 	out := page{Tasks: p.Tasks, Total: p.Total}
-	if p.Next != nil {
-		next := p.Next.Encode()
+	if p.NextCursor != "" {
+		next := p.NextCursor
 		out.NextCursor = &next
 	}
 	line := fmt.Sprintf("%d of %d matching tasks.", len(p.Tasks), p.Total)

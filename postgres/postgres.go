@@ -112,6 +112,24 @@ func (s *Store) UpsertUser(ctx context.Context, u todoapi.User, seen time.Time) 
 	return nil
 }
 
+// ServiceKey returns the key stored under name, storing candidate there
+// first when there is none. The insert and the read are two statements, so
+// that the read sees a key another replica committed while the insert
+// waited on it (one statement's snapshot would not); concurrent callers all
+// get the first key committed.
+func (s *Store) ServiceKey(ctx context.Context, name string, candidate []byte) ([]byte, error) {
+	if _, err := s.pool.Exec(ctx,
+		`INSERT INTO service_keys (name, key) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`,
+		name, candidate); err != nil {
+		return nil, fail("store service key", err)
+	}
+	var key []byte
+	if err := s.pool.QueryRow(ctx, `SELECT key FROM service_keys WHERE name = $1`, name).Scan(&key); err != nil {
+		return nil, fail("read service key", err)
+	}
+	return key, nil
+}
+
 const taskColumns = `id, user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at, version`
 
 func (s *Store) Task(ctx context.Context, userID string, id int64) (todoapi.Task, error) {

@@ -164,6 +164,23 @@ func (s *Store) UpsertUser(ctx context.Context, u todoapi.User, seen time.Time) 
 	})
 }
 
+// ServiceKey returns the key stored under name, storing candidate there
+// first when there is none: INSERT OR IGNORE on the single writer
+// connection, then a read, so concurrent callers all get the first one
+// stored.
+func (s *Store) ServiceKey(ctx context.Context, name string, candidate []byte) ([]byte, error) {
+	if _, err := s.writer.ExecContext(ctx,
+		`INSERT OR IGNORE INTO service_keys (name, key, created_at) VALUES (?, ?, ?)`,
+		name, candidate, time.Now().UnixMicro()); err != nil {
+		return nil, s.fail("store service key", err)
+	}
+	var key []byte
+	if err := s.writer.QueryRowContext(ctx, `SELECT key FROM service_keys WHERE name = ?`, name).Scan(&key); err != nil {
+		return nil, s.fail("read service key", err)
+	}
+	return key, nil
+}
+
 const taskColumns = `id, user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at, version`
 
 func (s *Store) Task(ctx context.Context, userID string, id int64) (todoapi.Task, error) {

@@ -3,6 +3,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -61,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) todoapi.Store) {
 		{"UnknownUser", testUnknownUser},
 		{"InvalidPriority", testInvalidPriority},
 		{"MigrateAgain", testMigrateAgain},
+		{"ServiceKey", testServiceKey},
 		{"Ping", testPing},
 		{"Closed", testClosed},
 		{"CanceledContext", testCanceledContext},
@@ -735,4 +737,45 @@ func testCanceledContext(t *testing.T, s todoapi.Store) {
 	_, err = CreateTask(s, ctx, newTask("alice", "y", base), todoapi.DefaultTaskQuota)
 	check("CreateTask", err)
 	checkTask(t, "task after canceled calls", get(t, s, "alice", task.ID), task)
+}
+
+// testServiceKey: the first key stored under a name is the one every caller
+// gets, however many ask at once with keys of their own, and it stays.
+func testServiceKey(t *testing.T, s todoapi.Store) {
+	ctx := t.Context()
+	const callers = 16
+	got := make([][]byte, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			candidate := bytes.Repeat([]byte{byte(i + 1)}, 32)
+			key, err := s.ServiceKey(ctx, "test-key", candidate)
+			if err != nil {
+				t.Errorf("ServiceKey %d: %v", i, err)
+				return
+			}
+			got[i] = key
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	first := got[0]
+	if len(first) != 32 || first[0] < 1 || first[0] > callers || !bytes.Equal(first, bytes.Repeat(first[:1], 32)) {
+		t.Fatalf("ServiceKey returned %x, none of the candidates", first)
+	}
+	for i, k := range got {
+		if !bytes.Equal(k, first) {
+			t.Errorf("caller %d got %x, caller 0 got %x", i, k, first)
+		}
+	}
+	again, err := s.ServiceKey(ctx, "test-key", bytes.Repeat([]byte{0xff}, 32))
+	if err != nil || !bytes.Equal(again, first) {
+		t.Errorf("ServiceKey later: %x, %v; want the stored %x", again, err, first)
+	}
+	other, err := s.ServiceKey(ctx, "other-key", bytes.Repeat([]byte{0xee}, 32))
+	if err != nil || !bytes.Equal(other, bytes.Repeat([]byte{0xee}, 32)) {
+		t.Errorf("ServiceKey under another name: %x, %v", other, err)
+	}
 }
