@@ -14,6 +14,9 @@ import "sync"
 type Hub struct {
 	mu    sync.RWMutex
 	users map[string]map[*hubSub]struct{}
+	n     int // subscriptions open
+	// followed receives a value when the first subscription opens.
+	followed chan struct{}
 }
 
 type hubSub struct {
@@ -24,7 +27,7 @@ var _ ChangeHub = (*Hub)(nil)
 
 // NewHub returns an empty Hub.
 func NewHub() *Hub {
-	return &Hub{users: make(map[string]map[*hubSub]struct{})}
+	return &Hub{users: make(map[string]map[*hubSub]struct{}), followed: make(chan struct{}, 1)}
 }
 
 // Publish wakes every subscriber of userID. It never blocks.
@@ -66,6 +69,12 @@ func (h *Hub) Subscribe(userID string) (<-chan struct{}, func()) {
 		h.users[userID] = subs
 	}
 	subs[s] = struct{}{}
+	if h.n++; h.n == 1 {
+		select {
+		case h.followed <- struct{}{}:
+		default:
+		}
+	}
 	h.mu.Unlock()
 	var once sync.Once
 	return s.wake, func() {
@@ -73,6 +82,7 @@ func (h *Hub) Subscribe(userID string) (<-chan struct{}, func()) {
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			delete(subs, s)
+			h.n--
 			// Test the map in place, not subs: after its last subscriber
 			// left, a new Subscribe may have made a new one.
 			if len(h.users[userID]) == 0 {
@@ -84,14 +94,15 @@ func (h *Hub) Subscribe(userID string) (<-chan struct{}, func()) {
 	}
 }
 
-// Subscribers reports how many subscriptions are open, for tests and
-// metrics.
+// Subscribers reports how many subscriptions are open.
 func (h *Hub) Subscribers() int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	n := 0
-	for _, subs := range h.users {
-		n += len(subs)
-	}
-	return n
+	return h.n
 }
+
+// Followed receives a value when a subscription opens while none was open
+// (possibly long before it is read), so that a feeder that stops when no
+// one follows (a LISTEN that lets a serverless database sleep) knows when
+// to start again. Check Subscribers after a value: it may be stale.
+func (h *Hub) Followed() <-chan struct{} { return h.followed }

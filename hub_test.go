@@ -137,3 +137,28 @@ func TestHubConcurrent(t *testing.T) {
 		t.Fatalf("Subscribers() = %d after every subscription ended, want 0", n)
 	}
 }
+
+func TestHubFollowed(t *testing.T) {
+	h := todoapi.NewHub()
+	if pending(h.Followed()) {
+		t.Fatal("Followed signalled before any subscription")
+	}
+	_, cancel1 := h.Subscribe("alice")
+	_, cancel2 := h.Subscribe("bob")
+	if !pending(h.Followed()) {
+		t.Fatal("the first subscription did not signal Followed")
+	}
+	if pending(h.Followed()) {
+		t.Fatal("a second subscription signalled Followed again")
+	}
+	cancel1()
+	cancel2()
+	if n := h.Subscribers(); n != 0 {
+		t.Fatalf("Subscribers() = %d, want 0", n)
+	}
+	_, cancel3 := h.Subscribe("carol")
+	defer cancel3()
+	if !pending(h.Followed()) {
+		t.Fatal("a subscription after the last one ended did not signal Followed")
+	}
+}

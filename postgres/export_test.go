@@ -121,3 +121,9 @@ func (s *Store) NewConns() int64 { return s.pool.Stat().NewConnsCount() }
 func (s *Store) Query(ctx context.Context, sql string, dest any, args ...any) error {
 	return s.pool.QueryRow(ctx, sql, args...).Scan(dest)
 }
+
+// SetIdle makes a Listener close its connection after d without followers
+// and call onIdle when it has.
+func (l *Listener) SetIdle(d time.Duration, onIdle func()) {
+	l.idle, l.onIdle = d, onIdle
+}

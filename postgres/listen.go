@@ -28,6 +28,17 @@ type Publisher interface {
 	PublishAll()
 }
 
+// Followers is implemented by publishers that know whether anyone follows
+// (todoapi.Hub): a Listener feeding one holds its connection only while
+// someone does, so that a database that scales to zero when unused (Neon)
+// can still do so while no stream is open.
+type Followers interface {
+	// Subscribers is how many follow now.
+	Subscribers() int
+	// Followed receives a value when the first one starts following.
+	Followed() <-chan struct{}
+}
+
 // ErrNoSessionURL means DATABASE_URL is a transaction-mode pooler, which
 // cannot hold a LISTEN, and no session URL was given.
 var ErrNoSessionURL = errors.New("the database URL is a transaction-mode pooler, which cannot hold a LISTEN, and DATABASE_DIRECT_URL is not set")
@@ -89,12 +100,23 @@ type Listener struct {
 	minBackoff, maxBackoff time.Duration
 	// ping is how long the connection may stay silent before it is checked.
 	ping time.Duration
+	// idle is how long the connection stays open with no one following.
+	idle time.Duration
+	// onIdle, when set, is called after the connection was closed for want
+	// of followers (tests).
+	onIdle func()
 }
+
+// errIdle ends a connection that no one needs.
+var errIdle = errors.New("no one follows")
 
 // Listen starts listening at rawURL (see ListenURL) in the background and
 // feeds pub. It returns at once; the first connection is made in the
 // background too, so that a database that is slow to wake up delays
-// nothing. Close stops it.
+// nothing. When pub implements Followers, the connection is held only
+// while someone follows, and closed once no one has for the pool's idle
+// time (DB_MAX_CONN_IDLE_TIME): the first stream to open then waits for the
+// connection and is woken once it stands. Close stops it.
 func Listen(rawURL string, opt Options, pub Publisher, log *slog.Logger) (*Listener, error) {
 	poolCfg, password, err := configure(rawURL, opt)
 	if err != nil {
@@ -112,6 +134,7 @@ func Listen(rawURL string, opt Options, pub Publisher, log *slog.Logger) (*Liste
 		connected:  make(chan struct{}),
 		minBackoff: 100 * time.Millisecond, maxBackoff: 10 * time.Second,
 		ping: 30 * time.Second,
+		idle: poolCfg.MaxConnIdleTime,
 	}
 	go l.run(ctx, password)
 	return l, nil
@@ -134,10 +157,29 @@ func (l *Listener) Connected() <-chan struct{} {
 func (l *Listener) run(ctx context.Context, password string) {
 	defer close(l.done)
 	backoff := l.minBackoff
+	followers, onDemand := l.pub.(Followers)
 	for ctx.Err() == nil {
+		if onDemand && followers.Subscribers() == 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-followers.Followed():
+			}
+			continue // the signal may be stale: check again
+		}
 		err := l.listen(ctx)
 		if ctx.Err() != nil {
 			return
+		}
+		if errors.Is(err, errIdle) {
+			l.mu.Lock()
+			l.connected = make(chan struct{})
+			l.mu.Unlock()
+			backoff = l.minBackoff
+			if l.onIdle != nil {
+				l.onIdle()
+			}
+			continue
 		}
 		l.mu.Lock()
 		select {
@@ -179,8 +221,23 @@ func (l *Listener) listen(ctx context.Context) error {
 	l.mu.Lock()
 	close(l.connected)
 	l.mu.Unlock()
+	followers, onDemand := l.pub.(Followers)
+	wait := l.ping
+	if onDemand {
+		wait = min(wait, max(l.idle/2, 10*time.Millisecond))
+	}
+	var unfollowed time.Time // since when no one follows
 	for {
-		waitCtx, cancel := context.WithTimeout(ctx, l.ping)
+		if onDemand && followers.Subscribers() == 0 {
+			if unfollowed.IsZero() {
+				unfollowed = time.Now()
+			} else if time.Since(unfollowed) >= l.idle {
+				return errIdle
+			}
+		} else {
+			unfollowed = time.Time{}
+		}
+		waitCtx, cancel := context.WithTimeout(ctx, wait)
 		n, err := conn.WaitForNotification(waitCtx)
 		cancel()
 		switch {

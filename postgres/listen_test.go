@@ -59,17 +59,22 @@ func TestListenerDeliversAndRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	select {
-	case <-l.Connected():
-	case <-time.After(30 * time.Second):
-		t.Fatal("the listener did not connect within 30s")
-	}
 	alice, cancel := hub.Subscribe("alice")
 	defer cancel()
 	bob, cancel := hub.Subscribe("bob")
 	defer cancel()
 	carol, cancel := hub.Subscribe("carol")
 	defer cancel()
+	// The listener connects once someone follows, and then wakes everyone
+	// (nothing was heard before it listened).
+	select {
+	case <-l.Connected():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the listener did not connect within 30s")
+	}
+	for _, c := range []<-chan struct{}{alice, bob, carol} {
+		waitWake(t, c, "a follower after the listener connected")
+	}
 
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
@@ -120,4 +125,57 @@ func TestListenerDeliversAndRecovers(t *testing.T) {
 	}
 	notify("alice")
 	waitWake(t, alice, "alice after the reconnection")
+}
+
+// TestListenerOnlyWhileFollowed: the listening connection opens when the
+// first follower comes and closes once none has been left for the idle
+// time, so that a serverless database can scale to zero meanwhile.
+func TestListenerOnlyWhileFollowed(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	ctx := t.Context()
+	hub := todoapi.NewHub()
+	l, err := postgres.Listen(url, postgres.Options{}, hub, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	idled := make(chan struct{}, 1)
+	l.SetIdle(50*time.Millisecond, func() { idled <- struct{}{} })
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	listening := func() int {
+		t.Helper()
+		var n int
+		if err := conn.QueryRow(ctx, `SELECT count(*)::int FROM pg_stat_activity
+			WHERE application_name = 'todoapi-listen' AND datname = current_database()`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	for round := range 2 {
+		wake, cancel := hub.Subscribe("alice")
+		select {
+		case <-l.Connected():
+		case <-time.After(30 * time.Second):
+			t.Fatalf("round %d: the listener did not connect within 30s of a follower", round)
+		}
+		if n := listening(); n != 1 {
+			t.Fatalf("round %d: %d listening connections while followed, want 1", round, n)
+		}
+		waitWake(t, wake, "alice when the listener connected")
+		if _, err := conn.Exec(ctx, "SELECT pg_notify($1, 'alice')", postgres.ChangesChannel); err != nil {
+			t.Fatal(err)
+		}
+		waitWake(t, wake, "alice's notification")
+		cancel()
+		select {
+		case <-idled:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("round %d: the listener kept its connection 30s after the last follower left", round)
+		}
+	}
 }
