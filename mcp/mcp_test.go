@@ -83,6 +83,7 @@ func (b *syncBuffer) String() string {
 // server is todoapi's whole handler with /mcp, on a real listener.
 type server struct {
 	url     string
+	handler http.Handler
 	service *todoapi.Service
 	logs    *syncBuffer
 }
@@ -110,7 +111,7 @@ func newServer(t testing.TB, open func(testing.TB) store, limit api.RateLimit) *
 		MCP:                  mcp.NewHandler(mcp.Config{Tasks: service, Logger: log, Metrics: m, Version: "test"}),
 	})
 	t.Cleanup(srv.Close)
-	return &server{url: srv.URL, service: service, logs: logs}
+	return &server{url: srv.URL, handler: srv.Config.Handler, service: service, logs: logs}
 }
 
 func token(t testing.TB, sub string) string {

@@ -456,6 +456,16 @@ func TestMCPWithBetterAuthOAuth(t *testing.T) {
 	agentTok.call("list_tasks", nil, false, nil)
 	e2eAPI{t, base, ans.Token}.expect(401, "GET", "/api/me/tasks", nil, nil)
 
+	// The frontend's own token (the jwt plugin's, for the REST API) sees the
+	// agent's task through /api, and works at /mcp too.
+	frontTok := ba.token(t, alice)
+	var got e2eTask
+	e2eAPI{t, base, frontTok}.expect(200, "GET", fmt.Sprintf("/api/me/tasks/%d", created.ID), nil, &got)
+	if got.Title != "Added through OAuth" {
+		t.Fatalf("REST sees %+v", got)
+	}
+	mcpAgent{t, agent, resource, frontTok}.call("get_task", map[string]any{"task_id": created.ID}, false, nil)
+
 	// Better Auth tokens for another audience, and a client's own
 	// (client credentials), are refused at /mcp.
 	clientID, secret := registerConfidentialClient(t, authURL, alice)

@@ -48,9 +48,6 @@ const auth = betterAuth({
   secret: "todoapi-mcp-harness-secret-0123456789abcdef",
   database: memoryAdapter(db),
   emailAndPassword: { enabled: true },
-  // The OAuth provider serves its own /oauth2/token; the jwt plugin's
-  // session-token route is not needed here.
-  disabledPaths: ["/token"],
   plugins: [
     jwt(),
     bearer(),
