@@ -9,8 +9,8 @@ import (
 	"strings"
 )
 
-// guardBody stands in front of every /api route and deals with bodies that
-// are wrong before any JSON is read:
+// guardBody stands in front of every /api route and /mcp and deals with
+// bodies that are wrong before any JSON is read:
 //
 //   - A Content-Length over MaxBodyBytes is refused with 413 at once,
 //     before a byte of the body is read. The client is not kept waiting
@@ -24,7 +24,8 @@ import (
 //     request id, not to the client.
 func (s *server) guardBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, "/api/") || r.Body == nil || r.Body == http.NoBody {
+		isMCP := r.URL.Path == mcpPath
+		if !(strings.HasPrefix(r.URL.Path, "/api/") || isMCP) || r.Body == nil || r.Body == http.NoBody {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -33,7 +34,13 @@ func (s *server) guardBody(next http.Handler) http.Handler {
 			s.writeProblem(w, r, errBodyTooLarge)
 			return
 		}
-		r.Body = &guardedBody{ReadCloser: r.Body, s: s, r: r}
+		body := r.Body
+		if isMCP {
+			// huma bounds the /api bodies; the MCP handler reads whatever
+			// comes, so a chunked body is bounded here.
+			body = http.MaxBytesReader(w, body, s.maxBody)
+		}
+		r.Body = &guardedBody{ReadCloser: body, s: s, r: r}
 		next.ServeHTTP(w, r)
 	})
 }
