@@ -583,6 +583,13 @@ func TestAuthentication(t *testing.T) {
 			t.Errorf("token %q: %d, WWW-Authenticate %q; want 401, %q", tok, resp.StatusCode, resp.Header.Get("WWW-Authenticate"), challenge)
 		}
 	}
+	// Stateless: no stream to open (GET) or session to end (DELETE).
+	for _, method := range []string{"GET", "DELETE"} {
+		status, body := rest(t, s, token(t, "x"), method, "/mcp", nil)
+		if status != 405 || !bytes.Contains(body, []byte(`"status":405`)) {
+			t.Errorf("%s /mcp: %d %s", method, status, body)
+		}
+	}
 	for _, path := range []string{"/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"} {
 		status, body := rest(t, s, "", "GET", path, nil)
 		var doc map[string]any
