@@ -235,7 +235,8 @@ func (s *server) streamEvents(ctx context.Context, in *eventsInput) (*eventsOutp
 	// Subscribe before the first read: a change committed after the read
 	// began then also wakes the stream, so nothing falls between the two.
 	wake, cancel := s.hub.Subscribe(user.ID)
-	done := func() { cancel(); release() }
+	closed := s.metrics.StreamOpened()
+	done := func() { cancel(); closed(); release() }
 
 	pos, fromHeader := in.LastEventID, in.LastEventID != ""
 	if pos == "" {

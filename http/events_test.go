@@ -70,6 +70,7 @@ func newEventsEnv(t *testing.T, open func(*testing.T) testStore, o eventsOptions
 	}
 	svc := todoapi.NewService(store)
 	svc.Hub = e.hub
+	svc.Now = e.clock.now
 	e.svc = svc
 	e.tickets = todoapi.NewTickets(store.(todoapi.TicketStore))
 	e.tickets.Now = e.clock.now
@@ -448,6 +449,12 @@ func TestEventsLimits(t *testing.T) {
 	if s := open("carol"); s.res.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("a stream beyond the process bound: %d, want 429", s.res.StatusCode)
 	}
+	_, _, metrics := e.call(t, "GET", "/metrics", "", "")
+	for _, want := range []string{"todoapi_event_streams_open 3\n", `todoapi_rate_limited_total{limit="event_streams"} 2`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 	// Streams do not use up the rest of the API.
 	if status, _, body := e.call(t, "GET", "/api/me/tasks", token(t, "alice"), ""); status != http.StatusOK {
 		t.Fatalf("alice's list with her streams open: %d %s", status, body)
@@ -623,4 +630,19 @@ func TestEventsInBrowser(t *testing.T) {
 
 	eval(tabB, fmt.Sprintf(`send(%q, %q, "PATCH", "/api/me/tasks/%d", {title: "renamed in tab B"}).then(String)`, e.srv.URL, tok, ev.Task.ID))
 	eval(tabA, `waitFor("task.updated", "renamed in tab B")`)
+}
+
+// TestEventsExpiredPosition: a position older than the deletions the feed
+// keeps is a 410, so that the client knows to sync from scratch.
+func TestEventsExpiredPosition(t *testing.T) {
+	e := newEventsEnv(t, openSQLite, eventsOptions{})
+	auth := []string{"Authorization", "Bearer " + token(t, "alice")}
+	s, ready := e.ready(t, "/api/me/events", auth...)
+	s.close()
+	e.clock.advance(e.svc.TombstoneRetention + time.Hour)
+	old := e.openStream(t, "/api/me/events", append(auth, "Last-Event-ID", ready.id)...)
+	body, _ := io.ReadAll(old.res.Body)
+	if old.res.StatusCode != http.StatusGone {
+		t.Fatalf("a position past the retention: %d %s, want 410", old.res.StatusCode, body)
+	}
 }

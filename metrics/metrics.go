@@ -43,6 +43,7 @@ type Metrics struct {
 	requests      *prometheus.CounterVec
 	duration      *prometheus.HistogramVec
 	inFlight      prometheus.Gauge
+	eventStreams  prometheus.Gauge
 	rateLimited   *prometheus.CounterVec
 	jwksRefreshes *prometheus.CounterVec
 	toolCalls     *prometheus.CounterVec
@@ -76,6 +77,10 @@ func New() *Metrics {
 			// From a cached read (~1 ms) to a slow serverless cold start (~10 s).
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route", "method"}),
+		eventStreams: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "event_streams_open",
+			Help: "Live event streams open in this process (EVENTS_MAX_STREAMS bounds them).",
+		}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "http_requests_in_flight",
 			Help: "Requests being served right now.",
@@ -107,7 +112,7 @@ func New() *Metrics {
 		m.jwksRefreshes.WithLabelValues(r)
 	}
 	m.registry.MustRegister(
-		m.requests, m.duration, m.inFlight, m.rateLimited, m.jwksRefreshes,
+		m.requests, m.duration, m.inFlight, m.eventStreams, m.rateLimited, m.jwksRefreshes,
 		m.toolCalls, m.toolDuration,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -132,6 +137,12 @@ func (m *Metrics) RequestStarted() (done func()) {
 	}
 	m.inFlight.Inc()
 	return m.inFlight.Dec
+}
+
+// StreamOpened counts one more open event stream until closed is called.
+func (m *Metrics) StreamOpened() (closed func()) {
+	m.eventStreams.Inc()
+	return m.eventStreams.Dec
 }
 
 // ObserveRequest records one answered request. route must be a pattern
