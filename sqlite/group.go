@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"sync"
 )
 
@@ -15,11 +14,10 @@ import (
 // one write per fsync caps the write rate at the disk's fsync rate however
 // many clients wait. Writes therefore go through one committer goroutine,
 // which takes every write waiting at that moment into one transaction and
-// commits them with one fsync. Each write runs inside a SAVEPOINT of its
-// own, so a write that fails (a stale version, the quota, a missing task)
-// rolls back only itself; its caller gets its error at once, and the
-// others' callers get their answer only after the commit, so an answer
-// still means the write is on disk.
+// commits them with one fsync. A write that fails (the quota, a missing
+// task) leaves nothing behind and does not fail the others (see commit);
+// every caller gets its answer only once the batch is committed or rolled
+// back, so an answer still means the write is on disk.
 
 // maxBatch bounds the writes of one transaction, so that one batch cannot
 // hold the write lock (and its callers) for long.
@@ -105,63 +103,85 @@ func (c *committer) run() {
 }
 
 // commit runs batch in one transaction and answers every job.
+//
+// A write that fails before it changed anything (a missing task, the
+// quota, a caller gone) just reports its error. One that fails after it
+// changed rows must leave nothing behind: the transaction is rolled back
+// and the batch runs again without it, every other write with fresh reads,
+// as Store.Write allows. (A SAVEPOINT per write would undo it alone, but
+// FTS5 writes its pending index data out at every savepoint release, which
+// costs more than the rare rerun.)
 func (c *committer) commit(batch []*job) {
 	errs := make([]error, len(batch))
-	answer := func() {
+	done := make([]bool, len(batch)) // its error is final
+	for {
+		err := c.try(batch, errs, done)
+		if err == errRerun {
+			continue
+		}
+		if err != nil {
+			err = c.s.fail("write: commit", err)
+			for i := range errs {
+				if !done[i] {
+					errs[i] = err
+				}
+			}
+		}
 		for i, j := range batch {
 			j.done <- errs[i]
 		}
+		return
 	}
-	fail := func(err error) {
-		err = c.s.fail("write: commit", err)
-		for i := range errs {
-			if errs[i] == nil {
-				errs[i] = err
-			}
-		}
-		answer()
-	}
+}
+
+// errRerun asks commit to run the batch again.
+var errRerun = errors.New("a write failed after changing rows; run the batch again without it")
+
+// try runs the jobs of batch not done yet in one transaction and commits
+// it. A job whose write failed after changing rows is marked done with its
+// error and try returns errRerun, having rolled back.
+func (c *committer) try(batch []*job, errs []error, done []bool) error {
 	ctx := context.Background()
 	tx, err := c.s.writer.BeginTx(ctx, nil)
 	if err != nil {
-		fail(err)
-		return
+		return err
 	}
 	defer tx.Rollback()
+	changes := func() (int64, error) {
+		var n int64
+		err := tx.QueryRowContext(ctx, "SELECT total_changes()").Scan(&n)
+		return n, err
+	}
+	before, err := changes()
+	if err != nil {
+		return err
+	}
 	ran := 0
 	for i, j := range batch {
-		if err := j.ctx.Err(); err != nil {
-			errs[i] = c.s.fail("write", err) // gone before its write started: nothing written
+		if done[i] {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT write"); err != nil {
-			fail(err)
-			return
+		if err := j.ctx.Err(); err != nil {
+			errs[i], done[i] = c.s.fail("write", err), true // gone before its write started: nothing written
+			continue
 		}
-		if errs[i] = j.fn(context.WithoutCancel(j.ctx), tx); errs[i] != nil {
-			// Undo this write alone. If SQLite has already rolled back the
-			// whole transaction (as it does on some I/O and full-disk
-			// errors), the savepoint is gone and so is every write of the
-			// batch: each caller learns that nothing was written.
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO write"); err != nil {
-				fail(fmt.Errorf("%w (and undoing a failed write: %w)", errs[i], err))
-				return
+		errs[i] = j.fn(context.WithoutCancel(j.ctx), tx)
+		after, err := changes()
+		if err != nil {
+			return err
+		}
+		if errs[i] != nil {
+			done[i] = true
+			if after != before {
+				return errRerun // the deferred rollback undoes every write
 			}
-		} else {
-			ran++
+			continue
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE write"); err != nil {
-			fail(err)
-			return
-		}
+		before = after
+		ran++
 	}
 	if ran == 0 {
-		answer() // nothing to commit; the deferred rollback ends tx
-		return
+		return nil // nothing to commit; the deferred rollback ends tx
 	}
-	if err := tx.Commit(); err != nil {
-		fail(err)
-		return
-	}
-	answer()
+	return tx.Commit()
 }

@@ -42,10 +42,9 @@ const (
 
 var writeStatements = []string{nextSeq, nextSeqUnderQuota, userExists, insertTask, saveTask, deleteTask, insertTomb, loadTask, taskExists}
 
-// Write runs fn in the committer's next batch (group.go): in a SAVEPOINT
-// of its own inside a transaction shared with the other writes waiting at
-// that moment, and returns once that transaction is committed (or fn's
-// error, once its savepoint is rolled back).
+// Write runs fn in the committer's next batch (group.go), in one
+// transaction with the other writes waiting at that moment, and returns
+// once that transaction is committed; a failed fn leaves nothing behind.
 func (s *Store) Write(ctx context.Context, userID string, fn func(todoapi.StoreTx) error) error {
 	if s.closed.Load() {
 		return s.fail("write", errStoreClosed)
