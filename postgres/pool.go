@@ -34,8 +34,8 @@ const (
 	// Neon) and fails a request on a database that is down well before a
 	// client gives up.
 	DefaultConnectTimeout = 5 * time.Second
-	// A statement outside a transaction, or a transaction's first, gives up
-	// after this long. It is a safety net for when no server answers even
+	// A statement (a migration's excepted) gives up after this long, its
+	// caller gone or not. It is a safety net for when no server answers even
 	// though the connection stands: a transaction pooler queues a statement
 	// until a server connection is free (PgBouncer's query_wait_timeout,
 	// 120s on Neon), and a hung server never answers at all.

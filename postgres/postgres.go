@@ -39,10 +39,10 @@ type Options struct {
 	// serverless database to wake up, while a request to a database that is
 	// down fails fast with 503 instead of hanging.
 	ConnectTimeout time.Duration
-	// QueryTimeout bounds each statement sent outside a transaction and the
-	// first statement of each transaction, so that a request fails with 503
-	// instead of hanging when a pooler queues it with no server to run it on,
-	// or a server stops answering. Default 10s.
+	// QueryTimeout bounds each statement (a migration's excepted), so that
+	// a request fails with 503 instead of hanging when a pooler queues it
+	// with no server to run it on, or a server stops answering; it is also
+	// how long a statement whose caller went away may run on. Default 10s.
 	QueryTimeout time.Duration
 }
 

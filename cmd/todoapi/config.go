@@ -130,7 +130,7 @@ func settingsOf(c *config) []setting {
 		{name: "DB_CONNECT_TIMEOUT", shown: formatDuration(postgres.DefaultConnectTimeout), parse: duration(&c.DB.ConnectTimeout, positive),
 			doc: "time limit for opening a PostgreSQL connection (TLS and login included); past it a request gets 503"},
 		{name: "DB_QUERY_TIMEOUT", shown: formatDuration(postgres.DefaultQueryTimeout), parse: duration(&c.DB.QueryTimeout, positive),
-			doc: "time limit for a statement outside a transaction or a transaction's first (a pooler's queue, a hung server), and for checking an idle connection before reuse; past it a request gets 503"},
+			doc: "time limit for each statement (a pooler's queue, a hung server; a statement whose client hung up runs on until it ends or this passes, rather than cost its connection), and for checking an idle connection before reuse; past it a request gets 503"},
 		{name: "BETTER_AUTH_SECRET", exact: true, parse: text(&c.AuthSecret),
 			doc: "shared secret; HS256 tokens signed with it are accepted"},
 		{name: "BETTER_AUTH_URL", parse: text(&c.BetterAuthURL),
