@@ -13,10 +13,10 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// ChangesChannel is the channel every write notifies, in its transaction,
-// with the id of the user whose tasks changed as the payload. PostgreSQL
-// delivers a notification only when (and if) its transaction commits, so a
-// listener that hears "alice" will find alice's change in her feed.
+// ChangesChannel is the channel notified, right after every write commits
+// (notify.go says why not inside it), with the id of the user whose tasks
+// changed as the payload, so a listener that hears "alice" will find
+// alice's change in her feed.
 const ChangesChannel = "todoapi_changes"
 
 // Publisher is what a Listener feeds: todoapi.Hub.

@@ -48,7 +48,8 @@ type Options struct {
 
 // Store is a todoapi.Store backed by a PostgreSQL connection pool.
 type Store struct {
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool
+	notify *notifier
 }
 
 var _ todoapi.Store = (*Store)(nil)
@@ -76,11 +77,12 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
 		pool.Close()
 		return nil, redact(fmt.Errorf("connect to PostgreSQL at %s: %w", where, classify(err)), password)
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: pool, notify: newNotifier(pool)}, nil
 }
 
 // Close closes every connection, waiting for those in use to be released.
 func (s *Store) Close() error {
+	s.notify.close()
 	s.pool.Close()
 	return nil
 }

@@ -14,24 +14,28 @@ import (
 
 // Writes are optimistic. Each write step (insert, save, delete) is one
 // statement that takes the user's next sequence number by updating the
-// user's row, writes the task with the number, keeps a tombstone for a
-// deletion and notifies ChangesChannel with the user's id: one round trip, atomic by itself,
-// and holding the user's row lock until it commits, so that a user's writes
-// commit in sequence order. A save or delete happens only when the task
-// still has the version the write read; when it has not, the step stores
-// nothing and reports ErrStale, and Write runs the write again with fresh
-// reads. An update is then two round trips (read, then save) with no
-// transaction to open and close, where locking first (BEGIN, SELECT … FOR
-// UPDATE, UPDATE, COMMIT) would be four. After a few conflicts in a row
-// (one task hammered by many clients at once), Write falls back to a
-// transaction that locks the user's row first, which queues the writers
-// and so guarantees progress.
+// user's row, writes the task with the number and keeps a tombstone for a
+// deletion: one round trip, atomic by itself, and holding the user's row
+// lock until it commits, so that a user's writes commit in sequence order.
+// A save or delete happens only when the task still has the version the
+// write read; when it has not, the step stores nothing and reports
+// ErrStale, and Write runs the write again with fresh reads. An update is
+// then two round trips (read, then save) with no transaction to open and
+// close, where locking first (BEGIN, SELECT … FOR UPDATE, UPDATE, COMMIT)
+// would be four. After a few conflicts in a row (one task hammered by many
+// clients at once), Write falls back to a transaction that locks the
+// user's row first, which queues the writers and so guarantees progress.
+// Once a write is committed, the notifier tells other processes (notify.go).
 
 const optimisticTries = 3
 
 func (s *Store) Write(ctx context.Context, userID string, fn func(todoapi.StoreTx) error) error {
 	for range optimisticTries {
-		err := fn(&writeTx{q: s.pool, userID: userID, optimistic: true})
+		w := &writeTx{q: s.pool, userID: userID, optimistic: true}
+		err := fn(w)
+		if w.committed {
+			s.notify.add(userID)
+		}
 		if !errors.Is(err, todoapi.ErrStale) {
 			return err
 		}
@@ -51,11 +55,15 @@ func (s *Store) writeLocked(ctx context.Context, userID string, fn func(todoapi.
 	if _, err := tx.Exec(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, userID); err != nil {
 		return fail("write: lock user", err)
 	}
-	if err := fn(&writeTx{q: tx, userID: userID}); err != nil {
+	w := &writeTx{q: tx, userID: userID}
+	if err := fn(w); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fail("write: commit", err)
+	}
+	if w.wrote {
+		s.notify.add(userID)
 	}
 	return nil
 }
@@ -72,7 +80,10 @@ type writeTx struct {
 	// optimistic means every step commits by itself, so a write may hold
 	// one write step only.
 	optimistic bool
-	wrote      bool
+	// wrote records that a write step was taken; committed, that one
+	// stored something and has committed (optimistic steps commit by
+	// themselves).
+	wrote, committed bool
 }
 
 // step admits one more write step.
@@ -114,18 +125,17 @@ var insertTask = `
 		FROM owner
 		RETURNING ` + taskColumns + `
 	)
-	SELECT ` + taskColumns + `, pg_notify('` + ChangesChannel + `', $1)::text FROM created`
+	SELECT ` + taskColumns + ` FROM created`
 
 func (w *writeTx) Insert(ctx context.Context, t todoapi.Task, maxTasks int) (todoapi.Task, error) {
 	if err := w.step("create task"); err != nil {
 		return todoapi.Task{}, err
 	}
 	keys := t.FoldedText()
-	var notified string
 	created, err := scanTask(w.q.QueryRow(ctx, insertTask,
 		w.userID, t.Title, t.Description, t.Completed, t.CompletedAt, t.Priority.Rank(),
 		nonNil(t.Tags), t.DueDate, t.CreatedAt, t.UpdatedAt,
-		keys.Title, keys.Description, keys.Tags, maxTasks), &notified)
+		keys.Title, keys.Description, keys.Tags, maxTasks))
 	if errors.Is(err, pgx.ErrNoRows) {
 		var one int
 		err := w.q.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1`, w.userID).Scan(&one)
@@ -137,6 +147,7 @@ func (w *writeTx) Insert(ctx context.Context, t todoapi.Task, maxTasks int) (tod
 	if err != nil {
 		return todoapi.Task{}, fail("create task", err)
 	}
+	w.committed = w.optimistic
 	return created, nil
 }
 
@@ -157,19 +168,18 @@ var saveTask = `
 		WHERE tasks.id = $12 AND tasks.user_id = $13 AND tasks.version = $15
 		RETURNING ` + qualified + `
 	)
-	SELECT ` + taskColumns + `, pg_notify('` + ChangesChannel + `', $13)::text FROM saved`
+	SELECT ` + taskColumns + ` FROM saved`
 
 func (w *writeTx) Save(ctx context.Context, t todoapi.Task) (todoapi.Task, error) {
 	if err := w.step("save task"); err != nil {
 		return todoapi.Task{}, err
 	}
 	keys := t.FoldedText()
-	var notified string
 	saved, err := scanTask(w.q.QueryRow(ctx, saveTask,
 		t.Title, t.Description, t.Completed, t.CompletedAt, t.Priority.Rank(),
 		nonNil(t.Tags), t.DueDate, t.UpdatedAt,
 		keys.Title, keys.Description, keys.Tags,
-		t.ID, w.userID, t.Version, t.Version-1), &notified)
+		t.ID, w.userID, t.Version, t.Version-1))
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Changed or deleted since it was read: the write reads again.
 		return todoapi.Task{}, fmt.Errorf("save task: %w", todoapi.ErrStale)
@@ -177,6 +187,7 @@ func (w *writeTx) Save(ctx context.Context, t todoapi.Task) (todoapi.Task, error
 	if err != nil {
 		return todoapi.Task{}, fail("save task", err)
 	}
+	w.committed = w.optimistic
 	return saved, nil
 }
 
@@ -193,20 +204,21 @@ var deleteTask = `
 		SELECT $2, change_seq, id, $4 FROM gone
 		RETURNING task_id
 	)
-	SELECT pg_notify('` + ChangesChannel + `', $2)::text FROM tomb`
+	SELECT task_id FROM tomb`
 
 func (w *writeTx) Delete(ctx context.Context, id, version int64, at time.Time) error {
 	if err := w.step("delete task"); err != nil {
 		return err
 	}
-	var notified string
-	err := w.q.QueryRow(ctx, deleteTask, id, w.userID, version, at).Scan(&notified)
+	var deleted int64
+	err := w.q.QueryRow(ctx, deleteTask, id, w.userID, version, at).Scan(&deleted)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("delete task: %w", todoapi.ErrStale)
 	}
 	if err != nil {
 		return fail("delete task", err)
 	}
+	w.committed = w.optimistic
 	return nil
 }
 
