@@ -31,9 +31,10 @@ type notifier struct {
 	mu      sync.Mutex
 	pending map[string]struct{}
 
-	wake    chan struct{} // capacity 1: a send is pending
-	stop    chan struct{}
-	stopped chan struct{}
+	wake     chan struct{} // capacity 1: a send is pending
+	stop     chan struct{}
+	stopOnce sync.Once
+	stopped  chan struct{}
 }
 
 // notifyRetry is how long the notifier waits after a failed send before
@@ -114,8 +115,9 @@ func (n *notifier) send() {
 	}
 }
 
-// close sends what is pending and stops the notifier.
+// close sends what is pending and stops the notifier. Closing again
+// (Store.Close twice) does nothing more.
 func (n *notifier) close() {
-	close(n.stop)
+	n.stopOnce.Do(func() { close(n.stop) })
 	<-n.stopped
 }
