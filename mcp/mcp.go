@@ -54,7 +54,7 @@ func NewHandler(c Config) http.Handler {
 		// No listChanged notifications: the tool set never changes.
 		Capabilities: &sdk.ServerCapabilities{Tools: &sdk.ToolCapabilities{}},
 	})
-	t.register(server)
+	t.metrics.ToolCallsKnown(t.register(server), outcomes)
 	maxBody := c.MaxBodyBytes
 	if maxBody <= 0 {
 		maxBody = todohttp.DefaultMaxBodyBytes
@@ -101,8 +101,8 @@ const (
 	outcomeError     = "error"     // the service failed (database, timeout, bug)
 )
 
-// Outcomes lists every outcome, for metrics that start at zero.
-var Outcomes = []string{outcomeOK, outcomeInvalid, outcomeNotFound, outcomeForbidden, outcomeQuota, outcomeError}
+// outcomes lists every outcome, for metrics that start at zero.
+var outcomes = []string{outcomeOK, outcomeInvalid, outcomeNotFound, outcomeForbidden, outcomeQuota, outcomeError}
 
 // handler is a tool's body: it reads the arguments and returns the
 // structured result with its one-line summary, or an error for the caller

@@ -534,7 +534,8 @@ func TestToolErrors(t *testing.T) {
 	_, body = rest(t, s, "", "GET", "/metrics", nil)
 	for _, want := range []string{`todoapi_mcp_tool_calls_total{outcome="ok",tool="add_task"} 2`,
 		`todoapi_mcp_tool_calls_total{outcome="quota",tool="add_task"} 1`,
-		`todoapi_mcp_tool_calls_total{outcome="not_found",tool="get_task"} 4`} {
+		`todoapi_mcp_tool_calls_total{outcome="not_found",tool="get_task"} 4`,
+		`todoapi_mcp_tool_calls_total{outcome="error",tool="delete_task"} 0`} {
 		if !bytes.Contains(body, []byte(want)) {
 			t.Errorf("metrics lack %s", want)
 		}

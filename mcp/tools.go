@@ -15,9 +15,11 @@ import (
 // The tools' names and argument names are the ones agent code written for
 // the Python design already calls; they must not change.
 
-func (t *tools) register(s *sdk.Server) {
+// register adds every tool to s and returns their names.
+func (t *tools) register(s *sdk.Server) (names []string) {
 	yes, no := true, false
 	add := func(name, title, desc string, in, out *jsonschema.Schema, ann sdk.ToolAnnotations, h handler) {
+		names = append(names, name)
 		ann.Title = title
 		// Every tool works on this service's data only.
 		ann.OpenWorldHint = &no
@@ -82,6 +84,7 @@ func (t *tools) register(s *sdk.Server) {
 		object(props{}), tagsSchema,
 		sdk.ToolAnnotations{ReadOnlyHint: true, IdempotentHint: true},
 		t.listTags)
+	return names
 }
 
 func (t *tools) addTask(ctx context.Context, user todoapi.User, a arguments) (any, string, error) {

@@ -177,6 +177,19 @@ func (m *Metrics) JWKSRefresh(err error) {
 	m.jwksRefreshes.WithLabelValues(result).Inc()
 }
 
+// ToolCallsKnown starts the tool-call series of every tool and outcome at
+// zero, so that dashboards and alerts see them before the first call.
+func (m *Metrics) ToolCallsKnown(tools, outcomes []string) {
+	if m == nil {
+		return
+	}
+	for _, tool := range tools {
+		for _, outcome := range outcomes {
+			m.toolCalls.WithLabelValues(tool, outcome)
+		}
+	}
+}
+
 // ToolCall records one MCP tool call and its outcome. tool and outcome come
 // from fixed lists, never from the client, so the series stay bounded.
 func (m *Metrics) ToolCall(tool, outcome string, d time.Duration) {
