@@ -32,6 +32,7 @@ func sessionEnv(ba *betterAuth, extra ...string) map[string]string {
 // TestBetterAuthSessionTokens drives every endpoint with Better Auth
 // session tokens, raw and signed, beside the JWTs of the same sessions.
 func TestBetterAuthSessionTokens(t *testing.T) {
+	t.Parallel()
 	ba := startBetterAuth(t, e2eFreePort(t), "EdDSA")
 	base := startTodoapiE2E(t, sessionEnv(ba))
 	alice := ba.signUp(t, "alice@example.com", "Alice")
@@ -111,6 +112,7 @@ func TestBetterAuthSessionTokens(t *testing.T) {
 // cache entry expires and is refused from then on; the cache holds at most
 // BETTER_AUTH_SESSION_CACHE_SIZE sessions.
 func TestBetterAuthSessionCache(t *testing.T) {
+	t.Parallel()
 	ba := startBetterAuth(t, e2eFreePort(t), "EdDSA")
 	const ttl = 3 * time.Second
 	base := startTodoapiE2E(t, sessionEnv(ba, "BETTER_AUTH_SESSION_CACHE_TTL", ttl.String()))
@@ -121,20 +123,20 @@ func TestBetterAuthSessionCache(t *testing.T) {
 		before := ba.getSessionCalls(t)
 		start := time.Now()
 		e2eAPI{t, base, s.session}.expect(200, "GET", "/api/me/tasks", nil, nil)
-		cached := time.Now() // the entry was made before this, so it expires before cached+ttl
 		for range 9 {
 			e2eAPI{t, base, s.session}.expect(200, "GET", "/api/me/tasks", nil, nil)
 		}
-		if time.Since(start) > ttl {
-			t.Skip("too slow to stay within the cache period")
+		// One call per cache period the ten requests spanned: one, unless
+		// the machine is slow enough for them to outlast the period.
+		n := ba.getSessionCalls(t) - before
+		if most := 1 + int(time.Since(start)/ttl); n < 1 || n > most {
+			t.Errorf("%d get-session calls for 10 requests in %s, want 1 per cache period (at most %d)", n, time.Since(start), most)
 		}
-		if n := ba.getSessionCalls(t) - before; n != 1 {
-			t.Errorf("%d get-session calls for 10 requests within the cache period, want 1", n)
-		}
-		time.Sleep(time.Until(cached.Add(ttl + 100*time.Millisecond)))
+		// Past the period of the last entry, the next request asks again.
+		time.Sleep(ttl + 100*time.Millisecond)
 		e2eAPI{t, base, s.session}.expect(200, "GET", "/api/me/tasks", nil, nil)
-		if n := ba.getSessionCalls(t) - before; n != 2 {
-			t.Errorf("%d get-session calls after the cache period, want 2", n)
+		if m := ba.getSessionCalls(t) - before; m != n+1 {
+			t.Errorf("%d get-session calls after the cache period, want %d", m, n+1)
 		}
 	})
 
@@ -149,10 +151,9 @@ func TestBetterAuthSessionCache(t *testing.T) {
 			api.expect(200, "GET", "/api/me/tasks", nil, nil)
 		}
 		took := e2eWaitStatus(t, api, "/api/me/tasks", 401, ttl+5*time.Second, "signed-out session")
-		if since := time.Since(cached); since > ttl+2*time.Second {
-			t.Errorf("refused %s after it was cached, want within the cache TTL %s", since, ttl)
-		}
-		t.Logf("signed-out session refused after %s", took.Round(time.Millisecond))
+		// How soon is the auth package's to test (on its fake clock);
+		// here it is enough that the refusal came.
+		t.Logf("signed-out session refused %s after it was cached (%s after sign-out)", time.Since(cached).Round(time.Millisecond), took.Round(time.Millisecond))
 		// …and stays refused, the refusal cached too.
 		before := ba.getSessionCalls(t)
 		for range 5 {
@@ -197,6 +198,7 @@ func TestBetterAuthSessionCache(t *testing.T) {
 // requests get 401 or 503, never anything else; a real session works again
 // once the bucket refills.
 func TestBetterAuthSessionFlood(t *testing.T) {
+	t.Parallel()
 	ba := startBetterAuth(t, e2eFreePort(t), "EdDSA")
 	const rps, burst = 2, 5
 	base := startTodoapiE2E(t, sessionEnv(ba,

@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -233,21 +234,29 @@ func (b *betterAuth) kids(t *testing.T) []string {
 	return kids
 }
 
-// startTodoapiE2E runs todoapi through run(), as main does, with env on top of
-// an isolated environment and a SQLite file in a temporary directory, and
-// returns its base URL. It stops when the test ends.
+// startTodoapiE2E runs todoapi through runWith, as main does, with env as
+// its only settings (besides a SQLite file in a temporary directory, any
+// free port and quiet logs), and returns its base URL. It stops when the
+// test ends. The process's environment is neither read nor changed, so
+// tests that use it can run in parallel.
 func startTodoapiE2E(t *testing.T, env map[string]string) string {
 	t.Helper()
-	isolate(t)
-	t.Setenv("DATABASE_URL", "sqlite:"+filepath.Join(t.TempDir(), "todo.db"))
-	for k, v := range env {
-		t.Setenv(k, v)
-	}
-	url, printed := serveInProcess(t)
+	url, printed := serveInProcess(t, e2eEnv(t, env))
 	if strings.Contains(printed(), "DEVELOPMENT MODE") {
 		t.Fatalf("todoapi started in development mode with %v", env)
 	}
 	return url
+}
+
+// e2eEnv is the getenv of an end-to-end todoapi with env as its settings.
+func e2eEnv(t *testing.T, env map[string]string) func(string) string {
+	all := map[string]string{
+		"DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "todo.db"),
+		"LOG_LEVEL":    "error",
+		"PORT":         "0",
+	}
+	maps.Copy(all, env)
+	return func(name string) string { return all[name] }
 }
 
 func e2eJSON(t *testing.T, v any) []byte {
@@ -379,8 +388,10 @@ func e2eWaitStatus(t *testing.T, a e2eAPI, path string, want int, within time.Du
 // endpoint with the JWTs it issues; then rotates Better Auth's signing key
 // under a running todoapi.
 func TestBetterAuthEndToEnd(t *testing.T) {
+	t.Parallel()
 	for _, alg := range []string{"EdDSA", "RS256", "ES256"} {
 		t.Run(alg, func(t *testing.T) {
+			t.Parallel()
 			ba := startBetterAuth(t, e2eFreePort(t), alg)
 			base := startTodoapiE2E(t, map[string]string{
 				"BETTER_AUTH_URL": ba.url,
@@ -621,6 +632,7 @@ func rotateKeys(t *testing.T, ba *betterAuth, base string, alice baAccount) {
 // up (start-up must not fail), and accepts its tokens once it is, with the
 // default JWKS intervals.
 func TestBetterAuthStartsAfterTodoapi(t *testing.T) {
+	t.Parallel()
 	port := e2eFreePort(t)
 	authURL := fmt.Sprintf("http://127.0.0.1:%d", port)
 	base := startTodoapiE2E(t, map[string]string{"BETTER_AUTH_URL": authURL})
@@ -642,6 +654,7 @@ func TestBetterAuthStartsAfterTodoapi(t *testing.T) {
 // together; HS256 tokens from `todoapi token` and Better Auth's JWTs both
 // work, each held to its own iss/aud rules.
 func TestBetterAuthWithSecretSideBySide(t *testing.T) {
+	t.Parallel()
 	ba := startBetterAuth(t, e2eFreePort(t), "EdDSA")
 	const secret = "side-by-side-secret-0123456789abcdef"
 	base := startTodoapiE2E(t, map[string]string{"BETTER_AUTH_URL": ba.url, "BETTER_AUTH_SECRET": secret})
@@ -650,7 +663,7 @@ func TestBetterAuthWithSecretSideBySide(t *testing.T) {
 	e2eAPI{t, base, ba.token(t, alice)}.expect(200, "GET", "/api/me/tasks", nil, nil)
 
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"token", "--sub", "svc"}, &out); err != nil {
+	if err := runWith(context.Background(), []string{"token", "--sub", "svc"}, &out, e2eEnv(t, map[string]string{"BETTER_AUTH_SECRET": secret})); err != nil {
 		t.Fatal(err)
 	}
 	e2eAPI{t, base, strings.TrimSpace(out.String())}.expect(200, "GET", "/api/svc/tasks", nil, nil)
@@ -675,6 +688,7 @@ func TestBetterAuthWithSecretSideBySide(t *testing.T) {
 // not leave the new key's tokens refused until some cool-down ends. With
 // the default JWKS intervals the first request with the new key is a 200.
 func TestBetterAuthRotationAfterBogusKid(t *testing.T) {
+	t.Parallel()
 	ba := startBetterAuth(t, e2eFreePort(t), "EdDSA")
 	base := startTodoapiE2E(t, map[string]string{"BETTER_AUTH_URL": ba.url})
 	alice := ba.signUp(t, "alice@example.com", "Alice")

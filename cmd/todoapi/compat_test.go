@@ -12,6 +12,7 @@ import (
 // decoding), and a numeric sub is the user id as its digits (SPEC §3.1),
 // as frontends written for the Python design rely on.
 func TestSecretBytesAndNumericSub(t *testing.T) {
+	t.Parallel()
 	const secret = "  c2VjcmV0LXdpdGgtc3BhY2Vz= "
 	base := startTodoapiE2E(t, map[string]string{"BETTER_AUTH_SECRET": secret})
 	sign := func(key string, sub any) string {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,19 +21,19 @@ import (
 // test and returns its base URL; the server stops when the test ends.
 func edgeServe(t *testing.T) string {
 	t.Helper()
-	url, _ := serveInProcess(t)
+	url, _ := serveInProcess(t, os.Getenv)
 	return url
 }
 
-// serveInProcess runs todoapi through run(), as main does, with the
-// environment the test has set, and returns its base URL and what it has
-// printed so far. The server stops, and must stop cleanly, when the test ends.
-func serveInProcess(t *testing.T) (url string, printed func() string) {
+// serveInProcess runs todoapi through runWith, as main does, with the
+// settings getenv gives, and returns its base URL and what it has printed
+// so far. The server stops, and must stop cleanly, when the test ends.
+func serveInProcess(t *testing.T, getenv func(string) string) (url string, printed func() string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, out) }()
+	go func() { done <- runWith(ctx, nil, out, getenv) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

@@ -30,17 +30,24 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
+	return runWith(ctx, args, stdout, os.Getenv)
+}
+
+// runWith is run with the environment read through getenv, so that tests
+// can start servers side by side, each with its own settings, without
+// changing the process's environment.
+func runWith(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
 	cmd := "serve"
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
 	case "serve":
-		return serve(ctx, args, stdout)
+		return serve(ctx, args, stdout, getenv)
 	case "migrate":
-		return migrate(ctx, args, stdout)
+		return migrate(ctx, args, stdout, getenv)
 	case "token":
-		return token(args, stdout)
+		return token(args, stdout, getenv)
 	case "version":
 		fmt.Fprintln(stdout, "todoapi", versionString())
 		return nil

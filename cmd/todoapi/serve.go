@@ -96,11 +96,11 @@ func redact(s string) string {
 	return scheme + "://" + rest
 }
 
-func migrate(ctx context.Context, args []string, stdout io.Writer) error {
+func migrate(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
 	if err := newFlags("migrate", stdout).Parse(args); err != nil {
 		return err
 	}
-	c, err := loadConfig(os.Getenv)
+	c, err := loadConfig(getenv)
 	if err != nil {
 		return err
 	}
@@ -116,11 +116,11 @@ func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-func serve(ctx context.Context, args []string, stdout io.Writer) error {
+func serve(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
 	if err := newFlags("serve", stdout).Parse(args); err != nil {
 		return err
 	}
-	c, err := loadConfig(os.Getenv)
+	c, err := loadConfig(getenv)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/todoapi/todoapi/auth"
@@ -12,7 +11,7 @@ import (
 
 // token prints an HS256 token signed with BETTER_AUTH_SECRET, for trying the
 // API with curl against a server that shares that secret.
-func token(args []string, stdout io.Writer) error {
+func token(args []string, stdout io.Writer, getenv func(string) string) error {
 	fs := newFlags("token", stdout)
 	sub := fs.String("sub", "", "user id to put in the token's sub claim (required)")
 	email := fs.String("email", "", "email claim")
@@ -27,7 +26,7 @@ func token(args []string, stdout io.Writer) error {
 	if *ttl <= 0 {
 		return errors.New("token: --ttl must be positive")
 	}
-	c, err := loadConfig(os.Getenv)
+	c, err := loadConfig(getenv)
 	if err != nil {
 		return err
 	}
