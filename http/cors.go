@@ -8,9 +8,10 @@ import (
 
 // corsExposed are the response headers a browser script may read besides
 // the CORS-safelisted ones: where a created task lives, list paging and
-// counts, when to retry, the id to quote in a bug report, and the version
-// to make an edit conditional on.
-var corsExposed = []string{"Location", "Link", "X-Total-Count", "Retry-After", "X-Request-ID", "ETag"}
+// counts, when to retry, the id to quote in a bug report, the version to
+// make an edit conditional on, and a 401's challenge, from which an MCP
+// client in a browser learns where to get a token for /mcp.
+var corsExposed = []string{"Location", "Link", "X-Total-Count", "Retry-After", "X-Request-ID", "ETag", "WWW-Authenticate"}
 
 // withCORS answers CORS for the configured origins only (SPEC §5): other
 // origins get no CORS headers at all, so browsers keep their pages from

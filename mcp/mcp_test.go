@@ -106,7 +106,7 @@ func newServer(t testing.TB, open func(testing.TB) store, limit api.RateLimit) *
 	srv.Start()
 	srv.Config.Handler = api.NewHandler(api.Config{
 		Tasks: service, Verifier: verifier, Database: st, Logger: log, Metrics: m,
-		UserRateLimit: limit, PublicURL: srv.URL,
+		UserRateLimit: limit, PublicURL: srv.URL, CORSOrigins: []string{"http://localhost:3000"},
 		AuthorizationServers: []string{"https://auth.example.com/api/auth"},
 		MCP:                  mcp.NewHandler(mcp.Config{Tasks: service, Logger: log, Metrics: m, Version: "test"}),
 	})
@@ -584,6 +584,19 @@ func TestAuthentication(t *testing.T) {
 			t.Errorf("token %q: %d, WWW-Authenticate %q; want 401, %q", tok, resp.StatusCode, resp.Header.Get("WWW-Authenticate"), challenge)
 		}
 	}
+	// A browser-based client of an allowed origin can read the challenge.
+	req, _ := http.NewRequest("POST", s.url+"/mcp", strings.NewReader(`{}`))
+	req.Header.Set("Origin", "http://localhost:3000")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "Www-Authenticate") {
+		t.Errorf("cross-origin 401: %d, Expose-Headers %q", resp.StatusCode, resp.Header.Get("Access-Control-Expose-Headers"))
+	}
+
 	// Stateless: no stream to open (GET) or session to end (DELETE).
 	for _, method := range []string{"GET", "DELETE"} {
 		status, body := rest(t, s, token(t, "x"), method, "/mcp", nil)
