@@ -98,11 +98,12 @@ const (
 	outcomeNotFound  = "not_found" // no such task for this user
 	outcomeForbidden = "forbidden" // a user_id that is not the token's user
 	outcomeQuota     = "quota"     // the user holds as many tasks as allowed
+	outcomeConflict  = "conflict"  // the task's version was not the one given
 	outcomeError     = "error"     // the service failed (database, timeout, bug)
 )
 
 // outcomes lists every outcome, for metrics that start at zero.
-var outcomes = []string{outcomeOK, outcomeInvalid, outcomeNotFound, outcomeForbidden, outcomeQuota, outcomeError}
+var outcomes = []string{outcomeOK, outcomeInvalid, outcomeNotFound, outcomeForbidden, outcomeQuota, outcomeConflict, outcomeError}
 
 // handler is a tool's body: it reads the arguments and returns the
 // structured result with its one-line summary, or an error for the caller
@@ -175,6 +176,8 @@ func outcomeOf(err error, status int) string {
 		return outcomeNotFound
 	case status == http.StatusUnprocessableEntity:
 		return outcomeInvalid
+	case status == http.StatusPreconditionFailed:
+		return outcomeConflict
 	}
 	return outcomeError
 }
@@ -248,6 +251,22 @@ func (a arguments) taskID() (int64, error) {
 		return 0, todoapi.ErrNotFound
 	}
 	return id, nil
+}
+
+// precondition reads the optional version argument of a write: the write
+// happens only if the task still has that version, as If-Match makes a
+// REST write conditional.
+func (a arguments) precondition() []todoapi.Precondition {
+	raw, ok := a.raw["version"]
+	if !ok || string(raw) == "null" {
+		return nil
+	}
+	var v int64
+	if err := json.Unmarshal(raw, &v); err != nil || v < 1 {
+		a.bad["version"] = "must be a positive integer, the version of the task as last read"
+		return nil
+	}
+	return []todoapi.Precondition{todoapi.IfVersion(v)}
 }
 
 // field decodes the argument named key into f, as a REST body field is

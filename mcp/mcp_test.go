@@ -391,9 +391,9 @@ func checkToolList(t *testing.T, tools []*sdk.Tool) {
 		"add_task":      {"title", "description", "priority", "tags", "due_date", "user_id"},
 		"list_tasks":    {"status", "priority", "tag", "q", "due_before", "due_after", "sort", "limit", "cursor", "user_id"},
 		"get_task":      {"task_id", "user_id"},
-		"update_task":   {"task_id", "title", "description", "completed", "priority", "tags", "due_date", "user_id"},
-		"complete_task": {"task_id", "completed", "user_id"},
-		"delete_task":   {"task_id", "user_id"},
+		"update_task":   {"task_id", "title", "description", "completed", "priority", "tags", "due_date", "version", "user_id"},
+		"complete_task": {"task_id", "completed", "version", "user_id"},
+		"delete_task":   {"task_id", "version", "user_id"},
 		"list_tags":     {"user_id"},
 	}
 	if len(byName) != len(want) {
@@ -505,8 +505,32 @@ func TestToolErrors(t *testing.T) {
 		t.Errorf("numeric user_id: %+v", p)
 	}
 
-	// The quota.
-	a.call("add_task", map[string]any{"title": "one"}, false, nil)
+	// The quota, and writes made conditional on the version an agent read.
+	var task struct {
+		ID      int64  `json:"id"`
+		Title   string `json:"title"`
+		Version int64  `json:"version"`
+	}
+	a.call("add_task", map[string]any{"title": "one"}, false, &task)
+	read := task.Version
+	a.call("update_task", map[string]any{"task_id": task.ID, "title": "one, renamed", "version": read}, false, &task)
+	if task.Version != read+1 {
+		t.Fatalf("conditional update: %+v", task)
+	}
+	for _, tool := range []string{"update_task", "complete_task", "delete_task"} {
+		a.call(tool, map[string]any{"task_id": task.ID, "title": "stale", "version": read}, true, &p)
+		if p.Status != 412 {
+			t.Errorf("%s with a stale version: %+v", tool, p)
+		}
+	}
+	a.call("get_task", map[string]any{"task_id": task.ID}, false, &task)
+	if task.Title != "one, renamed" || task.Version != read+1 {
+		t.Fatalf("a stale write changed the task: %+v", task)
+	}
+	a.call("complete_task", map[string]any{"task_id": task.ID, "version": "new"}, true, &p)
+	if p.field("version") == "" {
+		t.Errorf("version of the wrong type: %+v", p)
+	}
 	a.call("add_task", map[string]any{"title": "two"}, false, nil)
 	a.call("add_task", map[string]any{"title": "three"}, true, &p)
 	if p.Status != 422 || !strings.Contains(p.Detail, "quota") {
@@ -535,6 +559,7 @@ func TestToolErrors(t *testing.T) {
 	for _, want := range []string{`todoapi_mcp_tool_calls_total{outcome="ok",tool="add_task"} 2`,
 		`todoapi_mcp_tool_calls_total{outcome="quota",tool="add_task"} 1`,
 		`todoapi_mcp_tool_calls_total{outcome="not_found",tool="get_task"} 4`,
+		`todoapi_mcp_tool_calls_total{outcome="conflict",tool="delete_task"} 1`,
 		`todoapi_mcp_tool_calls_total{outcome="error",tool="delete_task"} 0`} {
 		if !bytes.Contains(body, []byte(want)) {
 			t.Errorf("metrics lack %s", want)

@@ -53,6 +53,7 @@ func (t *tools) register(s *sdk.Server) (names []string) {
 
 	update := taskFields()
 	update["task_id"] = taskIDSchema
+	update["version"] = versionSchema
 	update["title"] = withDesc(update["title"], "New title, 1 to 200 characters.")
 	add("update_task", "Update a task",
 		"Change fields of one of the user's tasks. Only the fields given change; omitted fields keep their values. "+
@@ -66,6 +67,7 @@ func (t *tools) register(s *sdk.Server) (names []string) {
 			"Calling it again changes nothing, so it is safe to retry. Returns the task.",
 		object(props{
 			"task_id": taskIDSchema,
+			"version": versionSchema,
 			"completed": {Type: "boolean", Default: []byte("true"),
 				Description: "true (the default) marks the task completed; false reopens it."},
 		}, "task_id"), taskSchema,
@@ -74,7 +76,7 @@ func (t *tools) register(s *sdk.Server) (names []string) {
 
 	add("delete_task", "Delete a task",
 		"Delete one of the user's tasks for good. Returns {deleted: true, task_id}.",
-		object(props{"task_id": taskIDSchema}, "task_id"), deletedSchema,
+		object(props{"task_id": taskIDSchema, "version": versionSchema}, "task_id"), deletedSchema,
 		sdk.ToolAnnotations{DestructiveHint: &yes, IdempotentHint: true},
 		t.deleteTask)
 
@@ -112,7 +114,11 @@ func (t *tools) updateTask(ctx context.Context, user todoapi.User, a arguments) 
 	if err != nil {
 		return nil, "", err
 	}
-	task, err := t.tasks.UpdateTask(ctx, user, id, a.patch())
+	cond := a.precondition()
+	if err := a.invalid(); err != nil {
+		return nil, "", err
+	}
+	task, err := t.tasks.UpdateTask(ctx, user, id, a.patch(), cond...)
 	if err != nil {
 		return nil, "", err
 	}
@@ -131,7 +137,11 @@ func (t *tools) completeTask(ctx context.Context, user todoapi.User, a arguments
 		// so absent means true rather than the REST toggle's flip.
 		completed = todoapi.Value(true)
 	}
-	task, err := t.tasks.CompleteTask(ctx, user, id, completed)
+	cond := a.precondition()
+	if err := a.invalid(); err != nil {
+		return nil, "", err
+	}
+	task, err := t.tasks.CompleteTask(ctx, user, id, completed, cond...)
 	if err != nil {
 		return nil, "", err
 	}
@@ -153,7 +163,11 @@ func (t *tools) deleteTask(ctx context.Context, user todoapi.User, a arguments) 
 	if err != nil {
 		return nil, "", err
 	}
-	if err := t.tasks.DeleteTask(ctx, user, id); err != nil {
+	cond := a.precondition()
+	if err := a.invalid(); err != nil {
+		return nil, "", err
+	}
+	if err := t.tasks.DeleteTask(ctx, user, id, cond...); err != nil {
 		return nil, "", err
 	}
 	return deleted{Deleted: true, TaskID: id}, "Deleted task " + strconv.FormatInt(id, 10) + ".", nil
@@ -247,6 +261,9 @@ var (
 		Description: `Optional: the signed-in user's id, or "me". The tools always act for the signed-in user; any other value fails the call.`}
 	taskIDSchema = &jsonschema.Schema{Type: "integer", Minimum: ptr(1.0),
 		Description: "The task's id, as add_task and list_tasks return it."}
+	versionSchema = &jsonschema.Schema{Type: "integer", Minimum: ptr(1.0),
+		Description: "Optional: the task's version as you last read it. The change is made only if nobody changed the task since; " +
+			"otherwise the call fails (status 412) and changes nothing: read the task again and decide anew."}
 	timestampDesc = "RFC 3339 timestamp (2026-12-01T17:00:00Z, any offset), a date YYYY-MM-DD (midnight UTC), or YYYY-MM-DDTHH:MM[:SS] (UTC)."
 	priorities    = []any{"low", "medium", "high"}
 )
@@ -296,6 +313,7 @@ var taskSchema = func() *jsonschema.Schema {
 	nullableTime := &jsonschema.Schema{Types: []string{"string", "null"}}
 	p := props{
 		"id":           {Type: "integer", Description: "The task_id the other tools take."},
+		"version":      {Type: "integer", Description: "Grows with every change; pass it to a write to make it conditional."},
 		"user_id":      {Type: "string"},
 		"title":        {Type: "string"},
 		"description":  {Types: []string{"string", "null"}},

@@ -95,7 +95,7 @@ func New() *Metrics {
 		}, []string{"result"}),
 		toolCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "mcp_tool_calls_total",
-			Help: "MCP tool calls, by tool and outcome (ok, invalid, not_found, forbidden, quota, error).",
+			Help: "MCP tool calls, by tool and outcome (ok, invalid, not_found, forbidden, quota, conflict, error).",
 		}, []string{"tool", "outcome"}),
 		toolDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "mcp_tool_call_duration_seconds",
