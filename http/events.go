@@ -49,6 +49,10 @@ type EventsConfig struct {
 	// Ticker makes the heartbeat ticker; tests replace it. Nil:
 	// time.NewTicker.
 	Ticker func(d time.Duration) (ticks <-chan time.Time, stop func())
+
+	// batch is how many feed entries one read takes (eventsBatch); tests
+	// make it small.
+	batch int
 }
 
 // Defaults of EventsConfig.
@@ -63,6 +67,10 @@ const (
 // may ask for); a stream that is far behind catches up in reads of this
 // size.
 const eventsBatch = 1000
+
+// maxIdleStreamBuffer is the most buffer an open stream keeps between
+// writes.
+const maxIdleStreamBuffer = 16 << 10
 
 // streamRetryAfter is the Retry-After of a refused stream: streams are long
 // and slots free up slowly, so a client retrying sooner would only be
@@ -81,6 +89,9 @@ func (c EventsConfig) withDefaults() EventsConfig {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = defaultEventsWriteTimeout
+	}
+	if c.batch <= 0 {
+		c.batch = eventsBatch
 	}
 	if c.Ticker == nil {
 		c.Ticker = func(d time.Duration) (<-chan time.Time, func()) {
@@ -248,7 +259,7 @@ func (s *server) streamEvents(ctx context.Context, in *eventsInput) (*eventsOutp
 			return nil, s.problemFor(ctx, err, "query")
 		}
 	}
-	first, err := s.feed.Changes(ctx, user, pos, eventsBatch)
+	first, err := s.feed.Changes(ctx, user, pos, s.events.batch)
 	if err != nil {
 		done()
 		return nil, s.problemFor(ctx, renameSince(err, fromHeader), "")
@@ -297,7 +308,7 @@ func (s *server) feedEnd(ctx context.Context, user todoapi.User) (string, error)
 	}
 	since := ""
 	for {
-		page, err := s.feed.Changes(ctx, user, since, eventsBatch)
+		page, err := s.feed.Changes(ctx, user, since, s.events.batch)
 		if err != nil {
 			return "", err
 		}
@@ -358,7 +369,7 @@ func (st *stream) run(ctx context.Context, first todoapi.ChangePage, wake <-chan
 			case <-wake:
 			}
 		}
-		page, err := st.s.feed.Changes(ctx, st.user, st.pos, eventsBatch)
+		page, err := st.s.feed.Changes(ctx, st.user, st.pos, st.s.events.batch)
 		if err != nil {
 			// The client reconnects with its last id and resumes from the
 			// feed, on this replica or another.
@@ -418,6 +429,11 @@ func (st *stream) flush() bool {
 	_ = st.rc.SetWriteDeadline(time.Now().Add(st.s.events.WriteTimeout))
 	_, err := st.w.Write(st.buf.Bytes())
 	st.buf.Reset()
+	if st.buf.Cap() > maxIdleStreamBuffer {
+		// A catch-up of a long backlog must not pin its buffer for the
+		// rest of a stream that will mostly idle.
+		st.buf = bytes.Buffer{}
+	}
 	if err == nil {
 		err = st.rc.Flush()
 	}

@@ -51,6 +51,7 @@ func (c *eventsClock) advance(d time.Duration) {
 
 type eventsOptions struct {
 	maxPerUser, maxAll    int
+	batch                 int
 	readTimeout, writeTTL time.Duration
 	cors                  []string
 }
@@ -78,7 +79,7 @@ func newEventsEnv(t *testing.T, open func(*testing.T) testStore, o eventsOptions
 		Tasks: svc, Verifier: verifier, Database: store, Version: "test",
 		Hub: e.hub, Tickets: e.tickets, CORSOrigins: o.cors,
 		Events: EventsConfig{
-			MaxStreamsPerUser: o.maxPerUser, MaxStreams: o.maxAll,
+			MaxStreamsPerUser: o.maxPerUser, MaxStreams: o.maxAll, batch: o.batch,
 			Stop: e.stop,
 			Ticker: func(time.Duration) (<-chan time.Time, func()) {
 				return e.ticks, func() {}
@@ -645,4 +646,42 @@ func TestEventsExpiredPosition(t *testing.T) {
 	if old.res.StatusCode != http.StatusGone {
 		t.Fatalf("a position past the retention: %d %s, want 410", old.res.StatusCode, body)
 	}
+}
+
+// TestEventsCatchUpInBatches: a stream far behind reads the feed in several
+// reads, on connect and after a wake-up, and still delivers every change
+// once, in order.
+func TestEventsCatchUpInBatches(t *testing.T) {
+	eachEventsStore(t, eventsOptions{batch: 2}, func(t *testing.T, e *eventsEnv) {
+		tok := token(t, "alice")
+		auth := []string{"Authorization", "Bearer " + tok}
+		s, ready := e.ready(t, "/api/me/events", auth...)
+		s.close()
+		create := func(i int) {
+			t.Helper()
+			if status, _, body := e.call(t, "POST", "/api/me/tasks", tok, fmt.Sprintf(`{"title":"t%d"}`, i)); status != http.StatusCreated {
+				t.Fatalf("create: %d %s", status, body)
+			}
+		}
+		for i := range 7 {
+			create(i)
+		}
+		r, _ := e.ready(t, "/api/me/events", append(auth, "Last-Event-ID", ready.id)...)
+		next := func(i int) {
+			t.Helper()
+			if ev := r.next(t); !strings.Contains(ev.data, fmt.Sprintf(`"title":"t%d"`, i)) {
+				t.Fatalf("event %d: %+v", i, ev)
+			}
+		}
+		for i := range 7 {
+			next(i)
+		}
+		// A burst while connected: its wake-ups merge, and reads take two at a time.
+		for i := 7; i < 12; i++ {
+			create(i)
+		}
+		for i := 7; i < 12; i++ {
+			next(i)
+		}
+	})
 }
