@@ -101,6 +101,17 @@ func (c *stmtCache) txQueryRow(ctx context.Context, tx *sql.Tx, query string, ar
 	return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 }
 
+// txExec is txQueryRow for statements that return no rows.
+func (c *stmtCache) txExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	c.mu.Lock()
+	st := c.m[query]
+	c.mu.Unlock()
+	if st == nil {
+		return tx.ExecContext(ctx, query, args...)
+	}
+	return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+}
+
 func (c *stmtCache) close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -17,30 +17,36 @@ import (
 // numbers. No step can then find a task changed since it was read, and a
 // write runs its function once.
 
+// A write step numbers its task or tombstone with the user's change number
+// plus one, read in the same statement; triggers (migration 0009) then move
+// the user's number to it. Under the writer's lock no other write comes in
+// between.
 const (
-	nextSeq = `UPDATE users SET change_seq = change_seq + 1 WHERE id = ? RETURNING change_seq`
-	// nextSeqUnderQuota takes the next number only while the user holds
-	// fewer tasks than the quota; task_count is kept by triggers.
-	nextSeqUnderQuota = `UPDATE users SET change_seq = change_seq + 1 WHERE id = ? AND task_count < ? RETURNING change_seq`
-	userExists        = `SELECT 1 FROM users WHERE id = ?`
-	insertTask        = `
+	userExists = `SELECT 1 FROM users WHERE id = ?`
+	// insertTask inserts only while the user holds fewer tasks than the
+	// quota; task_count is kept by triggers.
+	insertTask = `
 		INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at,
 			title_key, description_key, tag_keys, version, change_seq, created_seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+		SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, change_seq + 1, change_seq + 1
+		FROM users WHERE id = ? AND task_count < ?
 		RETURNING ` + taskColumns
 	saveTask = `
 		UPDATE tasks SET title = ?, description = ?, completed = ?, completed_at = ?,
 			priority = ?, tags = ?, due_date = ?, updated_at = ?,
-			title_key = ?, description_key = ?, tag_keys = ?, version = ?, change_seq = ?
+			title_key = ?, description_key = ?, tag_keys = ?, version = ?,
+			change_seq = (SELECT change_seq + 1 FROM users WHERE id = tasks.user_id)
 		WHERE id = ? AND user_id = ? AND version = ?
 		RETURNING ` + taskColumns
 	deleteTask = `DELETE FROM tasks WHERE id = ? AND user_id = ? AND version = ?`
-	insertTomb = `INSERT INTO tombstones (user_id, seq, task_id, deleted_at) VALUES (?, ?, ?, ?)`
+	insertTomb = `
+		INSERT INTO tombstones (user_id, seq, task_id, deleted_at)
+		SELECT id, change_seq + 1, ?, ? FROM users WHERE id = ?`
 	loadTask   = `SELECT ` + taskColumns + ` FROM tasks WHERE id = ? AND user_id = ?`
 	taskExists = `SELECT 1 FROM tasks WHERE id = ? AND user_id = ?`
 )
 
-var writeStatements = []string{nextSeq, nextSeqUnderQuota, userExists, insertTask, saveTask, deleteTask, insertTomb, loadTask, taskExists}
+var writeStatements = []string{userExists, insertTask, saveTask, deleteTask, insertTomb, loadTask, taskExists}
 
 // Write runs fn in the committer's next batch (group.go), in one
 // transaction with the other writes waiting at that moment, and returns
@@ -87,8 +93,9 @@ func (w *writeTx) Insert(ctx context.Context, t todoapi.Task, maxTasks int) (tod
 	if err != nil {
 		return todoapi.Task{}, fmt.Errorf("create task: %w", err)
 	}
-	var seq int64
-	err = w.row(ctx, nextSeqUnderQuota, w.userID, maxTasks).Scan(&seq)
+	created, err := scanTask(w.row(ctx, insertTask,
+		v.title, v.description, v.completed, v.completedAt, v.priority, v.tags, v.dueDate, v.createdAt, v.updatedAt,
+		v.titleKey, v.descriptionKey, v.tagKeys, w.userID, maxTasks))
 	if errors.Is(err, sql.ErrNoRows) {
 		var one int
 		if err := w.row(ctx, userExists, w.userID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
@@ -96,12 +103,6 @@ func (w *writeTx) Insert(ctx context.Context, t todoapi.Task, maxTasks int) (tod
 		}
 		return todoapi.Task{}, fmt.Errorf("create task: %w", todoapi.ErrQuotaExceeded)
 	}
-	if err != nil {
-		return todoapi.Task{}, w.s.fail("create task", err)
-	}
-	created, err := scanTask(w.row(ctx, insertTask,
-		w.userID, v.title, v.description, v.completed, v.completedAt, v.priority, v.tags, v.dueDate, v.createdAt, v.updatedAt,
-		v.titleKey, v.descriptionKey, v.tagKeys, seq, seq))
 	if err != nil {
 		return todoapi.Task{}, w.s.fail("create task", err)
 	}
@@ -113,13 +114,9 @@ func (w *writeTx) Save(ctx context.Context, t todoapi.Task) (todoapi.Task, error
 	if err != nil {
 		return todoapi.Task{}, fmt.Errorf("save task: %w", err)
 	}
-	var seq int64
-	if err := w.row(ctx, nextSeq, w.userID).Scan(&seq); err != nil {
-		return todoapi.Task{}, w.s.fail("save task: next change", err)
-	}
 	saved, err := scanTask(w.row(ctx, saveTask,
 		v.title, v.description, v.completed, v.completedAt, v.priority, v.tags, v.dueDate, v.updatedAt,
-		v.titleKey, v.descriptionKey, v.tagKeys, t.Version, seq,
+		v.titleKey, v.descriptionKey, v.tagKeys, t.Version,
 		t.ID, w.userID, t.Version-1))
 	if errors.Is(err, sql.ErrNoRows) {
 		return todoapi.Task{}, w.stale(ctx, "save task", t.ID)
@@ -131,11 +128,7 @@ func (w *writeTx) Save(ctx context.Context, t todoapi.Task) (todoapi.Task, error
 }
 
 func (w *writeTx) Delete(ctx context.Context, id, version int64, at time.Time) error {
-	var seq int64
-	if err := w.row(ctx, nextSeq, w.userID).Scan(&seq); err != nil {
-		return w.s.fail("delete task: next change", err)
-	}
-	res, err := w.tx.ExecContext(w.ctx, deleteTask, id, w.userID, version)
+	res, err := w.s.writes.txExec(w.ctx, w.tx, deleteTask, id, w.userID, version)
 	if err != nil {
 		return w.s.fail("delete task", err)
 	}
@@ -144,7 +137,7 @@ func (w *writeTx) Delete(ctx context.Context, id, version int64, at time.Time) e
 	} else if n == 0 {
 		return w.stale(ctx, "delete task", id)
 	}
-	if _, err := w.tx.ExecContext(w.ctx, insertTomb, w.userID, seq, id, at.UnixMicro()); err != nil {
+	if _, err := w.s.writes.txExec(w.ctx, w.tx, insertTomb, id, at.UnixMicro(), w.userID); err != nil {
 		return w.s.fail("delete task: tombstone", err)
 	}
 	return nil
