@@ -337,10 +337,10 @@ func (st *stream) run(ctx context.Context, first todoapi.ChangePage, wake <-chan
 	// would hold events back.
 	h.Set("X-Accel-Buffering", "no")
 	h.Del("Content-Length")
-	// The read deadline the server set for the request would end the
-	// stream once it passed (net/http cancels the request when its
-	// background read times out); a stream reads nothing after its
-	// headers.
+	// A stream reads nothing after its headers, so no read deadline may
+	// end it. (net/http clears the request's own once the handler runs
+	// and the body is read; this clears any that a layer in between may
+	// have set for reading a body.)
 	_ = st.rc.SetReadDeadline(time.Time{})
 	st.w.WriteHeader(http.StatusOK)
 

@@ -78,6 +78,8 @@ func newEventsEnv(t *testing.T, open func(*testing.T) testStore, o eventsOptions
 	h := NewHandler(Config{
 		Tasks: svc, Verifier: verifier, Database: store, Version: "test",
 		Hub: e.hub, Tickets: e.tickets, CORSOrigins: o.cors,
+		// As serve sets it: a request's read timeout bounds its body too.
+		BodyReadTimeout: o.readTimeout,
 		Events: EventsConfig{
 			MaxStreamsPerUser: o.maxPerUser, MaxStreams: o.maxAll, batch: o.batch,
 			Stop: e.stop,
@@ -87,6 +89,9 @@ func newEventsEnv(t *testing.T, open func(*testing.T) testStore, o eventsOptions
 		},
 	})
 	e.srv = httptest.NewUnstartedServer(h)
+	// The headers get all the time a loaded machine may need; the
+	// timeouts under test start after them.
+	e.srv.Config.ReadHeaderTimeout = 30 * time.Second
 	e.srv.Config.ReadTimeout = o.readTimeout
 	e.srv.Config.WriteTimeout = o.writeTTL
 	e.srv.Start()
