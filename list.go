@@ -60,12 +60,23 @@ var sortKeyNames = [...]string{
 	SortPriority: "priority",
 }
 
-// sortKeyAliases are other spellings clients send (SPEC §3.3, §7).
-var sortKeyAliases = map[string]SortKey{
-	"created_at":   SortCreated,
-	"updated_at":   SortUpdated,
-	"created_date": SortCreated,
-	"updated_date": SortUpdated,
+// sortAlias is another spelling of a sort key that clients send. The
+// Python design's spellings of the creation and update times list newest
+// first whatever the sign, as that design does; only an explicit ascending
+// order turns them around.
+type sortAlias struct {
+	key         SortKey
+	newestFirst bool
+}
+
+var sortKeyAliases = map[string]sortAlias{
+	"created_at":   {SortCreated, true},
+	"created_date": {SortCreated, true},
+	"createdAt":    {SortCreated, true},
+	"updated_at":   {SortUpdated, true},
+	"updated_date": {SortUpdated, true},
+	"updatedAt":    {SortUpdated, true},
+	"dueDate":      {SortDueDate, false},
 }
 
 func (k SortKey) String() string {
@@ -75,6 +86,12 @@ func (k SortKey) String() string {
 	return "SortKey(" + strconv.Itoa(int(k)) + ")"
 }
 
+// naturallyAscending reports the direction a key's bare name lists in:
+// ascending for every key but priority, whose bare name lists the most
+// important tasks first (high, medium, low), which is what a user choosing
+// "sort by priority" expects.
+func (k SortKey) naturallyAscending() bool { return k != SortPriority }
+
 // Sort is a list order: by Key, ascending when Asc, and then by task id in
 // the same direction, so that the order is total and a cursor names exactly
 // one position in it. The zero value is the default order, newest first.
@@ -82,36 +99,73 @@ func (k SortKey) String() string {
 // Two keys have rules of their own: SortTitle compares Fold(title) byte by
 // byte, which is Unicode code point order (no locale: "é" sorts after "z"),
 // and SortDueDate puts tasks without a due date after all dated tasks in
-// both directions. SortPriority ascending is low, medium, high.
+// both directions. SortPriority ascending is by rank, low, medium, high;
+// its bare name "priority" is the other direction (see naturallyAscending).
 type Sort struct {
 	Key SortKey
 	Asc bool
 }
 
-// String is the canonical spelling of s as the sort parameter takes it.
+// String is the canonical spelling of s as the sort parameter takes it: the
+// key's name for its natural direction, preceded by "-" for the other.
 func (s Sort) String() string {
-	if s.Asc {
+	if s.Asc == s.Key.naturallyAscending() {
 		return s.Key.String()
 	}
 	return "-" + s.Key.String()
 }
 
+const sortMessage = `must be one of created, updated, title, due_date, priority, optionally preceded by "-" for the reverse order`
+
 // ParseSort reads the sort parameter: a key name, optionally preceded by "-"
-// for descending order. The empty string is the default order.
+// for the reverse of the key's natural order. The empty string is the
+// default order.
 func ParseSort(s string) (Sort, error) {
-	if s == "" {
-		return Sort{}, nil
+	sort, err, _ := parseSort(s, "")
+	return sort, err
+}
+
+// parseSort reads the sort parameter together with order ("asc", "desc"
+// or empty), which sets the direction when sort has no leading "-": asc is
+// ascending by value (oldest, A to Z, low priority first), desc the
+// reverse. The Python design's spellings of created and updated list newest
+// first unless order is asc, with or without a "-". It reports an invalid
+// order separately from an invalid sort.
+func parseSort(s, order string) (sort Sort, sortErr, orderErr error) {
+	switch {
+	case order == "", strings.EqualFold(order, "asc"), strings.EqualFold(order, "desc"):
+	default:
+		orderErr = errors.New(`must be "asc" or "desc"`)
+		order = ""
 	}
-	name, desc := strings.CutPrefix(s, "-")
+	asc := strings.EqualFold(order, "asc")
+	if s == "" {
+		if order == "" {
+			return Sort{}, nil, orderErr
+		}
+		return Sort{Key: SortCreated, Asc: asc}, nil, orderErr
+	}
+	name, reverse := strings.CutPrefix(s, "-")
+	key, found, newestFirst := SortKey(0), false, false
 	for k, n := range sortKeyNames {
 		if name == n {
-			return Sort{Key: SortKey(k), Asc: !desc}, nil
+			key, found = SortKey(k), true
 		}
 	}
-	if k, ok := sortKeyAliases[name]; ok {
-		return Sort{Key: k, Asc: !desc}, nil
+	if a, ok := sortKeyAliases[name]; ok && !found {
+		key, found, newestFirst = a.key, true, a.newestFirst
 	}
-	return Sort{}, errors.New(`must be one of created, updated, title, due_date, priority, optionally preceded by "-" for descending order`)
+	switch {
+	case !found:
+		return Sort{}, errors.New(sortMessage), orderErr
+	case newestFirst:
+		return Sort{Key: key, Asc: asc}, nil, orderErr
+	case reverse:
+		return Sort{Key: key, Asc: !key.naturallyAscending()}, nil, orderErr
+	case order != "":
+		return Sort{Key: key, Asc: asc}, nil, orderErr
+	}
+	return Sort{Key: key, Asc: key.naturallyAscending()}, nil, orderErr
 }
 
 // TaskFilter selects and orders the tasks a list returns. The zero value
@@ -212,14 +266,18 @@ type ListQuery struct {
 	DueBefore string
 	DueAfter  string
 	Sort      string
-	Limit     string
-	Cursor    string
-	Offset    string
+	// Order is asc or desc: the direction of Sort when it has no
+	// leading "-".
+	Order  string
+	Limit  string
+	Cursor string
+	Offset string
 }
 
 // ParseListQuery checks every parameter of q and returns the filter it
 // describes, or a *ValidationError naming each invalid parameter (status,
-// priority, tag, q, due_before, due_after, sort, limit, cursor, offset).
+// priority, tag, q, due_before, due_after, sort, order, limit, cursor,
+// offset).
 //
 // The cursor is read in its plain form (Cursor.Encode), as stores and their
 // tests use it; the service opens sealed cursors (CursorSealer) instead.
@@ -295,11 +353,15 @@ func parseListQuery(q ListQuery, openCursor func(string) (*Cursor, error)) (Task
 	}
 
 	sortOK := true
-	if s, err := ParseSort(q.Sort); err != nil {
-		bad.add("sort", err.Error())
+	s, sortErr, orderErr := parseSort(q.Sort, q.Order)
+	if sortErr != nil {
+		bad.add("sort", sortErr.Error())
 		sortOK = false
 	} else {
 		f.Sort = s
+	}
+	if orderErr != nil {
+		bad.add("order", orderErr.Error())
 	}
 
 	if q.Limit != "" {

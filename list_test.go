@@ -78,20 +78,67 @@ func TestParseListQueryOffset(t *testing.T) {
 
 func TestParseSort(t *testing.T) {
 	for in, want := range map[string]string{
-		"": "-created", "created": "created", "-created": "-created", "created_at": "created",
+		"": "-created", "created": "created", "-created": "-created", "created_at": "-created",
 		"-created_at": "-created", "updated": "updated", "-updated_at": "-updated", "title": "title",
 		"-title": "-title", "due_date": "due_date", "-due_date": "-due_date", "priority": "priority",
-		"-priority": "-priority", "created_date": "created", "-updated_date": "-updated",
+		"-priority": "-priority", "created_date": "-created", "-updated_date": "-updated",
+		"updated_at": "-updated", "createdAt": "-created", "updatedAt": "-updated", "-createdAt": "-created",
+		"dueDate": "due_date", "-dueDate": "-due_date",
 	} {
 		s, err := todoapi.ParseSort(in)
 		if err != nil || s.String() != want {
 			t.Errorf("ParseSort(%q) = %v, %v; want %s", in, s, err, want)
 		}
 	}
-	for _, in := range []string{"owner", "-", "--created", "+created", "Created", "due", "id", " title", "title "} {
+	// priority lists the most important first: descending by rank.
+	if s, _ := todoapi.ParseSort("priority"); s.Asc {
+		t.Errorf("sort=priority is ascending by rank (low first)")
+	}
+	if s, _ := todoapi.ParseSort("-priority"); !s.Asc {
+		t.Errorf("sort=-priority is descending by rank (high first)")
+	}
+	for _, in := range []string{"owner", "-", "--created", "+created", "Created", "due", "id", " title", "title ", "createdat", "due-date"} {
 		if _, err := todoapi.ParseSort(in); err == nil {
 			t.Errorf("ParseSort(%q) succeeded", in)
 		}
+	}
+}
+
+// order sets the direction of a sort without a leading "-": asc is
+// ascending by value, which for priority is low first; the Python design's
+// spellings of created and updated are newest first unless order is asc.
+func TestParseListQuerySortOrder(t *testing.T) {
+	for _, c := range []struct {
+		sort, order string
+		want        todoapi.Sort
+	}{
+		{"", "", todoapi.Sort{Key: todoapi.SortCreated}},
+		{"", "asc", todoapi.Sort{Key: todoapi.SortCreated, Asc: true}},
+		{"", "desc", todoapi.Sort{Key: todoapi.SortCreated}},
+		{"title", "desc", todoapi.Sort{Key: todoapi.SortTitle}},
+		{"title", "ASC", todoapi.Sort{Key: todoapi.SortTitle, Asc: true}},
+		{"-title", "asc", todoapi.Sort{Key: todoapi.SortTitle}},
+		{"priority", "", todoapi.Sort{Key: todoapi.SortPriority}},
+		{"priority", "desc", todoapi.Sort{Key: todoapi.SortPriority}},
+		{"priority", "asc", todoapi.Sort{Key: todoapi.SortPriority, Asc: true}},
+		{"-priority", "desc", todoapi.Sort{Key: todoapi.SortPriority, Asc: true}},
+		{"created_date", "", todoapi.Sort{Key: todoapi.SortCreated}},
+		{"-created_date", "", todoapi.Sort{Key: todoapi.SortCreated}},
+		{"created_date", "asc", todoapi.Sort{Key: todoapi.SortCreated, Asc: true}},
+		{"-created_at", "asc", todoapi.Sort{Key: todoapi.SortCreated, Asc: true}},
+		{"updatedAt", "desc", todoapi.Sort{Key: todoapi.SortUpdated}},
+		{"dueDate", "desc", todoapi.Sort{Key: todoapi.SortDueDate}},
+		{"dueDate", "", todoapi.Sort{Key: todoapi.SortDueDate, Asc: true}},
+	} {
+		f, err := todoapi.ParseListQuery(todoapi.ListQuery{Sort: c.sort, Order: c.order})
+		if err != nil || f.Sort != c.want {
+			t.Errorf("sort=%q order=%q: %v, %v; want %v", c.sort, c.order, f.Sort, err, c.want)
+		}
+	}
+	var invalid *todoapi.ValidationError
+	_, err := todoapi.ParseListQuery(todoapi.ListQuery{Sort: "title", Order: "up"})
+	if !errors.As(err, &invalid) || invalid.Fields["order"] == "" || len(invalid.Fields) != 1 {
+		t.Errorf("order=up: %v, want a validation error naming order", err)
 	}
 }
 

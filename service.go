@@ -194,17 +194,20 @@ func (s *Service) UpdateTask(ctx context.Context, user User, id int64, p TaskPat
 	return s.update(ctx, user, id, oneCondition(cond), func(*Task) taskChange { return change })
 }
 
-func (s *Service) CompleteTask(ctx context.Context, user User, id int64, completed Field[bool], cond ...Precondition) (Task, error) {
+func (s *Service) CompleteTask(ctx context.Context, user User, id int64, completed Field[bool], cond ...Precondition) (Completion, error) {
+	changeFor := func(t *Task) taskChange { return taskChange{completed: Value(!t.Completed)} }
 	if completed.Set {
 		change, err := TaskPatch{Completed: completed}.validate(false)
 		if err != nil {
-			return Task{}, err
+			return Completion{}, err
 		}
-		return s.update(ctx, user, id, oneCondition(cond), func(*Task) taskChange { return change })
+		changeFor = func(*Task) taskChange { return change }
 	}
-	return s.update(ctx, user, id, oneCondition(cond), func(t *Task) taskChange {
-		return taskChange{completed: Value(!t.Completed)}
-	})
+	task, err := s.update(ctx, user, id, oneCondition(cond), changeFor)
+	if err != nil {
+		return Completion{}, err
+	}
+	return Completion{Task: task}, nil
 }
 
 // update loads the task, checks cond against its version, applies the

@@ -129,6 +129,16 @@ type TaskPatch struct {
 	DueDate     Field[string]
 }
 
+// Completion is what completing (or reopening) a task did: the task as
+// saved and, when completing it created the task's next occurrence, that
+// task. Transports answer with both, so the next occurrence is decided here,
+// once, and never derived again at the edge.
+type Completion struct {
+	Task Task
+	// NextOccurrence is the task this completion created, or nil.
+	NextOccurrence *Task
+}
+
 // User is an authenticated caller. ID comes from the token's subject; Email
 // and Name are recorded when the token carries them.
 type User struct {
@@ -154,7 +164,7 @@ type TaskService interface {
 	UpdateTask(ctx context.Context, user User, id int64, p TaskPatch, cond ...Precondition) (Task, error)
 	// CompleteTask sets completed to the value given, or flips it when
 	// completed is absent.
-	CompleteTask(ctx context.Context, user User, id int64, completed Field[bool], cond ...Precondition) (Task, error)
+	CompleteTask(ctx context.Context, user User, id int64, completed Field[bool], cond ...Precondition) (Completion, error)
 	DeleteTask(ctx context.Context, user User, id int64, cond ...Precondition) error
 	// ListTags returns the user's distinct tags as ListTags of Store
 	// describes them.

@@ -30,9 +30,12 @@ import (
 //	/api/tasks…, /api/tags, /api/changes          → /api/me/tasks…, /api/me/tags, /api/me/changes
 //	/api/events, /api/events/ticket               → /api/me/events, /api/me/events/ticket
 //	PATCH or POST /api/{user_id}/tasks/{id}/toggle → PATCH /api/{user_id}/tasks/{id}/complete
+//	GET /api/{user_id}/tasks/search                → GET /api/{user_id}/tasks
 //
 // (both at once: /api/tasks/{id}/toggle). Any other method on a toggle path
-// is 405. A user whose id is "tasks" or "tags" reaches their own tasks
+// is 405. The search path is the list with its parameters (q, and any
+// other), for frontends that call a separate search route; no task id is
+// "search", so it hides no task. A user whose id is "tasks" or "tags" reaches their own tasks
 // through /api/me/… only: /api/tasks/… is always the alias.
 func (s *server) canonicalPaths(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -75,6 +78,12 @@ func canonicalPath(method, path string) (string, string, bool) {
 		path = "/api/me" + strings.TrimPrefix(path, "/api")
 		changed = true
 	}
+	// /api/{user_id}/tasks/search
+	if rest, ok := strings.CutSuffix(path, "/tasks/search"); ok && (method == http.MethodGet || method == http.MethodHead) {
+		if seg := strings.Split(rest, "/"); len(seg) == 3 && seg[1] == "api" && seg[2] != "" {
+			return method, rest + "/tasks", true
+		}
+	}
 	// /api/{user_id}/tasks/{id}/toggle
 	if rest, ok := strings.CutSuffix(path, "/toggle"); ok {
 		if seg := strings.Split(rest, "/"); len(seg) == 5 && seg[1] == "api" && seg[2] != "" && seg[3] == "tasks" && seg[4] != "" {
@@ -98,8 +107,7 @@ var bodyAliases = map[string][]string{
 // listAliases are the other names of list parameters, in order of
 // precedence after the canonical name, which wins. "completed" takes
 // true/false for status=completed/pending, and "tags" comma-separated
-// tags; the others take the canonical parameter's values. "order" is not
-// an alias but a modifier of sort, handled by canonicalListQuery.
+// tags; the others take the canonical parameter's values.
 var listAliases = []struct {
 	canonical string
 	aliases   []string
@@ -108,6 +116,7 @@ var listAliases = []struct {
 	{"tag", []string{"tags"}},
 	{"q", []string{"search"}},
 	{"sort", []string{"sort_by"}},
+	{"order", []string{"sort_order"}},
 }
 
 // canonicalListQuery reads the list parameters from the raw query under
@@ -115,7 +124,7 @@ var listAliases = []struct {
 // and returns them as the domain reads them. sentAs maps a canonical name
 // to the alias its value came from, so that an error names the parameter
 // the client sent; bad holds the problems of alias values that have no
-// canonical form (completed=maybe, order=up), keyed by the name sent.
+// canonical form (completed=maybe), keyed by the name sent.
 func canonicalListQuery(v url.Values) (q todoapi.ListQuery, sentAs, bad map[string]string) {
 	sentAs, bad = map[string]string{}, map[string]string{}
 	value := map[string]string{}
@@ -140,6 +149,7 @@ func canonicalListQuery(v url.Values) (q todoapi.ListQuery, sentAs, bad map[stri
 		DueBefore: v.Get("due_before"),
 		DueAfter:  v.Get("due_after"),
 		Sort:      value["sort"],
+		Order:     value["order"],
 		Limit:     v.Get("limit"),
 		Cursor:    v.Get("cursor"),
 		Offset:    v.Get("offset"),
@@ -159,19 +169,6 @@ func canonicalListQuery(v url.Values) (q todoapi.ListQuery, sentAs, bad map[stri
 		q.Tag = nil
 		for _, s := range v["tags"] {
 			q.Tag = append(q.Tag, strings.Split(s, ",")...)
-		}
-	}
-	if order := v.Get("order"); order != "" {
-		switch {
-		case !strings.EqualFold(order, "asc") && !strings.EqualFold(order, "desc"):
-			bad["order"] = `must be "asc" or "desc"`
-		case !strings.HasPrefix(q.Sort, "-"):
-			if q.Sort == "" {
-				q.Sort = todoapi.SortCreated.String()
-			}
-			if strings.EqualFold(order, "desc") {
-				q.Sort = "-" + q.Sort
-			}
 		}
 	}
 	return q, sentAs, bad
@@ -266,6 +263,8 @@ func (s *server) documentAliases() {
 		for _, op := range []*huma.Operation{list, oapi.Paths["/api/tasks"].Get} {
 			op.Parameters = append(op.Parameters, listAliasParams()...)
 		}
+		addAlias(oapi, list, http.MethodGet, "/api/{user_id}/tasks/search", "-search")
+		addAlias(oapi, list, http.MethodGet, "/api/tasks/search", "-search-no-user-id")
 	}
 }
 
@@ -303,8 +302,10 @@ func listAliasParams() []*huma.Param {
 		{Name: "search", In: "query", Deprecated: true, Schema: str,
 			Description: "Alias of q; ignored when q is sent."},
 		{Name: "sort_by", In: "query", Deprecated: true, Schema: str,
-			Description: "Alias of sort; ignored when sort is sent. created_date and updated_date are accepted for created and updated."},
+			Description: "Alias of sort; ignored when sort is sent."},
 		{Name: "order", In: "query", Deprecated: true, Schema: &huma.Schema{Type: huma.TypeString, Enum: []any{"asc", "desc"}},
-			Description: "asc or desc: the direction of sort (or sort_by, or the default created) when it has no leading -."},
+			Description: "asc or desc: the direction of sort (or sort_by, or the default created) when it has no leading -: asc is oldest, A to Z, earliest due or low priority first. created_at, updated_at and their other spellings list newest first unless order is asc."},
+		{Name: "sort_order", In: "query", Deprecated: true, Schema: &huma.Schema{Type: huma.TypeString, Enum: []any{"asc", "desc"}},
+			Description: "Alias of order; ignored when order is sent."},
 	}
 }

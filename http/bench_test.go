@@ -92,8 +92,9 @@ func (s benchService) ListTasks(context.Context, todoapi.User, todoapi.ListQuery
 	return todoapi.TaskPage{Tasks: s.tasks, Total: len(s.tasks)}, nil
 }
 
-func (s benchService) CompleteTask(_ context.Context, u todoapi.User, id int64, _ todoapi.Field[bool], _ ...todoapi.Precondition) (todoapi.Task, error) {
-	return s.Task(context.Background(), u, id)
+func (s benchService) CompleteTask(_ context.Context, u todoapi.User, id int64, _ todoapi.Field[bool], _ ...todoapi.Precondition) (todoapi.Completion, error) {
+	t, err := s.Task(context.Background(), u, id)
+	return todoapi.Completion{Task: t}, err
 }
 
 // BenchmarkRequest measures a request through the whole HTTP layer as the

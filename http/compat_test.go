@@ -157,7 +157,13 @@ func TestCompatTaskShapes(t *testing.T) {
 			if ra.Status != http.StatusOK || rb.Status != http.StatusOK {
 				t.Fatalf("%s: %s\n%s: %s", c.alias, ra, c.canonical, rb)
 			}
-			gotA, gotB := ra.task(t), rb.task(t)
+			decode := func(r *response, s shape) wireTask {
+				if strings.HasSuffix(s.path, "/complete") || strings.HasSuffix(s.path, "/toggle") {
+					return r.completion(t)
+				}
+				return r.task(t)
+			}
+			gotA, gotB := decode(ra, c.alias), decode(rb, c.canonical)
 			if gotA.ID != a.ID || gotB.ID != b.ID {
 				t.Fatalf("answered about tasks %d and %d, want %d and %d", gotA.ID, gotB.ID, a.ID, b.ID)
 			}
@@ -296,13 +302,23 @@ func TestCompatListShapes(t *testing.T) {
 		{"/api/me/tasks?sort_by=title", "/api/me/tasks?sort=title"},
 		{"/api/me/tasks?sort_by=title&order=desc", "/api/me/tasks?sort=-title"},
 		{"/api/me/tasks?sort_by=title&order=asc", "/api/me/tasks?sort=title"},
-		{"/api/me/tasks?sort=priority&order=desc", "/api/me/tasks?sort=-priority"},
-		{"/api/me/tasks?sort=-priority&order=asc", "/api/me/tasks?sort=-priority"},
+		{"/api/me/tasks?sort=priority&order=desc", "/api/me/tasks?sort=priority"},
+		{"/api/me/tasks?sort=priority&order=asc", "/api/me/tasks?sort=-priority"},
+		{"/api/me/tasks?sort=-priority&order=desc", "/api/me/tasks?sort=-priority"},
+		{"/api/me/tasks?sort_by=due_date&sort_order=desc", "/api/me/tasks?sort=-due_date"},
+		{"/api/me/tasks?sort_by=dueDate", "/api/me/tasks?sort=due_date"},
+		{"/api/me/tasks?sort_by=dueDate&sort_order=desc", "/api/me/tasks?sort=-due_date"},
+		{"/api/me/tasks?sort=createdAt", "/api/me/tasks?sort=-created"},
+		{"/api/me/tasks?sort=updatedAt&sort_order=asc", "/api/me/tasks?sort=updated"},
+		{"/api/me/tasks?sort=created_at", "/api/me/tasks?sort=-created"},
+		{"/api/me/tasks?sort=-created_date", "/api/me/tasks?sort=-created"},
+		{"/api/me/tasks?sort=created_date&sort_order=asc", "/api/me/tasks?sort=created"},
+		{"/api/me/tasks?sort_by=title&order=asc&sort_order=desc", "/api/me/tasks?sort=title"},
 		{"/api/me/tasks?sort_by=due_date&order=DESC", "/api/me/tasks?sort=-due_date"},
 		{"/api/me/tasks?order=asc", "/api/me/tasks?sort=created"},
-		{"/api/me/tasks?sort_by=created_date", "/api/me/tasks?sort=created"},
+		{"/api/me/tasks?sort_by=created_date", "/api/me/tasks?sort=-created"},
 		{"/api/me/tasks?sort_by=created_date&order=desc", "/api/me/tasks?sort=-created"},
-		{"/api/me/tasks?sort=updated_date", "/api/me/tasks?sort=updated"},
+		{"/api/me/tasks?sort=updated_date&order=asc", "/api/me/tasks?sort=updated"},
 		{"/api/me/tasks?sort_by=created_at&order=asc", "/api/me/tasks?sort=created"},
 		{"/api/me/tasks?priority=HIGH", "/api/me/tasks?priority=high"},
 		{"/api/me/tasks?priority=Low&priority=hIgH", "/api/me/tasks?priority=low&priority=high"},
@@ -356,6 +372,7 @@ func TestCompatListAliasErrors(t *testing.T) {
 		"?completed=maybe":                              {"query.completed"},
 		"?completed=yes":                                {"query.completed"},
 		"?order=up":                                     {"query.order"},
+		"?sort_order=up":                                {"query.sort_order"},
 		"?sort_by=title&order=ascending":                {"query.order"},
 		"?sort_by=owner":                                {"query.sort_by"},
 		"?sort_by=owner&order=desc":                     {"query.sort_by"},
@@ -563,7 +580,7 @@ func TestCompatOpenAPI(t *testing.T) {
 		if lastCanonical > firstAlias {
 			t.Errorf("GET %s: an alias parameter is listed before a canonical one", path)
 		}
-		for _, alias := range []string{"search", "tags", "status_filter", "completed", "sort_by", "order"} {
+		for _, alias := range []string{"search", "tags", "status_filter", "completed", "sort_by", "order", "sort_order"} {
 			if deprecated, ok := names[alias]; !ok || !deprecated {
 				t.Errorf("GET %s: parameter %s documented %v, deprecated %v", path, alias, ok, deprecated)
 			}

@@ -196,7 +196,7 @@ func (s *server) registerEvents() {
 		},
 		// A stream stays open as long as its client listens: it must not
 		// hold one of the user's places for requests in flight.
-		Metadata: map[string]any{ticketAuth: true, "todoapi.longLived": true},
+		Metadata: map[string]any{ticketAuth: true, metaLongLived: true},
 	}, s.streamEvents)
 	register(s, huma.Operation{
 		OperationID: "create-events-ticket", Method: http.MethodPost, Path: "/api/{user_id}/events/ticket",

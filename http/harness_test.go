@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -285,6 +286,35 @@ func (r *response) task(t *testing.T) wireTask {
 		t.Errorf("task Content-Type = %q, want application/json", ct)
 	}
 	return decodeTask(t, r.Body)
+}
+
+// completion decodes the body of …/complete: a task with two more fields,
+// next_occurrence (null: no task is recurring) and task, the same task
+// again. It returns the task.
+func (r *response) completion(t *testing.T) wireTask {
+	t.Helper()
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(r.Body, &fields); err != nil {
+		t.Fatalf("completion body is not an object (%v): %s", err, r.Body)
+	}
+	inner, ok := fields["task"]
+	if !ok {
+		t.Fatalf("completion has no task field: %s", r.Body)
+	}
+	if next, ok := fields["next_occurrence"]; !ok || string(next) != "null" {
+		t.Errorf("completion next_occurrence = %s (present %v), want null", next, ok)
+	}
+	delete(fields, "task")
+	delete(fields, "next_occurrence")
+	outer, err := json.Marshal(fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, same := decodeTask(t, outer), decodeTask(t, inner)
+	if !reflect.DeepEqual(got, same) {
+		t.Errorf("completion's task field %+v differs from the task %+v", same, got)
+	}
+	return got
 }
 
 func decodeTask(t *testing.T, raw []byte) wireTask {

@@ -61,6 +61,11 @@ type Config struct {
 	CORSOrigins []string
 	// UserRateLimit is each user's token bucket; zero disables it.
 	UserRateLimit RateLimit
+	// UserMaxInFlight is how many requests one user may have in flight at
+	// once (long-lived ones, such as event streams, not counted); beyond it
+	// the user gets 429. Zero disables it; DefaultUserMaxInFlight is the
+	// server's default.
+	UserMaxInFlight int
 	// AuthFailureLimit is each client address's budget of requests with an
 	// unusable bearer token; when it is spent the address gets 429 until it
 	// refills. Zero disables it.
@@ -113,6 +118,7 @@ type server struct {
 	api             huma.API
 	metrics         *metrics.Metrics
 	userLimits      *limiterSet
+	inFlight        *inFlight
 	authFailures    *limiterSet
 	trustedProxies  []netip.Prefix
 	draining        func() bool
@@ -122,12 +128,20 @@ type server struct {
 	tickets         *todoapi.Tickets
 	events          EventsConfig
 	streams         *streamSlots
+	version         string
 }
 
 // NewHandler returns the whole service as one http.Handler: the /api
 // operations, the health endpoints, /metrics, /openapi.json and /docs,
 // behind the edge middleware listed at its end.
 func NewHandler(c Config) http.Handler {
+	_, h := newServer(c)
+	return h
+}
+
+// newServer builds the server and its handler; tests register operations
+// of their own on the server's API.
+func newServer(c Config) (*server, http.Handler) {
 	s := &server{
 		tasks:           c.Tasks,
 		verifier:        c.Verifier,
@@ -137,6 +151,7 @@ func NewHandler(c Config) http.Handler {
 		bodyReadTimeout: c.BodyReadTimeout,
 		metrics:         c.Metrics,
 		userLimits:      newLimiterSet(c.UserRateLimit, maxLimiterKeys),
+		inFlight:        newInFlight(c.UserMaxInFlight),
 		authFailures:    newLimiterSet(c.AuthFailureLimit, maxLimiterKeys),
 		trustedProxies:  c.TrustedProxies,
 		draining:        c.Draining,
@@ -145,6 +160,7 @@ func NewHandler(c Config) http.Handler {
 		hub:             c.Hub,
 		tickets:         c.Tickets,
 		events:          c.Events.withDefaults(),
+		version:         c.Version,
 	}
 	if s.feed == nil {
 		s.feed, _ = c.Tasks.(todoapi.ChangeFeed)
@@ -170,8 +186,9 @@ func NewHandler(c Config) http.Handler {
 	s.api = humago.New(mux, config)
 	// Around every huma operation, in order: who is calling (401, or 429
 	// for an address whose tokens keep failing), whether they are over
-	// their rate (429), and whether the path is theirs (403).
-	s.api.UseMiddleware(s.authenticate, s.limitUser, s.authorizePath)
+	// their rate or have too many requests in flight (429), and whether the
+	// path is theirs (403).
+	s.api.UseMiddleware(s.authenticate, s.limitUser, s.limitInFlight, s.authorizePath)
 	s.registerTasks()
 	s.registerEvents()
 	s.registerHealth()
@@ -185,7 +202,7 @@ func NewHandler(c Config) http.Handler {
 	// headers and (for allowed origins) CORS headers, and is logged and
 	// counted once. Alias paths become canonical right in front of the mux
 	// (aliases.go), so routes, logs and metrics name canonical patterns.
-	return chain(s.canonicalPaths(s.routeOrProblem(mux)),
+	return s, chain(s.canonicalPaths(s.routeOrProblem(mux)),
 		withRequestID,           // X-Request-ID, the client's when sane
 		s.closeWhenDraining,     // Connection: close while shutting down
 		s.observe,               // one log line and the request metrics
@@ -211,10 +228,25 @@ func apiConfig(version string) huma.Config {
 		"json":             jsonFormat,
 	}
 	config.Transformers = append(config.Transformers, setProblemContentType)
+	config.OnAddOperation = append(config.OnAddOperation, documentProblemTypes)
 	config.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		bearerScheme: {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
 	}
 	return config
+}
+
+// documentProblemTypes lists both media types an error response can have
+// (problemContentType picks one from Accept) for every error response of
+// every operation, whoever registers it and whenever.
+func documentProblemTypes(_ *huma.OpenAPI, op *huma.Operation) {
+	for code, resp := range op.Responses {
+		if code != "default" && code < "400" {
+			continue
+		}
+		if mt := resp.Content["application/json"]; mt != nil && resp.Content["application/problem+json"] == nil {
+			resp.Content["application/problem+json"] = mt
+		}
+	}
 }
 
 // bodyLimitDetail restates huma's 413 with the configured limit. Operations

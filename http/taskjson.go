@@ -16,21 +16,34 @@ import (
 // Responses are encoded before they are written, into a pooled buffer, so
 // that each gets a Content-Length and goes out in as few writes as the
 // connection's buffer allows, instead of net/http's chunked encoding of
-// whatever the encoder happens to flush. Tasks, the bulk of every
-// response, are encoded by hand: the output is byte for byte what
-// encoding/json writes for todoapi.Task (TestAppendTaskMatchesEncodingJSON),
-// at a fraction of the cost of its reflection and of the time package's
-// MarshalJSON (BenchmarkEncodeTasks).
+// whatever the encoder happens to flush. A list too long for one buffer of
+// streamChunk bytes is the exception: it is encoded and written a buffer at
+// a time, chunked, so that a page of a thousand long tasks costs the same
+// few kilobytes of buffer as a short one rather than a copy of the whole
+// page. Tasks, the bulk of every response, are encoded by hand: the output
+// is byte for byte what encoding/json writes for todoapi.Task
+// (TestAppendTaskMatchesEncodingJSON), at a fraction of the cost of its
+// reflection and of the time package's MarshalJSON (BenchmarkEncodeTasks).
 
-// encoded is a response body that encodeBody has already encoded; jsonFormat
-// writes it as it is.
-type encoded struct{ buf *bytes.Buffer }
+// streamChunk is how much of a list is encoded before it is written: big
+// enough for a typical user's whole list (and so a Content-Length), small
+// enough that many parallel pages of the largest tasks stay cheap.
+const streamChunk = 32 << 10
+
+// encoded is a response body that encodeBody has already encoded, or begun
+// to: for a long list, tasks[next:] are still to be encoded and written
+// after buf. jsonFormat writes it.
+type encoded struct {
+	buf   *bytes.Buffer
+	tasks []todoapi.Task
+	next  int
+}
 
 var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// maxPooledBuffer keeps the buffers of very large responses (a page of
-// 1 000 tasks with long descriptions) out of the pool, so that one such
-// response does not pin its memory for ever.
+// maxPooledBuffer keeps unusually large buffers (one task can exceed
+// streamChunk, and non-task bodies are encoded whole) out of the pool, so
+// that one such response does not pin its memory for ever.
 const maxPooledBuffer = 256 << 10
 
 func (e *encoded) release() {
@@ -38,17 +51,29 @@ func (e *encoded) release() {
 		e.buf.Reset()
 		bufferPool.Put(e.buf)
 	}
-	e.buf = nil
+	e.buf, e.tasks = nil, nil
 }
 
 // encodeBody is the last huma transformer: it encodes the response body and
-// sets Content-Length. Every format this API has is JSON (apiConfig), so
-// the body is always encoded as jsonFormat would.
+// sets Content-Length, or, for a list longer than streamChunk, encodes the
+// first streamChunk bytes and leaves the rest to be streamed. Every format
+// this API has is JSON (apiConfig), so the body is always encoded as
+// jsonFormat would.
 func encodeBody(ctx huma.Context, status string, v any) (any, error) {
 	if v == nil || status == "304" { // a 304 has no body
 		return v, nil
 	}
 	buf := bufferPool.Get().(*bytes.Buffer)
+	if tasks, ok := v.([]todoapi.Task); ok && tasks != nil {
+		b, n := appendTaskRun(buf.AvailableBuffer(), tasks, 0, streamChunk)
+		buf.Write(b)
+		if n < len(tasks) {
+			return &encoded{buf: buf, tasks: tasks, next: n}, nil
+		}
+		buf.WriteByte('\n')
+		ctx.SetHeader("Content-Length", strconv.Itoa(buf.Len()))
+		return &encoded{buf: buf}, nil
+	}
 	if err := encodeJSON(buf, v); err != nil {
 		buf.Reset()
 		bufferPool.Put(buf)
@@ -69,6 +94,8 @@ func encodeJSON(buf *bytes.Buffer, v any) error {
 		b = appendTask(buf.AvailableBuffer(), &v)
 	case *todoapi.Task:
 		b = appendTask(buf.AvailableBuffer(), v)
+	case completion:
+		b = appendCompletion(buf.AvailableBuffer(), &v)
 	default:
 		enc := json.NewEncoder(buf)
 		enc.SetEscapeHTML(false)
@@ -79,6 +106,8 @@ func encodeJSON(buf *bytes.Buffer, v any) error {
 }
 
 // writeEncoded writes a body encodeBody made, and reports whether v was one.
+// The rest of a long list is encoded into the same buffer, streamChunk
+// bytes at a time, each written before the next is encoded.
 func writeEncoded(w interface{ Write([]byte) (int, error) }, v any) (bool, error) {
 	e, ok := v.(*encoded)
 	if !ok {
@@ -88,8 +117,44 @@ func writeEncoded(w interface{ Write([]byte) (int, error) }, v any) (bool, error
 	if e.buf == nil {
 		return true, nil
 	}
-	_, err := w.Write(e.buf.Bytes())
-	return true, err
+	if _, err := w.Write(e.buf.Bytes()); err != nil {
+		return true, err
+	}
+	for e.tasks != nil {
+		e.buf.Reset()
+		var b []byte
+		b, e.next = appendTaskRun(e.buf.AvailableBuffer(), e.tasks, e.next, streamChunk)
+		if e.next == len(e.tasks) {
+			b = append(b, '\n')
+			e.tasks = nil
+		}
+		e.buf.Write(b)
+		if _, err := w.Write(e.buf.Bytes()); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// appendTaskRun appends the part of the JSON array of tasks that starts
+// with tasks[from] ("[" first when from is 0), task by task until b holds
+// at least limit bytes or the array is closed with "]". It returns b and
+// the index of the first task not yet appended (len(tasks) at the end).
+func appendTaskRun(b []byte, tasks []todoapi.Task, from, limit int) ([]byte, int) {
+	if from == 0 {
+		b = append(b, '[')
+	}
+	i := from
+	for ; i < len(tasks) && len(b) < limit; i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendTask(b, &tasks[i])
+	}
+	if i == len(tasks) {
+		b = append(b, ']')
+	}
+	return b, i
 }
 
 func appendTasks(b []byte, tasks []todoapi.Task) []byte {
@@ -104,6 +169,21 @@ func appendTasks(b []byte, tasks []todoapi.Task) []byte {
 		b = appendTask(b, &tasks[i])
 	}
 	return append(b, ']')
+}
+
+// appendCompletion appends c as encoding/json encodes it: the task's
+// fields, then next_occurrence and task.
+func appendCompletion(b []byte, c *completion) []byte {
+	b = appendTask(b, &c.Task)
+	b = append(b[:len(b)-1], `,"next_occurrence":`...)
+	if c.NextOccurrence == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendTask(b, c.NextOccurrence)
+	}
+	b = append(b, `,"task":`...)
+	b = appendTask(b, &c.Same)
+	return append(b, '}')
 }
 
 // appendTask appends t as encoding/json encodes it, field by field in the

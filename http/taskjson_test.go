@@ -77,6 +77,15 @@ func TestAppendTaskMatchesEncodingJSON(t *testing.T) {
 			t.Fatalf("*task %d:\n got %s\nwant %s", i, g, w)
 		}
 	}
+	for i := range 20 {
+		c := completion{Task: tasks[i], Same: tasks[i]}
+		if i%2 == 1 {
+			c.NextOccurrence = &tasks[i+1]
+		}
+		if w, g := want(c), got(c); w != g {
+			t.Fatalf("completion %d:\n got %s\nwant %s", i, g, w)
+		}
+	}
 	for _, list := range [][]todoapi.Task{nil, {}, tasks[:1], tasks} {
 		if w, g := want(list), got(list); w != g {
 			t.Fatalf("list of %d:\n got %s\nwant %s", len(list), g, w)

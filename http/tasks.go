@@ -80,6 +80,21 @@ func newTaskOutput(t todoapi.Task) *taskOutput {
 	return &taskOutput{ETag: taskETag(t), Body: t}
 }
 
+// completion is the body of …/complete: the task as saved, with the task
+// again under "task" and the next occurrence this completion created (or
+// null) under "next_occurrence", which frontends written for the Python
+// design's recurring variant read.
+type completion struct {
+	todoapi.Task
+	NextOccurrence *todoapi.Task `json:"next_occurrence" doc:"The task this completion created as the next occurrence of a recurring task, or null."`
+	Same           todoapi.Task  `json:"task" doc:"The same task again, for clients that read response.task."`
+}
+
+type completeOutput struct {
+	ETag string `header:"ETag" doc:"The task's version, a strong entity tag: send it as If-Match to change the task only if nobody else did meanwhile."`
+	Body completion
+}
+
 type createdOutput struct {
 	Location string `header:"Location" doc:"The new task's URL."`
 	ETag     string `header:"ETag" doc:"The task's version, a strong entity tag."`
@@ -131,9 +146,10 @@ func (s *server) registerTasks() {
 	}, s.updateTask)
 	register(s, huma.Operation{
 		OperationID: "complete-task", Method: http.MethodPatch, Path: item + "/complete",
-		Summary:     "Toggle completion",
-		Description: "Without a body, flips completed. With {\"completed\": true|false}, sets it, so retries are safe.",
-		Errors:      slices.Concat(writeErrors, bodyErrors),
+		Summary: "Toggle completion",
+		Description: "Without a body, flips completed. With {\"completed\": true|false}, sets it, so retries are safe. " +
+			"The answer is the task, with the same task again under task and the next occurrence this completion created (or null) under next_occurrence.",
+		Errors: slices.Concat(writeErrors, bodyErrors),
 	}, s.completeTask)
 	register(s, huma.Operation{
 		OperationID: "delete-task", Method: http.MethodDelete, Path: item,
@@ -265,7 +281,7 @@ func (s *server) updateTask(ctx context.Context, in *updateInput) (*taskOutput, 
 	return nil, s.problemFor(ctx, sentNames(err, in.Body.aliases()), "body")
 }
 
-func (s *server) completeTask(ctx context.Context, in *completeInput) (*taskOutput, error) {
+func (s *server) completeTask(ctx context.Context, in *completeInput) (*completeOutput, error) {
 	id, err := in.taskID()
 	if err != nil {
 		return nil, s.problemFor(ctx, err, "path")
@@ -273,11 +289,12 @@ func (s *server) completeTask(ctx context.Context, in *completeInput) (*taskOutp
 	if in.Body == nil {
 		in.Body = &completeBody{} // no body: flip
 	}
-	task, err := s.tasks.CompleteTask(ctx, userFrom(ctx), id, in.Body.Completed.Field, ifMatch(in.IfMatch))
+	done, err := s.tasks.CompleteTask(ctx, userFrom(ctx), id, in.Body.Completed.Field, ifMatch(in.IfMatch))
 	if err != nil {
 		return nil, s.problemFor(ctx, sentNames(err, in.Body.sentAs), "body")
 	}
-	return newTaskOutput(task), nil
+	return &completeOutput{ETag: taskETag(done.Task),
+		Body: completion{Task: done.Task, NextOccurrence: done.NextOccurrence, Same: done.Task}}, nil
 }
 
 func (s *server) deleteTask(ctx context.Context, in *deleteInput) (*struct{}, error) {

@@ -221,7 +221,7 @@ func TestToggle(t *testing.T) {
 	tok := token(t, "alice")
 	toggle := func(t *testing.T, id int64, body string) wireTask {
 		t.Helper()
-		return e.do(t, http.MethodPatch, completePath("me", id), tok, body).want(t, http.StatusOK).task(t)
+		return e.do(t, http.MethodPatch, completePath("me", id), tok, body).want(t, http.StatusOK).completion(t)
 	}
 	check := func(t *testing.T, got wireTask, completed bool) {
 		t.Helper()

@@ -518,7 +518,7 @@ func TestValidationExactKeys(t *testing.T) {
 	}
 	t.Run("complete Completed is unknown: flips", func(t *testing.T) {
 		orig := e.create(t, tok, `{"title":"t"}`)
-		got := e.do(t, http.MethodPatch, completePath("me", orig.ID), tok, `{"Completed":false}`).want(t, http.StatusOK).task(t)
+		got := e.do(t, http.MethodPatch, completePath("me", orig.ID), tok, `{"Completed":false}`).want(t, http.StatusOK).completion(t)
 		if !got.Completed {
 			t.Errorf("completed = false; {\"Completed\":false} is an unknown field, so the toggle flips")
 		}
@@ -780,7 +780,7 @@ func TestValidationContentType(t *testing.T) {
 		id := e.create(t, tok, `{"title":"t","completed":true}`).ID
 		req := httptest.NewRequest(http.MethodPatch, completePath("me", id), strings.NewReader(`{"completed":true}`))
 		req.Header.Set("Authorization", "Bearer "+tok)
-		if got := e.serveRaw(t, req).want(t, http.StatusOK).task(t); !got.Completed {
+		if got := e.serveRaw(t, req).want(t, http.StatusOK).completion(t); !got.Completed {
 			t.Error("completed = false after {\"completed\":true}")
 		}
 	})
@@ -812,7 +812,7 @@ func TestValidationEmptyBody(t *testing.T) {
 			tok := token(t, "carol")
 			orig := e.create(t, tok, `{"title":"t"}`)
 			for _, want := range []bool{true, false} {
-				got := e.do(t, http.MethodPatch, completePath("me", orig.ID), tok, "", headers...).want(t, http.StatusOK).task(t)
+				got := e.do(t, http.MethodPatch, completePath("me", orig.ID), tok, "", headers...).want(t, http.StatusOK).completion(t)
 				if got.Completed != want {
 					t.Errorf("completed = %v, want %v", got.Completed, want)
 				}
@@ -854,7 +854,13 @@ func TestValidationBodySize(t *testing.T) {
 		for _, op := range bodyOps {
 			t.Run(fmt.Sprintf("%s exactly the limit", op.name), func(t *testing.T) {
 				id := e.create(t, tok, `{"title":"t"}`).ID
-				got := e.do(t, op.method, op.path(id), tok, sized(t, limit)).want(t, op.success()).task(t)
+				r := e.do(t, op.method, op.path(id), tok, sized(t, limit)).want(t, op.success())
+				var got wireTask
+				if op.name == completeOp.name {
+					got = r.completion(t)
+				} else {
+					got = r.task(t)
+				}
 				if op.name != completeOp.name && got.Title != "sized" {
 					t.Errorf("title = %q, want sized", got.Title)
 				}

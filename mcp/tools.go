@@ -141,10 +141,11 @@ func (t *tools) completeTask(ctx context.Context, user todoapi.User, a arguments
 	if err := a.invalid(); err != nil {
 		return nil, "", err
 	}
-	task, err := t.tasks.CompleteTask(ctx, user, id, completed, cond...)
+	done, err := t.tasks.CompleteTask(ctx, user, id, completed, cond...)
 	if err != nil {
 		return nil, "", err
 	}
+	task := done.Task
 	verb := "Completed"
 	if !task.Completed {
 		verb = "Reopened"

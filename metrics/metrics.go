@@ -60,6 +60,8 @@ const (
 	// LimitEventStreams is the bound on open event streams, per user and
 	// per process.
 	LimitEventStreams = "event_streams"
+	// LimitInFlight is the per-user bound on requests being served at once.
+	LimitInFlight = "in_flight"
 )
 
 // New returns a Metrics with the service's metrics and the Go runtime and
@@ -87,7 +89,7 @@ func New() *Metrics {
 		}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "rate_limited_total",
-			Help: "Requests refused with 429, by limit: user (per-user token bucket) or auth_failure (per-IP failed-authentication budget).",
+			Help: "Requests refused with 429, by limit: user (per-user token bucket), in_flight (per-user requests at once) or auth_failure (per-IP failed-authentication budget).",
 		}, []string{"limit"}),
 		jwksRefreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "jwks_refreshes_total",
@@ -105,7 +107,7 @@ func New() *Metrics {
 	}
 	// Label values known in advance start at zero, so that dashboards and
 	// alerts see the series before the first event.
-	for _, l := range []string{LimitUser, LimitAuthFailure, LimitEventStreams} {
+	for _, l := range []string{LimitUser, LimitAuthFailure, LimitEventStreams, LimitInFlight} {
 		m.rateLimited.WithLabelValues(l)
 	}
 	for _, r := range []string{"ok", "error"} {
@@ -156,8 +158,8 @@ func (m *Metrics) ObserveRequest(route, method string, status int, d time.Durati
 	m.duration.WithLabelValues(route, method).Observe(d.Seconds())
 }
 
-// RateLimited counts one request refused by limit (LimitUser or
-// LimitAuthFailure).
+// RateLimited counts one request refused by limit (LimitUser,
+// LimitInFlight or LimitAuthFailure).
 func (m *Metrics) RateLimited(limit string) {
 	if m == nil {
 		return

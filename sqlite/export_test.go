@@ -126,3 +126,16 @@ func (s *Store) ForceSearchIndex(use bool) {
 		s.searchIndex = searchIndexAlways
 	}
 }
+
+// SetAfterListQuery makes every list call f while it holds its reader
+// connection.
+func (s *Store) SetAfterListQuery(f func(userID string)) { s.afterListQuery = f }
+
+// SetReadersPerUser replaces the bound on one user's readers.
+func (s *Store) SetReadersPerUser(n int) { s.readers = newReaderGate(n) }
+
+// ReaderPoolSize is the read pool's connection limit.
+func (s *Store) ReaderPoolSize() int { return s.reader.Stats().MaxOpenConnections }
+
+// ReadersPerUser is the bound on one user's readers.
+func (s *Store) ReadersPerUser() int { return s.readers.perUser }

@@ -20,6 +20,11 @@ import (
 // keeps them (task_count, completed_count). A search of three characters
 // or more may read the trigram index instead of every task (searchTrigram).
 func (s *Store) ListTasks(ctx context.Context, userID string, f todoapi.TaskFilter) (todoapi.TaskPage, error) {
+	release, err := s.readers.enter(ctx, userID)
+	if err != nil {
+		return todoapi.TaskPage{}, s.fail("list tasks", err)
+	}
+	defer release()
 	counted := f.TotalInPage()
 	tri, err := s.searchTrigram(ctx, userID, f.Search)
 	if err != nil {
@@ -31,6 +36,9 @@ func (s *Store) ListTasks(ctx context.Context, userID string, f todoapi.TaskFilt
 		return todoapi.TaskPage{}, s.fail("list tasks", err)
 	}
 	defer rows.Close()
+	if s.afterListQuery != nil {
+		s.afterListQuery(userID)
+	}
 	page := todoapi.TaskPage{Tasks: make([]todoapi.Task, 0, min(f.PageSize()+1, 32))}
 	var extra []any
 	if counted {

@@ -41,6 +41,11 @@ type Store struct {
 	// searchIndex is how searches choose the trigram index; tests force
 	// each way.
 	searchIndex searchIndexMode
+	// readers bounds each user's share of the read pool (readers.go).
+	readers *readerGate
+	// afterListQuery, when set (by tests), runs while a list holds its
+	// reader connection.
+	afterListQuery func(userID string)
 }
 
 type searchIndexMode uint8
@@ -73,7 +78,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		writer.Close()
 		return nil, err
 	}
-	s := &Store{writer: writer, reader: reader, writes: newStmtCache(writer), reads: newStmtCache(reader)}
+	s := &Store{writer: writer, reader: reader, writes: newStmtCache(writer), reads: newStmtCache(reader),
+		readers: newReaderGate(readersPerUser(reader.Stats().MaxOpenConnections))}
 	s.group = newCommitter(s)
 	return s, nil
 }
@@ -184,6 +190,11 @@ func (s *Store) ServiceKey(ctx context.Context, name string, candidate []byte) (
 const taskColumns = `id, user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at, version`
 
 func (s *Store) Task(ctx context.Context, userID string, id int64) (todoapi.Task, error) {
+	release, err := s.readers.enter(ctx, userID)
+	if err != nil {
+		return todoapi.Task{}, s.fail("get task", err)
+	}
+	defer release()
 	t, err := scanTask(s.reads.queryRow(ctx,
 		`SELECT `+taskColumns+` FROM tasks WHERE id = ? AND user_id = ?`, id, userID))
 	if err != nil {

@@ -20,6 +20,11 @@ const tagsQuery = `
 	) WHERE n = 1 ORDER BY key`
 
 func (s *Store) ListTags(ctx context.Context, userID string) ([]string, error) {
+	release, err := s.readers.enter(ctx, userID)
+	if err != nil {
+		return nil, s.fail("list tags", err)
+	}
+	defer release()
 	rows, err := s.reader.QueryContext(ctx, tagsQuery, userID)
 	if err != nil {
 		return nil, s.fail("list tags", err)

@@ -198,6 +198,8 @@ func settingsOf(c *config) []setting {
 			doc: "requests per second per user (token bucket); 0 turns the limit off"},
 		{name: "RATE_LIMIT_BURST", def: "100", parse: integer(&c.Edge.UserRateLimit.Burst, 1, 1_000_000),
 			doc: "requests a user may make at once before RATE_LIMIT_RPS applies"},
+		{name: "USER_MAX_IN_FLIGHT", def: strconv.Itoa(todohttp.DefaultUserMaxInFlight), parse: integer(&c.Edge.UserMaxInFlight, 0, 1_000_000),
+			doc: "requests one user may have in flight at once (event streams not counted); one more gets 429; 0 turns the limit off"},
 		{name: "AUTH_FAILURE_RPS", def: "1", parse: rate(&c.Edge.AuthFailureLimit.RPS, true),
 			doc: "failed bearer tokens answered 401 per second per client address; beyond AUTH_FAILURE_BURST its failing tokens get 429 (valid tokens are always served); 0 turns it off"},
 		{name: "AUTH_FAILURE_BURST", def: "20", parse: integer(&c.Edge.AuthFailureLimit.Burst, 1, 1_000_000),

@@ -26,6 +26,7 @@ import (
 type edgeConfig struct {
 	CORSOrigins      []string
 	UserRateLimit    todohttp.RateLimit
+	UserMaxInFlight  int // requests of one user in flight at once; 0: no limit
 	AuthFailureLimit todohttp.RateLimit
 	TrustedProxies   []netip.Prefix
 

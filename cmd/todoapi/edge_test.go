@@ -27,7 +27,7 @@ import (
 )
 
 // edgeVars are the settings of edge.go.
-var edgeVars = []string{"CORS_ORIGINS", "FRONTEND_URL", "RATE_LIMIT_RPS", "RATE_LIMIT_BURST",
+var edgeVars = []string{"CORS_ORIGINS", "FRONTEND_URL", "RATE_LIMIT_RPS", "RATE_LIMIT_BURST", "USER_MAX_IN_FLIGHT",
 	"AUTH_FAILURE_RPS", "AUTH_FAILURE_BURST", "TRUSTED_PROXIES",
 	"READ_HEADER_TIMEOUT", "READ_TIMEOUT", "WRITE_TIMEOUT", "IDLE_TIMEOUT", "SHUTDOWN_DELAY"}
 
@@ -46,6 +46,7 @@ func TestEdgeConfigDefaults(t *testing.T) {
 	want := edgeConfig{
 		CORSOrigins:       []string{"http://localhost:3000"},
 		UserRateLimit:     todohttp.RateLimit{RPS: 50, Burst: 100},
+		UserMaxInFlight:   8,
 		AuthFailureLimit:  todohttp.RateLimit{RPS: 1, Burst: 20},
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
@@ -58,13 +59,14 @@ func TestEdgeConfigDefaults(t *testing.T) {
 
 func TestEdgeConfigValues(t *testing.T) {
 	e, err := edgeLoad(t, map[string]string{
-		"CORS_ORIGINS":     " https://App.Example.com:443/ , http://localhost:5173,http://[::1]:8080",
-		"FRONTEND_URL":     "https://frontend.example.org",
-		"RATE_LIMIT_RPS":   "0",
-		"RATE_LIMIT_BURST": "7",
-		"AUTH_FAILURE_RPS": "0.5",
-		"TRUSTED_PROXIES":  "10.0.0.0/8, 192.168.1.10, ::1",
-		"READ_TIMEOUT":     "3s",
+		"CORS_ORIGINS":       " https://App.Example.com:443/ , http://localhost:5173,http://[::1]:8080",
+		"FRONTEND_URL":       "https://frontend.example.org",
+		"RATE_LIMIT_RPS":     "0",
+		"RATE_LIMIT_BURST":   "7",
+		"USER_MAX_IN_FLIGHT": "0",
+		"AUTH_FAILURE_RPS":   "0.5",
+		"TRUSTED_PROXIES":    "10.0.0.0/8, 192.168.1.10, ::1",
+		"READ_TIMEOUT":       "3s",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +75,7 @@ func TestEdgeConfigValues(t *testing.T) {
 	if !slices.Equal(e.CORSOrigins, wantOrigins) {
 		t.Errorf("origins %q, want %q", e.CORSOrigins, wantOrigins)
 	}
-	if e.UserRateLimit.RPS != 0 || e.UserRateLimit.Burst != 7 || e.AuthFailureLimit.RPS != 0.5 {
+	if e.UserRateLimit.RPS != 0 || e.UserRateLimit.Burst != 7 || e.AuthFailureLimit.RPS != 0.5 || e.UserMaxInFlight != 0 {
 		t.Errorf("limits %+v %+v", e.UserRateLimit, e.AuthFailureLimit)
 	}
 	wantProxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.10/32"), netip.MustParsePrefix("::1/128")}
@@ -91,6 +93,7 @@ func TestEdgeConfigErrors(t *testing.T) {
 		"FRONTEND_URL":        "app.example.com",
 		"RATE_LIMIT_RPS":      "-1",
 		"RATE_LIMIT_BURST":    "0",
+		"USER_MAX_IN_FLIGHT":  "-1",
 		"AUTH_FAILURE_BURST":  "lots",
 		"TRUSTED_PROXIES":     "proxy.internal",
 		"READ_HEADER_TIMEOUT": "0",

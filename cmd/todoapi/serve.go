@@ -204,6 +204,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer, getenv func(str
 		Version:          versionString(),
 		CORSOrigins:      c.Edge.CORSOrigins,
 		UserRateLimit:    c.Edge.UserRateLimit,
+		UserMaxInFlight:  c.Edge.UserMaxInFlight,
 		AuthFailureLimit: c.Edge.AuthFailureLimit,
 		TrustedProxies:   c.Edge.TrustedProxies,
 		Metrics:          m,

@@ -96,6 +96,10 @@ func seedList(t *testing.T, s todoapi.Store, user, other string) []todoapi.Task 
 // written from SPEC §3.3 independently of the stores.
 func compareTasks(by string) func(a, b todoapi.Task) int {
 	key, desc := strings.CutPrefix(by, "-")
+	if key == "priority" {
+		// priority lists high first; -priority low first.
+		desc = !desc
+	}
 	dir := func(c int) int {
 		if desc {
 			return -c
@@ -377,8 +381,9 @@ func testListSorts(t *testing.T, s todoapi.Store) {
 			}
 		}
 	}
-	// The aliases sort as their canonical names.
-	for alias, canonical := range map[string]string{"created_at": "created", "-updated_at": "-updated"} {
+	// The aliases sort as their canonical names; the Python design's
+	// spellings of created and updated list newest first.
+	for alias, canonical := range map[string]string{"created_at": "-created", "-updated_at": "-updated", "dueDate": "due_date"} {
 		got := listPage(t, s, "alice", mustParse(t, todoapi.ListQuery{Sort: alias}))
 		want := expect(tasks, func(todoapi.Task) bool { return true }, canonical)
 		if !slices.Equal(ids(got.Tasks), ids(want)) {
