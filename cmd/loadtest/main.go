@@ -14,6 +14,7 @@
 //	go run ./cmd/loadtest -profile /tmp/prof   # also save a CPU profile of the server per scenario
 //	go run ./cmd/loadtest -smoke               # seconds; fails unless every request succeeded
 //	go run ./cmd/loadtest -baseline OLDBIN     # also an older build, interleaved, with ratios
+//	go run ./cmd/loadtest -scenarios bigpages  # one user's parallel largest pages against another user (bigpages.go)
 //
 // Scenarios (each request as a random one of the run's users, on a random
 // one of that user's tasks):
@@ -36,6 +37,10 @@
 //	               the database connections the server opens meanwhile
 //	create         POST /api/{user}/tasks (last, as it makes every list longer)
 //	create-256     create over 256 connections
+//
+// and, only when named in -scenarios, bigpages (bigpages.go): a user with
+// 10 000 maximum-size tasks reads its largest page over 16, then 40,
+// connections at once while another user lists its tasks.
 //
 // The server runs with the production code path: HS256 tokens, request
 // logging (JSON, read through a pipe), metrics, CORS and the per-user rate
@@ -112,6 +117,8 @@ type options struct {
 	serverEnv         []string
 	smoke             bool
 	crash             int
+	bigTasks          int
+	bigParallel       []int
 }
 
 func parseFlags(args []string, out io.Writer) (options, error) {
@@ -127,7 +134,9 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	for i, s := range scenarios {
 		names[i] = s.name
 	}
-	scen := fs.String("scenarios", strings.Join(names, ","), "scenarios to run, comma-separated (they always run in this order)")
+	scen := fs.String("scenarios", strings.Join(names, ","), "scenarios to run, comma-separated (they always run in this order); "+bigPagesScenario+" runs only when named")
+	fs.IntVar(&o.bigTasks, "bigpages-tasks", 10000, bigPagesScenario+": the heavy user's maximum-size tasks")
+	bigParallel := fs.String("bigpages-parallel", "16,40", bigPagesScenario+": how many of the heavy user's pages at once, one level after another")
 	fs.IntVar(&o.conns, "connections", 32, "concurrent keep-alive connections")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per scenario")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured load before each scenario's measurement")
@@ -164,9 +173,19 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	}
 	o.scenarios = strings.Split(*scen, ",")
 	for _, s := range o.scenarios {
-		if !slices.Contains(names, s) {
-			return o, fmt.Errorf("unknown scenario %q (%s)", s, strings.Join(names, ", "))
+		if !slices.Contains(names, s) && s != bigPagesScenario {
+			return o, fmt.Errorf("unknown scenario %q (%s, %s)", s, strings.Join(names, ", "), bigPagesScenario)
 		}
+	}
+	for _, f := range strings.Split(*bigParallel, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return o, fmt.Errorf("-bigpages-parallel: %q is not a positive number", f)
+		}
+		o.bigParallel = append(o.bigParallel, n)
+	}
+	if o.bigTasks < 1000 {
+		return o, errors.New("-bigpages-tasks must be at least 1000, a full page")
 	}
 	if o.conns < 1 || o.users < 1 || o.tasks < 1 || o.duration <= 0 || o.warmup < 0 {
 		return o, errors.New("-connections, -users, -tasks and -duration must be positive")
@@ -242,20 +261,29 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 
 	var results []result
+	var big []bigPagesResult
 	var bench pgbenchResult
 	for _, store := range o.stores {
-		rs, b, err := runStore(ctx, o, store, bins, dir, out)
+		rs, b, err := runStore(ctx, o, store, bins, dir, out, &big)
 		results = append(results, rs...)
 		if store == "postgres" {
 			bench = b
 		}
 		if err != nil {
 			report(out, o, results, bench)
+			reportBigPages(out, o, big)
 			return fmt.Errorf("%s: %w", store, err)
 		}
 	}
 	report(out, o, results, bench)
+	reportBigPages(out, o, big)
 	failed := 0
+	for _, r := range big {
+		failed += r.failed
+		if r.bystanderOK == 0 {
+			return fmt.Errorf("%s/%s-%d: no bystander request completed", r.store, bigPagesScenario, r.parallel)
+		}
+	}
 	for _, r := range results {
 		failed += r.failed
 		if r.ok == 0 {
@@ -281,6 +309,7 @@ type target struct {
 	env    []string
 	srvDir string
 	label  string // store, or store@name
+	secret string // BETTER_AUTH_SECRET, for more users' tokens
 }
 
 // startTarget starts bin on a fresh database of store and seeds it.
@@ -353,12 +382,12 @@ func startTarget(ctx context.Context, o options, store string, bin namedBin, dir
 			return nil, err
 		}
 	}
-	return &target{bin: bin, srv: srv, fx: fx, dbURL: dbURL, env: env, srvDir: srvDir, label: label}, nil
+	return &target{bin: bin, srv: srv, fx: fx, dbURL: dbURL, env: env, srvDir: srvDir, label: label, secret: secret}, nil
 }
 
 // runStore starts a server per binary on one store and runs every
 // scenario on each in turn.
-func runStore(ctx context.Context, o options, store string, bins []namedBin, dir string, out io.Writer) ([]result, pgbenchResult, error) {
+func runStore(ctx context.Context, o options, store string, bins []namedBin, dir string, out io.Writer, big *[]bigPagesResult) ([]result, pgbenchResult, error) {
 	var cleanup []func()
 	defer func() {
 		for i := len(cleanup) - 1; i >= 0; i-- {
@@ -381,7 +410,8 @@ func runStore(ctx context.Context, o options, store string, bins []namedBin, dir
 	}
 
 	var bench pgbenchResult
-	if store == "postgres" && o.pgbench {
+	regular := slices.ContainsFunc(o.scenarios, func(s string) bool { return s != bigPagesScenario })
+	if store == "postgres" && o.pgbench && regular {
 		t := targets[len(targets)-1]
 		fmt.Fprintf(out, "postgres: pgbench reference, list query, %d clients, %s …\n", o.conns, o.duration)
 		base, _ := strconv.Atoi(t.fx.users[0].id)
@@ -415,8 +445,23 @@ func runStore(ctx context.Context, o options, store string, bins []namedBin, dir
 			}
 		}
 	}
+	if slices.Contains(o.scenarios, bigPagesScenario) {
+		for _, t := range targets {
+			// The heavy user: one more id after the run's users.
+			base, _ := strconv.Atoi(t.fx.users[len(t.fx.users)-1].id)
+			heavy, err := newUsers(t.secret, base+100, 1)
+			if err != nil {
+				return results, bench, err
+			}
+			rs, err := runBigPages(ctx, o, t.srv, t.fx, &heavy[0], t.label, out)
+			*big = append(*big, rs...)
+			if err != nil {
+				return results, bench, err
+			}
+		}
+	}
 	for _, t := range targets {
-		if hwm := procStatus(t.srv.cmd.Process.Pid, "VmHWM:"); hwm > 0 {
+		if hwm := procStatus(t.srv.cmd.Process.Pid, "VmHWM:"); hwm > 0 && regular {
 			fmt.Fprintf(out, "%s: server peak RSS (VmHWM) %d MiB\n", t.label, hwm>>10)
 		}
 	}
@@ -461,6 +506,9 @@ func runOn(ctx context.Context, o options, t *target, sc scenario, store, dir st
 }
 
 func report(out io.Writer, o options, results []result, bench pgbenchResult) {
+	if len(results) == 0 {
+		return
+	}
 	fmt.Fprintln(out)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "store\tbinary\tscenario\treq/s\tp50 ms\tp99 ms\tok\tfailed\tserver CPU µs/req\tserver RSS MiB\t")
