@@ -71,7 +71,7 @@ func TestTaskETags(t *testing.T) {
 		}
 		// Toggle and its alias, with a list that includes the current tag.
 		r = e.do(t, http.MethodPatch, completePath("me", task.ID), tok, ``, "If-Match", `"9", "2"`).want(t, http.StatusOK)
-		if got := r.task(t); !got.Completed || got.Version != 3 || etagOf(r) != `"3"` {
+		if got := r.completion(t); !got.Completed || got.Version != 3 || etagOf(r) != `"3"` {
 			t.Errorf("toggle: completed %v version %d ETag %q; want true, 3, \"3\"", got.Completed, got.Version, etagOf(r))
 		}
 		r = e.do(t, http.MethodPost, path+"/toggle", tok, ``, "If-Match", `*`).want(t, http.StatusOK)
