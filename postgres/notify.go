@@ -64,16 +64,31 @@ func (n *notifier) add(userID string) {
 	}
 }
 
+// notifyWindow is how long the notifier gathers users after the first
+// write that wakes it, so that a busy process sends one statement for many
+// writes (at most one per window) instead of one per write, which measured
+// a fifth of the throughput of small writes. It adds at most this much to
+// the time a change takes to reach the streams of other processes.
+const notifyWindow = 10 * time.Millisecond
+
 func (n *notifier) run() {
 	defer close(n.stopped)
+	window := time.NewTimer(0)
+	<-window.C
 	for {
 		select {
 		case <-n.wake:
-			n.send()
 		case <-n.stop:
 			n.send() // what was committed before Close
 			return
 		}
+		window.Reset(notifyWindow)
+		select {
+		case <-window.C:
+		case <-n.stop:
+			window.Stop()
+		}
+		n.send()
 	}
 }
 
