@@ -690,3 +690,36 @@ func TestEventsCatchUpInBatches(t *testing.T) {
 		}
 	})
 }
+
+// TestEventsAndChangeFeedShareTokens: an event id reads the change feed
+// from there, and the feed's next opens a stream from there.
+func TestEventsAndChangeFeedShareTokens(t *testing.T) {
+	e := newEventsEnv(t, openSQLite, eventsOptions{})
+	tok := token(t, "alice")
+	auth := []string{"Authorization", "Bearer " + tok}
+	s, _ := e.ready(t, "/api/me/events", auth...)
+	e.call(t, "POST", "/api/me/tasks", tok, `{"title":"one"}`)
+	first := s.next(t)
+	e.call(t, "POST", "/api/me/tasks", tok, `{"title":"two"}`)
+	s.next(t)
+
+	status, _, body := e.call(t, "GET", "/api/me/changes?since="+first.id, tok, "")
+	var page struct {
+		Changes []struct {
+			Op   string `json:"op"`
+			Task struct {
+				Title string `json:"title"`
+			} `json:"task"`
+		} `json:"changes"`
+		Next string `json:"next"`
+	}
+	if err := json.Unmarshal(body, &page); status != http.StatusOK || err != nil ||
+		len(page.Changes) != 1 || page.Changes[0].Task.Title != "two" {
+		t.Fatalf("/changes from an event id: %d %s", status, body)
+	}
+	e.call(t, "POST", "/api/me/tasks", tok, `{"title":"three"}`)
+	r, _ := e.ready(t, "/api/me/events?since="+page.Next, auth...)
+	if ev := r.next(t); !strings.Contains(ev.data, `"title":"three"`) {
+		t.Fatalf("a stream from the feed's next: %+v", ev)
+	}
+}
