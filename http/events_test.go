@@ -52,6 +52,7 @@ func (c *eventsClock) advance(d time.Duration) {
 type eventsOptions struct {
 	maxPerUser, maxAll    int
 	batch                 int
+	maxInFlight           int
 	readTimeout, writeTTL time.Duration
 	cors                  []string
 }
@@ -80,6 +81,7 @@ func newEventsEnv(t *testing.T, open func(*testing.T) testStore, o eventsOptions
 		Hub: e.hub, Tickets: e.tickets, CORSOrigins: o.cors,
 		// As serve sets it: a request's read timeout bounds its body too.
 		BodyReadTimeout: o.readTimeout,
+		UserMaxInFlight: o.maxInFlight,
 		Events: EventsConfig{
 			MaxStreamsPerUser: o.maxPerUser, MaxStreams: o.maxAll, batch: o.batch,
 			Stop: e.stop,
@@ -721,5 +723,18 @@ func TestEventsAndChangeFeedShareTokens(t *testing.T) {
 	r, _ := e.ready(t, "/api/me/events?since="+page.Next, auth...)
 	if ev := r.next(t); !strings.Contains(ev.data, `"title":"three"`) {
 		t.Fatalf("a stream from the feed's next: %+v", ev)
+	}
+}
+
+// TestEventsDoNotHoldInFlightPlaces: open streams are not requests in
+// flight; a user with streams open still gets every place for requests.
+func TestEventsDoNotHoldInFlightPlaces(t *testing.T) {
+	e := newEventsEnv(t, openSQLite, eventsOptions{maxInFlight: 1})
+	tok := token(t, "alice")
+	for range 3 {
+		e.ready(t, "/api/me/events", "Authorization", "Bearer "+tok)
+	}
+	if status, _, body := e.call(t, "GET", "/api/me/tasks", tok, ""); status != http.StatusOK {
+		t.Fatalf("a list with three streams open and one place in flight: %d %s", status, body)
 	}
 }
