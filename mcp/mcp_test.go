@@ -88,7 +88,7 @@ type server struct {
 	logs    *syncBuffer
 }
 
-func newServer(t testing.TB, open func(testing.TB) store, limit api.RateLimit) *server {
+func newServer(t testing.TB, open func(testing.TB) store, limit api.RateLimit, opts ...func(*api.Config)) *server {
 	t.Helper()
 	st := open(t)
 	if err := st.Migrate(context.Background()); err != nil {
@@ -104,12 +104,16 @@ func newServer(t testing.TB, open func(testing.TB) store, limit api.RateLimit) *
 	m := metrics.New()
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Start()
-	srv.Config.Handler = api.NewHandler(api.Config{
+	config := api.Config{
 		Tasks: service, Verifier: verifier, Database: st, Logger: log, Metrics: m,
 		UserRateLimit: limit, PublicURL: srv.URL, CORSOrigins: []string{"http://localhost:3000"},
 		AuthorizationServers: []string{"https://auth.example.com/api/auth"},
 		MCP:                  mcp.NewHandler(mcp.Config{Tasks: service, Logger: log, Metrics: m, Version: "test"}),
-	})
+	}
+	for _, o := range opts {
+		o(&config)
+	}
+	srv.Config.Handler = api.NewHandler(config)
 	t.Cleanup(srv.Close)
 	return &server{url: srv.URL, handler: srv.Config.Handler, service: service, logs: logs}
 }
@@ -684,4 +688,28 @@ func TestRateLimitShared(t *testing.T) {
 
 	// A bystander is unaffected.
 	connect(t, s, token(t, "erin")).call("list_tags", nil, false, nil)
+}
+
+// TestFailedTokenThrottle: bad tokens sent to /mcp spend their address's
+// budget as they do at /api, and once it is spent they get 429; a valid
+// token from the same address is still served.
+func TestFailedTokenThrottle(t *testing.T) {
+	s := newServer(t, stores[0].open, api.RateLimit{}, func(c *api.Config) {
+		c.AuthFailureLimit = api.RateLimit{RPS: 0.001, Burst: 3}
+	})
+	bad := func() int {
+		return postRaw(t, s, "not.a.token", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`)
+	}
+	var got []int
+	for range 4 {
+		got = append(got, bad())
+	}
+	if !slices.Equal(got, []int{401, 401, 401, 429}) {
+		t.Fatalf("bad tokens at /mcp: %v, want three 401s then 429", got)
+	}
+	if status, _ := rest(t, s, "not.a.token", "GET", "/api/me/tasks", nil); status != 429 {
+		t.Errorf("a bad token at /api after /mcp spent the budget: %d, want 429", status)
+	}
+	// The valid token from the same address is served.
+	connect(t, s, token(t, "grace")).call("list_tags", nil, false, nil)
 }
