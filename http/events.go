@@ -170,7 +170,7 @@ type ticketBody struct {
 	ExpiresAt time.Time `json:"expires_at" doc:"When the ticket expires (UTC)."`
 }
 
-// ticketOperation names the one operation that accepts ?ticket=.
+// eventsOperation is the operation id of the events stream.
 const eventsOperation = "stream-events"
 
 func (s *server) registerEvents() {
