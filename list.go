@@ -272,6 +272,13 @@ type ListQuery struct {
 	Limit  string
 	Cursor string
 	Offset string
+
+	// Invalid holds what a transport already found wrong while reading the
+	// parameters (an alias with a bad value, an argument of the wrong
+	// type), by the name the client used. It is reported in the same
+	// *ValidationError as the rest, so that a client learns every mistake
+	// at once, and the parameters are parsed once, here.
+	Invalid map[string]string
 }
 
 // ParseListQuery checks every parameter of q and returns the filter it
@@ -289,6 +296,9 @@ func ParseListQuery(q ListQuery) (TaskFilter, error) {
 func parseListQuery(q ListQuery, openCursor func(string) (*Cursor, error)) (TaskFilter, error) {
 	var f TaskFilter
 	bad := problems{}
+	for name, msg := range q.Invalid {
+		bad.add(name, msg)
+	}
 
 	switch Status(q.Status) {
 	case "", StatusAll:

@@ -123,10 +123,11 @@ var listAliases = []struct {
 // their canonical names or their aliases (an empty value counts as absent)
 // and returns them as the domain reads them. sentAs maps a canonical name
 // to the alias its value came from, so that an error names the parameter
-// the client sent; bad holds the problems of alias values that have no
-// canonical form (completed=maybe), keyed by the name sent.
-func canonicalListQuery(v url.Values) (q todoapi.ListQuery, sentAs, bad map[string]string) {
-	sentAs, bad = map[string]string{}, map[string]string{}
+// the client sent. Alias values that have no canonical form
+// (completed=maybe) go to q.Invalid, keyed by the name sent, for the
+// domain to report with the rest.
+func canonicalListQuery(v url.Values) (q todoapi.ListQuery, sentAs map[string]string) {
+	sentAs, bad := map[string]string{}, map[string]string{}
 	value := map[string]string{}
 	for _, p := range listAliases {
 		if s := v.Get(p.canonical); s != "" || nonEmpty(v[p.canonical]) {
@@ -171,7 +172,10 @@ func canonicalListQuery(v url.Values) (q todoapi.ListQuery, sentAs, bad map[stri
 			q.Tag = append(q.Tag, strings.Split(s, ",")...)
 		}
 	}
-	return q, sentAs, bad
+	if len(bad) > 0 {
+		q.Invalid = bad
+	}
+	return q, sentAs
 }
 
 // nonEmpty reports whether a repeated parameter has a non-empty value

@@ -2,7 +2,6 @@ package mcp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -193,21 +192,10 @@ func (t *tools) listTasks(ctx context.Context, user todoapi.User, a arguments) (
 		Limit:     a.number("limit"),
 		Cursor:    a.text("cursor"),
 	}
-	if err := a.invalid(); err != nil {
-		// Name the other bad arguments too, as the REST API's 422 does.
-		// The cursor is sealed, which only the service can open; it is
-		// checked once the other arguments are right.
-		var more *todoapi.ValidationError
-		plain := q
-		plain.Cursor = ""
-		if _, perr := todoapi.ParseListQuery(plain); errors.As(perr, &more) {
-			for name, msg := range more.Fields {
-				if _, dup := a.bad[name]; !dup {
-					a.bad[name] = msg
-				}
-			}
-		}
-		return nil, "", err
+	// Arguments of the wrong type are reported with every other bad
+	// argument, as the REST API's 422 does: the service parses them all.
+	if len(a.bad) > 0 {
+		q.Invalid = a.bad
 	}
 	p, err := t.tasks.ListTasks(ctx, user, q)
 	if err != nil {
