@@ -16,24 +16,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/todoapi/todoapi"
 )
 
 // namespace prefixes every metric of the service's own.
 const namespace = "todoapi"
 
-// PoolStats is one database connection pool's state at scrape time.
-type PoolStats struct {
-	// Pool names the pool: "postgres", or "writer"/"reader" for SQLite's two.
-	Pool string
-	// MaxOpen is the pool's cap on connections (0: unlimited).
-	MaxOpen int
-	// Open is every connection the pool holds; InUse + Idle for most pools.
-	Open, InUse, Idle int
-	// WaitCount counts acquisitions that had to wait for a connection, and
-	// WaitDuration is their total waiting time; both only ever grow.
-	WaitCount    int64
-	WaitDuration time.Duration
-}
+// PoolStats is one database connection pool's state at scrape time, as
+// the stores report it.
+type PoolStats = todoapi.PoolStats
 
 // Metrics records what /metrics reports. Its methods are safe for
 // concurrent use; a nil *Metrics records nothing.

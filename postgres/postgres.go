@@ -87,8 +87,19 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Stat reports the pool's statistics, for metrics.
-func (s *Store) Stat() *pgxpool.Stat { return s.pool.Stat() }
+// PoolStats reports the connection pool, for the metrics endpoint.
+func (s *Store) PoolStats() []todoapi.PoolStats {
+	st := s.pool.Stat()
+	return []todoapi.PoolStats{{
+		Pool:         "postgres",
+		MaxOpen:      int(st.MaxConns()),
+		Open:         int(st.TotalConns()),
+		InUse:        int(st.AcquiredConns()),
+		Idle:         int(st.IdleConns()),
+		WaitCount:    st.EmptyAcquireCount(),
+		WaitDuration: st.EmptyAcquireWaitTime(),
+	}}
+}
 
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.pool.Ping(ctx); err != nil {

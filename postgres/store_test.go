@@ -116,15 +116,15 @@ func TestPoolOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if got := s.Stat().MaxConns(); got != 3 {
+	if got := s.PoolStats()[0].MaxOpen; got != 3 {
 		t.Errorf("MaxConns = %d, want 3", got)
 	}
 	def := open(t, url)
-	if got := def.Stat().MaxConns(); got != 10 {
+	if got := def.PoolStats()[0].MaxOpen; got != 10 {
 		t.Errorf("default MaxConns = %d, want 10", got)
 	}
 	fromURL := open(t, url+"&pool_max_conns=7")
-	if got := fromURL.Stat().MaxConns(); got != 7 {
+	if got := fromURL.PoolStats()[0].MaxOpen; got != 7 {
 		t.Errorf("MaxConns from the URL = %d, want 7", got)
 	}
 }

@@ -342,10 +342,17 @@ func isContext(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// Stats reports the writer's and the readers' connection pool statistics,
-// for the metrics endpoint.
-func (s *Store) Stats() (writer, reader sql.DBStats) {
-	return s.writer.Stats(), s.reader.Stats()
+// PoolStats reports the writer's and the readers' connection pools, for
+// the metrics endpoint.
+func (s *Store) PoolStats() []todoapi.PoolStats {
+	return []todoapi.PoolStats{sqlPool("writer", s.writer.Stats()), sqlPool("reader", s.reader.Stats())}
+}
+
+func sqlPool(name string, s sql.DBStats) todoapi.PoolStats {
+	return todoapi.PoolStats{
+		Pool: name, MaxOpen: s.MaxOpenConnections, Open: s.OpenConnections,
+		InUse: s.InUse, Idle: s.Idle, WaitCount: s.WaitCount, WaitDuration: s.WaitDuration,
+	}
 }
 
 // decodeTags reads a tags column, a JSON array of strings as jsonList

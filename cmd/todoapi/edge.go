@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"log/slog"
 	"net"
@@ -14,9 +13,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/todoapi/todoapi"
 	todohttp "github.com/todoapi/todoapi/http"
 	"github.com/todoapi/todoapi/metrics"
-	"github.com/todoapi/todoapi/postgres"
 )
 
 // edgeConfig is how the service faces clients (SPEC §5): which browser
@@ -190,37 +189,10 @@ func (d *drainer) shutdown(srv *http.Server, delay, timeout time.Duration, log *
 }
 
 // poolStats returns what /metrics reports about db's connection pools, or
-// nil when db exposes none: PostgreSQL's one pool, or SQLite's writer and
-// reader pools.
+// nil when db has none to report.
 func poolStats(db any) func() []metrics.PoolStats {
-	switch db := db.(type) {
-	case *postgres.Store:
-		return func() []metrics.PoolStats {
-			s := db.Stat()
-			return []metrics.PoolStats{{
-				Pool:         "postgres",
-				MaxOpen:      int(s.MaxConns()),
-				Open:         int(s.TotalConns()),
-				InUse:        int(s.AcquiredConns()),
-				Idle:         int(s.IdleConns()),
-				WaitCount:    s.EmptyAcquireCount(),
-				WaitDuration: s.EmptyAcquireWaitTime(),
-			}}
-		}
-	case interface {
-		Stats() (writer, reader sql.DBStats)
-	}:
-		return func() []metrics.PoolStats {
-			w, r := db.Stats()
-			return []metrics.PoolStats{sqlPool("writer", w), sqlPool("reader", r)}
-		}
+	if p, ok := db.(interface{ PoolStats() []todoapi.PoolStats }); ok {
+		return p.PoolStats
 	}
 	return nil
-}
-
-func sqlPool(name string, s sql.DBStats) metrics.PoolStats {
-	return metrics.PoolStats{
-		Pool: name, MaxOpen: s.MaxOpenConnections, Open: s.OpenConnections,
-		InUse: s.InUse, Idle: s.Idle, WaitCount: s.WaitCount, WaitDuration: s.WaitDuration,
-	}
 }
