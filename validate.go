@@ -157,19 +157,32 @@ func ParsePriority(s string) (Priority, bool) {
 	return "", false
 }
 
-// cleanText trims s and rejects control characters; multiline allows line
-// breaks and tabs, as a description needs them.
+// cleanText trims s and rejects invalid UTF-8 and control characters;
+// multiline allows line breaks and tabs, as a description needs them.
 func cleanText(s string, multiline bool) (string, string) {
 	if !utf8.ValidString(s) {
 		return "", "must be valid UTF-8"
 	}
 	s = strings.TrimSpace(s)
-	for _, r := range s {
-		if isControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t')) {
-			return "", fmt.Sprintf("must not contain control characters (found U+%04X)", r)
-		}
+	if r, ok := ControlCharacter(s, multiline); ok {
+		return "", fmt.Sprintf("must not contain control characters (found U+%04X)", r)
 	}
 	return s, ""
+}
+
+// ControlCharacter returns the first control character (Unicode category
+// Cc) in s, if there is one; multiline lets tab, line feed and carriage
+// return pass. It is the one rule of which characters text may not hold,
+// for task fields and for the claims a token carries alike: control
+// characters (NUL in particular, which PostgreSQL text cannot store) have
+// no place in them and would corrupt log lines.
+func ControlCharacter(s string, multiline bool) (rune, bool) {
+	for _, r := range s {
+		if isControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t')) {
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 // isControl reports whether r is in Unicode category Cc.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -148,7 +147,7 @@ func profile(raw json.RawMessage) string {
 	return s
 }
 
-// decodeText decodes a JSON string and applies cleanText.
+// decodeText decodes a JSON string and applies claimText.
 func decodeText(raw json.RawMessage) (string, bool) {
 	// encoding/json replaces invalid UTF-8 with U+FFFD, which would map
 	// different byte strings to the same id; check the raw bytes first.
@@ -159,27 +158,23 @@ func decodeText(raw json.RawMessage) (string, bool) {
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return "", false
 	}
-	if !cleanText(s) {
+	if !claimText(s) {
 		return "", false
 	}
 	return s, true
 }
 
-// cleanText reports whether s is at most MaxClaimChars characters and free of
-// control characters and U+FFFD. Control characters (NUL in particular, which
-// PostgreSQL text cannot store) have no place in an id, email or name and
-// would corrupt log lines; U+FFFD is what encoding/json substitutes for lone
-// surrogate escapes, so it marks text that did not survive decoding intact.
-func cleanText(s string) bool {
-	if utf8.RuneCountInString(s) > MaxClaimChars {
+// claimText reports whether s is at most MaxClaimChars characters, free of
+// control characters (the domain's rule for any text, ControlCharacter) and
+// free of U+FFFD: that is what encoding/json substitutes for lone surrogate
+// escapes, so it marks a claim that did not survive decoding intact, and
+// two different tokens could otherwise name the same user.
+func claimText(s string) bool {
+	if utf8.RuneCountInString(s) > MaxClaimChars || strings.ContainsRune(s, utf8.RuneError) {
 		return false
 	}
-	for _, r := range s {
-		if unicode.IsControl(r) || r == utf8.RuneError {
-			return false
-		}
-	}
-	return true
+	_, bad := todoapi.ControlCharacter(s, false)
+	return !bad
 }
 
 // isAbsent reports whether a raw claim was missing or null.

@@ -58,10 +58,10 @@ func mint(secret string, c MintClaims, now time.Time) (string, error) {
 	if secret == "" {
 		return "", errors.New("auth: mint: empty secret")
 	}
-	if c.Subject == "" || !cleanText(c.Subject) {
+	if c.Subject == "" || !claimText(c.Subject) {
 		return "", fmt.Errorf("auth: mint: subject must be 1 to %d characters without control characters", MaxClaimChars)
 	}
-	if !cleanText(c.Email) || !cleanText(c.Name) {
+	if !claimText(c.Email) || !claimText(c.Name) {
 		return "", fmt.Errorf("auth: mint: email and name must be at most %d characters without control characters", MaxClaimChars)
 	}
 	if c.TTL <= 0 {

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -132,22 +133,22 @@ func newSessionSource(cfg SessionConfig) (*sessionSource, error) {
 	s := &sessionSource{
 		url:      u.String(),
 		client:   cfg.Client,
-		ttl:      cmpOr(cfg.CacheTTL, DefaultSessionCacheTTL),
-		negTTL:   cmpOr(cfg.NegativeTTL, DefaultSessionNegativeTTL),
+		ttl:      cmp.Or(cfg.CacheTTL, DefaultSessionCacheTTL),
+		negTTL:   cmp.Or(cfg.NegativeTTL, DefaultSessionNegativeTTL),
 		log:      cfg.Logger,
 		now:      time.Now,
 		inflight: map[[32]byte]*sessionCall{},
 	}
-	size := cmpOr(cfg.CacheSize, DefaultSessionCacheSize)
-	rps := cmpOr(cfg.LookupRPS, DefaultSessionLookupRPS)
-	burst := cmpOr(cfg.LookupBurst, DefaultSessionLookupBurst)
+	size := cmp.Or(cfg.CacheSize, DefaultSessionCacheSize)
+	rps := cmp.Or(cfg.LookupRPS, DefaultSessionLookupRPS)
+	burst := cmp.Or(cfg.LookupBurst, DefaultSessionLookupBurst)
 	if s.ttl < 0 || s.negTTL < 0 || size < 0 || rps < 0 || burst < 0 {
 		return nil, fmt.Errorf("auth: session cache TTLs, cache size and lookup rate must not be negative")
 	}
 	s.known, s.unknown = newTokenCache(size), newTokenCache(size)
 	s.limiter = rate.NewLimiter(rate.Limit(rps), burst)
 	if s.client == nil {
-		timeout := cmpOr(cfg.Timeout, DefaultSessionTimeout)
+		timeout := cmp.Or(cfg.Timeout, DefaultSessionTimeout)
 		s.client = &http.Client{
 			Timeout: timeout,
 			Transport: &http.Transport{
@@ -167,14 +168,6 @@ func newSessionSource(cfg SessionConfig) (*sessionSource, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	return s, nil
-}
-
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // close lets the client's idle connections go.
@@ -277,7 +270,7 @@ type sessionAnswer struct {
 // expiry, a rejection when Better Auth knows no such session, or an
 // unavailable error.
 func (s *sessionSource) ask(token string) (todoapi.User, time.Time, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), cmpOr(s.client.Timeout, DefaultSessionTimeout))
+	ctx, cancel := context.WithTimeout(context.Background(), cmp.Or(s.client.Timeout, DefaultSessionTimeout))
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
 	if err != nil {
