@@ -142,13 +142,6 @@ func (s *streamSlots) take(user string) (release func(), err error) {
 	}, nil
 }
 
-// open reports the number of open streams.
-func (s *streamSlots) open() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.all
-}
-
 type eventsInput struct {
 	UserPath
 	LastEventID string `header:"Last-Event-ID" doc:"The id of the last event received: the stream resumes right after it. Browsers' EventSource sends it by itself when it reconnects."`

@@ -26,11 +26,6 @@ import (
 	"github.com/todoapi/todoapi/sqlite"
 )
 
-// edgeVars are the settings of edge.go.
-var edgeVars = []string{"CORS_ORIGINS", "FRONTEND_URL", "RATE_LIMIT_RPS", "RATE_LIMIT_BURST", "USER_MAX_IN_FLIGHT",
-	"AUTH_FAILURE_RPS", "AUTH_FAILURE_BURST", "TRUSTED_PROXIES",
-	"READ_HEADER_TIMEOUT", "READ_TIMEOUT", "WRITE_TIMEOUT", "IDLE_TIMEOUT", "SHUTDOWN_DELAY"}
-
 func edgeLoad(t *testing.T, env map[string]string) (edgeConfig, error) {
 	t.Helper()
 	t.Chdir(t.TempDir()) // no .env
