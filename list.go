@@ -15,7 +15,7 @@ import (
 	"unicode/utf8"
 )
 
-// Listing (SPEC §3.3). The rules live here once: ParseListQuery turns the
+// Listing. The rules live here once: ParseListQuery turns the
 // client's parameters into a TaskFilter whose every value is canonical and
 // valid, so a store only translates a TaskFilter into its SQL dialect, and
 // the opaque cursor is encoded and decoded here and nowhere else.
@@ -193,7 +193,7 @@ type TaskFilter struct {
 	After *Cursor
 	// Offset skips this many matching tasks, in sort order, before the
 	// page; it is zero whenever After is set. Clients that page by offset
-	// (SPEC §7) use it; a cursor is exact even while tasks are added or
+	// use it; a cursor is exact even while tasks are added or
 	// removed, an offset is not.
 	Offset int
 }

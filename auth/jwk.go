@@ -42,7 +42,7 @@ import (
 )
 
 // jwksAlgorithms are the JWS algorithms a JWKS source can verify: what
-// Better Auth's jwt plugin can sign with (SPEC §3.1).
+// Better Auth's jwt plugin can sign with.
 var jwksAlgorithms = []string{"EdDSA", "ES256", "ES512", "PS256", "RS256"}
 
 // MinRSABits is the smallest RSA modulus accepted from a JWKS.

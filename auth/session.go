@@ -50,7 +50,7 @@ const (
 	maxSessionBytes = 64 << 10
 )
 
-// SessionConfig configures session-token introspection (SPEC §7): a bearer
+// SessionConfig configures session-token introspection: a bearer
 // value that is not a JWT is taken for a Better Auth session token and
 // looked up with Better Auth's get-session endpoint, which reads bearer
 // tokens when Better Auth runs its bearer plugin.

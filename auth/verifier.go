@@ -5,7 +5,7 @@
 // are possible: the token's "alg" header merely selects among the algorithms
 // the configured sources own, so "alg": "none", an HMAC token "signed" with a
 // public key, or any algorithm no source owns is rejected before a key is
-// ever looked up (SPEC §3.1).
+// ever looked up.
 //
 // There are two sources. The shared secret (BETTER_AUTH_SECRET) owns HS256.
 // A JWKS source (Better Auth's BETTER_AUTH_URL/api/auth/jwks, or JWKS_URL)
@@ -16,7 +16,7 @@
 // Verified tokens are remembered until they expire (see tokenCache), which
 // saves the signature check on every further request with the same token.
 //
-// Optionally (Config.Sessions, SPEC §7) a bearer value that is not shaped
+// Optionally (Config.Sessions) a bearer value that is not shaped
 // like a JWT is taken for a Better Auth session token and looked up at
 // Better Auth's get-session endpoint: answers are cached briefly, lookups
 // of one token are shared, and lookups are rate-limited (session.go).
@@ -42,7 +42,7 @@ import (
 
 // MaxTokenBytes is the largest token Verify will look at. Anything larger is
 // rejected before it is decoded, so an attacker cannot make the server
-// base64-decode and JSON-parse arbitrarily large input (SPEC §3.1).
+// base64-decode and JSON-parse arbitrarily large input.
 const MaxTokenBytes = 8 << 10
 
 // DefaultLeeway is the clock skew tolerated on exp, nbf and iat when
@@ -51,8 +51,7 @@ const MaxTokenBytes = 8 << 10
 const DefaultLeeway = 30 * time.Second
 
 // ErrNoKeySource is returned by NewVerifier when nothing could verify a token.
-// Callers use it to decide between development mode and a start-up error
-// (SPEC §1).
+// Callers use it to decide between development mode and a start-up error.
 var ErrNoKeySource = errors.New("auth: no key source configured (set BETTER_AUTH_SECRET, or BETTER_AUTH_URL / JWKS_URL)")
 
 // Config selects the key sources and claim requirements of a Verifier.
@@ -81,7 +80,7 @@ type Config struct {
 	Leeway time.Duration
 
 	// Sessions configures Better Auth session tokens: bearer values that
-	// are not JWTs, looked up at Better Auth (SPEC §7). Sessions.URL empty
+	// are not JWTs, looked up at Better Auth. Sessions.URL empty
 	// means none.
 	Sessions SessionConfig
 }
@@ -91,8 +90,8 @@ type Config struct {
 type Verifier struct {
 	// parser decodes and verifies signatures only; claims are checked by the
 	// binding that verified the signature, so that each key source can have
-	// its own iss/aud requirements (SPEC §1 gives JWKS tokens a default
-	// issuer that HS256 tokens do not have).
+	// its own iss/aud requirements (JWKS tokens have a default issuer,
+	// BETTER_AUTH_URL's origin, that HS256 tokens do not have).
 	parser *jwt.Parser
 
 	// byAlg maps each accepted JWS algorithm to the one source that owns it.

@@ -1,6 +1,6 @@
 package http
 
-// Aliases (SPEC §7): frontends written for the Python design send other
+// Aliases: frontends written for the Python design send other
 // paths, body keys and list parameters than the canonical ones. Each kind
 // of alias is translated to the canonical form in one place, at the edge:
 //
@@ -215,7 +215,7 @@ func (s *server) documentAliases() {
 	oapi.Tags = []*huma.Tag{
 		{Name: "Tasks", Description: "The task API (canonical paths)."},
 		{Name: aliasTag, Description: "Other spellings of the task API that frontends written for the Python " +
-			"design use (SPEC §7). Each behaves exactly as the canonical operation it names; prefer those."},
+			"design use. Each behaves exactly as the canonical operation it names; prefer those."},
 		{Name: "Service", Description: "Health and monitoring; no token."},
 	}
 
@@ -287,7 +287,7 @@ func addAlias(oapi *huma.OpenAPI, op *huma.Operation, method, path, idSuffix str
 			return p.In == "path" && p.Name == "user_id"
 		})
 	}
-	alias.Description += " (SPEC §7). " + op.Description
+	alias.Description += ". " + op.Description
 	oapi.AddOperation(&alias)
 }
 

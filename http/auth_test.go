@@ -18,7 +18,7 @@ type endpoint struct {
 	body   string
 }
 
-// endpoints lists every /api operation (SPEC §3).
+// endpoints lists every /api operation.
 var endpoints = []endpoint{
 	{"list", http.MethodGet, func(u string, _ int64) string { return tasksPath(u) }, ""},
 	{"create", http.MethodPost, func(u string, _ int64) string { return tasksPath(u) }, `{"title":"intruder"}`},
@@ -41,7 +41,7 @@ func itemEndpoints() []endpoint {
 }
 
 // TestUnauthenticated: every /api endpoint refuses every kind of missing or
-// unusable credential with 401 and the right challenge (SPEC §3.1), and
+// unusable credential with 401 and the right challenge, and
 // nothing is read or changed.
 func TestUnauthenticated(t *testing.T) {
 	e := newEnv(t)
@@ -93,7 +93,7 @@ func TestUnauthenticated(t *testing.T) {
 }
 
 // TestBearerSchemeCaseInsensitive: the scheme name is matched
-// case-insensitively (SPEC §3.1).
+// case-insensitively.
 func TestBearerSchemeCaseInsensitive(t *testing.T) {
 	e := newEnv(t)
 	tok := token(t, "alice")
@@ -105,7 +105,7 @@ func TestBearerSchemeCaseInsensitive(t *testing.T) {
 }
 
 // TestOtherUsersPath: a {user_id} that is not the token's user is 403 on
-// every endpoint, and the other user's data is untouched (SPEC §3.2).
+// every endpoint, and the other user's data is untouched.
 func TestOtherUsersPath(t *testing.T) {
 	e := newEnv(t)
 	alice, bob := token(t, "alice"), token(t, "bob")
@@ -129,7 +129,7 @@ func TestOtherUsersPath(t *testing.T) {
 
 // TestOtherUsersTaskIsNotFound: another user's task id answers exactly like
 // an id that does not exist, on every item endpoint, and B can neither read,
-// change, toggle nor delete A's task (SPEC §3.2).
+// change, toggle nor delete A's task.
 func TestOtherUsersTaskIsNotFound(t *testing.T) {
 	eachStore(t, func(t *testing.T, e *env) {
 		alice, bob := token(t, "alice"), token(t, "bob")
@@ -170,7 +170,7 @@ func TestOtherUsersTaskIsNotFound(t *testing.T) {
 }
 
 // TestMeAndRealUserID: "me" and the token's own user id name the same user
-// on every endpoint (SPEC §3), also for a user id that needs escaping.
+// on every endpoint, also for a user id that needs escaping.
 func TestMeAndRealUserID(t *testing.T) {
 	for _, sub := range []string{"alice", "auth0|ann smith"} {
 		t.Run(sub, func(t *testing.T) {
@@ -206,7 +206,7 @@ func TestMeAndRealUserID(t *testing.T) {
 }
 
 // TestUnusableTaskIDs: ids that cannot name a task are 404 on every item
-// endpoint (SPEC §4), even when they would parse to an existing id.
+// endpoint, even when they would parse to an existing id.
 func TestUnusableTaskIDs(t *testing.T) {
 	e := newEnv(t)
 	tok := token(t, "alice")

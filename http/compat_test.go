@@ -1,6 +1,6 @@
 package http
 
-// Compatibility with the frontends written for the Python design (SPEC §7):
+// Compatibility with the frontends written for the Python design:
 // the request shapes they send, through the real router on both stores,
 // each compared with the canonical request it stands for.
 

@@ -13,7 +13,7 @@ import (
 // client in a browser learns where to get a token for /mcp.
 var corsExposed = []string{"Location", "Link", "X-Total-Count", "Retry-After", "X-Request-ID", "ETag", "WWW-Authenticate"}
 
-// withCORS answers CORS for the configured origins only (SPEC §5): other
+// withCORS answers CORS for the configured origins only: other
 // origins get no CORS headers at all, so browsers keep their pages from
 // reading responses. With no origins configured it adds nothing.
 //

@@ -274,11 +274,12 @@ type wireTask struct {
 	Version     int64    `json:"version"`
 }
 
-// taskFields are the JSON fields of a task, SPEC §2 and §9.1.
+// taskFields are the JSON fields of a task, as the README's Tasks section
+// lists them.
 var taskFields = []string{"id", "user_id", "title", "description", "completed", "completed_at",
 	"priority", "tags", "due_date", "created_at", "updated_at", "version"}
 
-// task decodes a task body and checks its shape (SPEC §2): exactly the
+// task decodes a task body and checks its shape: exactly the
 // specified fields, tags an array, timestamps RFC 3339 in UTC.
 func (r *response) task(t *testing.T) wireTask {
 	t.Helper()
@@ -383,7 +384,8 @@ func checkUTC(t *testing.T, name, s string) {
 	}
 }
 
-// problemDoc is an error body, SPEC §4.
+// problemDoc is an error body: an RFC 9457 problem with message (README:
+// Errors).
 type problemDoc struct {
 	Status  int    `json:"status"`
 	Title   string `json:"title"`

@@ -9,7 +9,7 @@ import (
 	"github.com/todoapi/todoapi"
 )
 
-// listInput holds the list parameters (SPEC §3.3) as raw strings: the
+// listInput holds the list parameters as raw strings: the
 // domain's ParseListQuery validates them all at once, so that one 422 names
 // every bad parameter and the rules live in one place. Repeatable parameters
 // use explode: each value is its own ?tag=…, and a comma is part of a value.

@@ -1,6 +1,6 @@
 package http
 
-// Tests of GET /api/{user_id}/tasks (SPEC §3.3) through the real handler,
+// Tests of GET /api/{user_id}/tasks through the real handler,
 // verifier, service and store, once per store: filtering, ordering and
 // paging are computed by each store's SQL.
 

@@ -239,7 +239,8 @@ func (s *server) closeWhenDraining(next http.Handler) http.Handler {
 	})
 }
 
-// securityHeaders sets the headers SPEC §5 asks of every response. API
+// securityHeaders sets the security headers every response carries: no
+// content sniffing, no referrer. API
 // responses are per-user data, so no cache (browser or shared) may keep them.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -12,7 +12,7 @@ func withTaskQuota(n int) option {
 }
 
 // TestTaskQuota: creating a task beyond TASK_QUOTA is a 422 that stores
-// nothing, and deleting one makes room again (SPEC §5).
+// nothing, and deleting one makes room again.
 func TestTaskQuota(t *testing.T) {
 	eachStore(t, func(t *testing.T, e *env) {
 		tok := token(t, "alice")

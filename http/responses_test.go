@@ -9,7 +9,7 @@ import (
 )
 
 // TestCreateResponse: 201, the task with every field, and a canonical
-// Location even when the path said "me" (SPEC §3).
+// Location even when the path said "me".
 func TestCreateResponse(t *testing.T) {
 	e := newEnv(t)
 	tok := token(t, "alice")
@@ -31,7 +31,7 @@ func TestCreateResponse(t *testing.T) {
 	}
 }
 
-// TestDelete: 204 with an empty body; then the task is gone (SPEC §3).
+// TestDelete: 204 with an empty body; then the task is gone.
 func TestDelete(t *testing.T) {
 	e := newEnv(t)
 	tok := token(t, "alice")
@@ -52,7 +52,7 @@ func TestDelete(t *testing.T) {
 }
 
 // TestList: a JSON array, [] for a new user, newest first, filtered by
-// status (SPEC §3.3).
+// status.
 func TestList(t *testing.T) {
 	eachStore(t, func(t *testing.T, e *env) {
 		alice, bob := token(t, "alice"), token(t, "bob")
@@ -111,8 +111,8 @@ func TestList(t *testing.T) {
 	})
 }
 
-// TestTaskJSONShape: every response carrying a task has exactly the SPEC §2
-// fields (checked by wireTask decoding), with arrays and UTC timestamps.
+// TestTaskJSONShape: every response carrying a task has exactly the task's
+// documented fields (checked by wireTask decoding), with arrays and UTC timestamps.
 func TestTaskJSONShape(t *testing.T) {
 	e := newEnv(t)
 	tok := token(t, "alice")
@@ -178,7 +178,7 @@ func errorCases(t *testing.T, e *env) []struct {
 
 // TestErrorBodies: every error is a problem document with status, title,
 // detail and message == detail, as application/json unless Accept lists
-// application/problem+json (SPEC §4).
+// application/problem+json.
 func TestErrorBodies(t *testing.T) {
 	e := newEnv(t)
 	accepts := []struct{ accept, contentType string }{
@@ -205,7 +205,7 @@ func TestErrorBodies(t *testing.T) {
 }
 
 // TestMethodNotAllowed: a known path with another method is 405 with Allow
-// and a problem body (SPEC §4).
+// and a problem body.
 func TestMethodNotAllowed(t *testing.T) {
 	e := newEnv(t)
 	tok := token(t, "alice")
@@ -239,7 +239,7 @@ func TestMethodNotAllowed(t *testing.T) {
 }
 
 // TestRequestID: every response has X-Request-ID; a sane client id is
-// echoed, an insane one replaced (SPEC §5).
+// echoed, an insane one replaced.
 func TestRequestID(t *testing.T) {
 	e := newEnv(t)
 	tok := token(t, "alice")

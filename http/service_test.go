@@ -9,7 +9,7 @@ import (
 )
 
 // TestHealth: /healthz and /readyz need no token; /readyz is 503 once the
-// database is gone (SPEC §3).
+// database is gone.
 func TestHealth(t *testing.T) {
 	eachStore(t, func(t *testing.T, e *env) {
 		for _, path := range []string{"/healthz", "/readyz"} {
@@ -28,7 +28,7 @@ func TestHealth(t *testing.T) {
 	})
 }
 
-// leakMarkers must never appear in a response (SPEC §4).
+// leakMarkers must never appear in a response.
 var leakMarkers = []string{"sql", "SQL", "pgx", "pq:", "sqlite", "database is closed", "goroutine", ".go:",
 	"closed pool", "connection", testSecret}
 
@@ -52,7 +52,7 @@ func checkNoLeak(t *testing.T, r *response) {
 }
 
 // TestClosedStoreLeaksNothing: with the database gone every endpoint answers
-// 503 with a generic problem and no internal detail (SPEC §4).
+// 503 with a generic problem and no internal detail.
 func TestClosedStoreLeaksNothing(t *testing.T) {
 	eachStore(t, func(t *testing.T, e *env) {
 		tok := token(t, "alice")
@@ -79,7 +79,7 @@ func TestClosedStoreLeaksNothing(t *testing.T) {
 }
 
 // TestOpenAPI: /openapi.json is OpenAPI 3.1 and describes every /api
-// operation with bearer security and the Task schema (SPEC §3).
+// operation with bearer security and the Task schema.
 func TestOpenAPI(t *testing.T) {
 	e := newEnv(t)
 	r := e.do(t, http.MethodGet, "/openapi.json", "", "").want(t, http.StatusOK)

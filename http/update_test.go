@@ -21,8 +21,7 @@ func later(t *testing.T, name, a, b string) {
 	}
 }
 
-// TestPutIsPartial: PUT replaces the fields present and keeps the rest
-// (SPEC §3.4).
+// TestPutIsPartial: PUT replaces the fields present and keeps the rest.
 func TestPutIsPartial(t *testing.T) {
 	eachStore(t, func(t *testing.T, e *env) {
 		tok := token(t, "alice")
@@ -94,7 +93,7 @@ func TestPutIsPartial(t *testing.T) {
 
 // TestPatchMergeSemantics: PATCH is a JSON merge patch; null clears
 // description, due_date and tags, and is 422 for title, priority and
-// completed (SPEC §3.4).
+// completed.
 func TestPatchMergeSemantics(t *testing.T) {
 	eachStore(t, func(t *testing.T, e *env) {
 		tok := token(t, "alice")
@@ -172,7 +171,7 @@ func TestPatchMergeSemantics(t *testing.T) {
 }
 
 // TestCompletedAt: completed_at follows completed; setting completed to the
-// value it has changes nothing (SPEC §2).
+// value it has changes nothing.
 func TestCompletedAt(t *testing.T) {
 	for _, method := range []string{http.MethodPut, http.MethodPatch} {
 		t.Run(method, func(t *testing.T) {
@@ -215,7 +214,7 @@ func TestCompletedAt(t *testing.T) {
 }
 
 // TestToggle: PATCH …/complete flips without a body or with {}, and sets the
-// given value idempotently (SPEC §3.5).
+// given value idempotently.
 func TestToggle(t *testing.T) {
 	e := newEnv(t)
 	tok := token(t, "alice")

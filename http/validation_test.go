@@ -1,6 +1,6 @@
 package http
 
-// The validation matrix (SPEC §2, §3.4, §4): every body problem is a 422
+// The validation matrix: every body problem is a 422
 // naming where it is (errors[].location), never a 500, and a refused request
 // stores and changes nothing. A non-JSON Content-Type is 415, an oversized
 // body 413.
@@ -165,7 +165,7 @@ func (e *env) serveRaw(t *testing.T, req *http.Request) *response {
 }
 
 // TestValidationTitle: required, trimmed of Unicode white space, 1–200 code
-// points (SPEC §2).
+// points.
 func TestValidationTitle(t *testing.T) {
 	e := newEnv(t)
 	f := newFixture(t, e)
@@ -216,7 +216,7 @@ func TestValidationTitle(t *testing.T) {
 }
 
 // TestValidationDescription: at most 1000 code points after trimming; blank
-// is stored as null; line breaks and tabs inside are kept (SPEC §2).
+// is stored as null; line breaks and tabs inside are kept.
 func TestValidationDescription(t *testing.T) {
 	e := newEnv(t)
 	f := newFixture(t, e)
@@ -260,8 +260,7 @@ func TestValidationDescription(t *testing.T) {
 
 // TestValidationControlCharacters: a control character (category Cc) inside
 // a title, a tag or a description is a 422, never a 500 (NUL in particular
-// must not reach PostgreSQL); a description alone may hold \n, \r and \t
-// (SPEC §2).
+// must not reach PostgreSQL); a description alone may hold \n, \r and \t.
 func TestValidationControlCharacters(t *testing.T) {
 	e := newEnv(t)
 	f := newFixture(t, e)
@@ -294,7 +293,7 @@ func TestValidationControlCharacters(t *testing.T) {
 
 // TestValidationInvalidUTF8: a body that is not valid UTF-8, wherever the
 // bad bytes are, is a 422 at "body" on every operation with a body, and
-// nothing is stored or changed (SPEC §2, §4; README: every body problem is a
+// nothing is stored or changed (README: every body problem is a
 // 422).
 func TestValidationInvalidUTF8(t *testing.T) {
 	e := newEnv(t)
@@ -328,7 +327,7 @@ func TestValidationInvalidUTF8(t *testing.T) {
 // TestValidationSurrogateEscapes: a \u escape of an unpaired UTF-16
 // surrogate is refused rather than silently replaced by U+FFFD; a pair is
 // the character it encodes, and an escaped backslash before "ud800" is just
-// text (SPEC §2, README Errors).
+// text (README: Errors).
 func TestValidationSurrogateEscapes(t *testing.T) {
 	e := newEnv(t)
 	f := newFixture(t, e)
@@ -376,7 +375,7 @@ func TestValidationSurrogateEscapes(t *testing.T) {
 }
 
 // TestValidationWrongTypes: a value of the wrong JSON type is a 422 naming
-// that field, on every operation (SPEC §4).
+// that field, on every operation.
 func TestValidationWrongTypes(t *testing.T) {
 	e := newEnv(t)
 	f := newFixture(t, e)
@@ -416,7 +415,7 @@ func TestValidationWrongTypes(t *testing.T) {
 }
 
 // TestValidationManyFieldsAtOnce: one 422 lists every invalid field, type
-// errors and value errors together (SPEC §4).
+// errors and value errors together.
 func TestValidationManyFieldsAtOnce(t *testing.T) {
 	e := newEnv(t)
 	f := newFixture(t, e)
@@ -447,7 +446,7 @@ func TestValidationManyFieldsAtOnce(t *testing.T) {
 
 // TestValidationBodyNotAnObject: a body that is not a JSON object, or not
 // JSON at all, is a 422 at "body" on every operation with a body, and the
-// task is unchanged (SPEC §4; README: 422, not 400).
+// task is unchanged (README: 422, not 400).
 func TestValidationBodyNotAnObject(t *testing.T) {
 	e := newEnv(t)
 	f := newFixture(t, e)
@@ -526,7 +525,7 @@ func TestValidationExactKeys(t *testing.T) {
 }
 
 // TestValidationPriority: low, medium or high, matched case-insensitively
-// and returned in lower case; medium by default (SPEC §2, §7).
+// and returned in lower case; medium by default.
 func TestValidationPriority(t *testing.T) {
 	e := newEnv(t)
 	f := newFixture(t, e)
@@ -558,7 +557,7 @@ func TestValidationPriority(t *testing.T) {
 
 // TestValidationTags: each tag trimmed, 1–50 code points; case-insensitive
 // duplicates collapse to the first spelling, order kept; at most 20 after
-// collapsing (SPEC §2).
+// collapsing.
 func TestValidationTags(t *testing.T) {
 	e := newEnv(t)
 	distinct := func(n int) []string {
@@ -617,7 +616,7 @@ func TestValidationTags(t *testing.T) {
 // TestValidationDueDate: RFC 3339 with any offset, a plain date (midnight
 // UTC) or a date-time without offset (UTC); returned in UTC. Anything else,
 // or a time outside the years 0001–9999 once in UTC, is a 422, and the list
-// keeps working (SPEC §2).
+// keeps working.
 func TestValidationDueDate(t *testing.T) {
 	e := newEnv(t)
 	f := newFixture(t, e)
@@ -672,7 +671,7 @@ func TestValidationDueDate(t *testing.T) {
 }
 
 // TestValidationIgnoredFields: unknown fields, and the fields the server
-// owns, are ignored when sent, whatever their type (SPEC §2).
+// owns, are ignored when sent, whatever their type.
 func TestValidationIgnoredFields(t *testing.T) {
 	e := newEnv(t)
 	const owned = `"id":999999,"user_id":"bob","created_at":"2000-01-01T00:00:00Z",` +
@@ -720,7 +719,7 @@ func TestValidationIgnoredFields(t *testing.T) {
 
 // TestValidationContentType: a body sent as anything but JSON is a 415 and
 // changes nothing; JSON with parameters, merge-patch+json on PATCH, and a
-// body with no Content-Type at all are accepted (SPEC §3.4, §4).
+// body with no Content-Type at all are accepted.
 func TestValidationContentType(t *testing.T) {
 	e := newEnv(t)
 	f := newFixture(t, e)
@@ -787,7 +786,7 @@ func TestValidationContentType(t *testing.T) {
 }
 
 // TestValidationEmptyBody: no body at all is "no fields": POST needs a
-// title, PUT and PATCH change nothing, …/complete flips (SPEC §3.4, §3.5).
+// title, PUT and PATCH change nothing, …/complete flips.
 func TestValidationEmptyBody(t *testing.T) {
 	e := newEnv(t)
 	f := newFixture(t, e)
@@ -822,7 +821,7 @@ func TestValidationEmptyBody(t *testing.T) {
 }
 
 // TestValidationBodySize: a body over MAX_BODY_BYTES is a 413 and nothing is
-// stored or changed; a body of exactly the limit is accepted (SPEC §4).
+// stored or changed; a body of exactly the limit is accepted.
 func TestValidationBodySize(t *testing.T) {
 	// sized is a valid body of exactly n bytes: the title, padded with an
 	// unknown field.

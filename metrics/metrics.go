@@ -1,4 +1,4 @@
-// Package metrics holds todoapi's Prometheus metrics (SPEC §5) behind a
+// Package metrics holds todoapi's Prometheus metrics behind a
 // few plain methods, so that the packages which observe something (http,
 // auth, the database wiring in cmd) need not know Prometheus.
 //

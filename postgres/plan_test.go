@@ -17,7 +17,7 @@ import (
 // whom holds 5 000, and checks PostgreSQL's plan for the list query of
 // every filter and sort, on the first page and after a cursor: no plan
 // reads the tasks table except through an index that starts with user_id
-// and is searched by it, so no list ever scans other users' rows (SPEC §2).
+// and is searched by it, so no list ever scans other users' rows.
 // For a page of 50 of the user with many tasks, the sort's own index also
 // gives the order, from the cursor on: no sort step. (With a page as large
 // as a user's whole list, reading it all and sorting is the planner's

@@ -1,6 +1,6 @@
 package main
 
-// End-to-end tests of Better Auth session tokens (SPEC §7) against the
+// End-to-end tests of Better Auth session tokens against the
 // real Better Auth with its bearer plugin (testdata/betterauth), todoapi
 // started through run() with BETTER_AUTH_SESSION_TOKENS=true. The harness
 // counts the requests that reach get-session, which is how these tests see

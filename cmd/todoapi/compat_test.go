@@ -9,7 +9,7 @@ import (
 
 // TestSecretBytesAndNumericSub: through the real binary's configuration,
 // the HS256 key is BETTER_AUTH_SECRET's exact bytes (no trimming, no base64
-// decoding), and a numeric sub is the user id as its digits (SPEC §3.1),
+// decoding), and a numeric sub is the user id as its digits,
 // as frontends written for the Python design rely on.
 func TestSecretBytesAndNumericSub(t *testing.T) {
 	t.Parallel()

@@ -18,7 +18,7 @@ import (
 	"github.com/todoapi/todoapi/metrics"
 )
 
-// edgeConfig is how the service faces clients (SPEC §5): which browser
+// edgeConfig is how the service faces clients: which browser
 // origins may call it, how fast each user and each failing address may
 // go, which proxies' X-Forwarded-For to believe, and how long a client may
 // take over each part of an exchange.
@@ -41,7 +41,7 @@ type edgeConfig struct {
 }
 
 // maxHeaderBytes caps request headers. The largest legitimate header is a
-// bearer token (8 KiB at most, SPEC §3.1); 64 KiB leaves room for cookies
+// bearer token (8 KiB at most: a larger one is refused unread); 64 KiB leaves room for cookies
 // while denying the 1 MiB net/http would otherwise buffer per connection.
 const maxHeaderBytes = 64 << 10
 
@@ -120,8 +120,9 @@ func newHTTPServer(e edgeConfig, h http.Handler, log *slog.Logger, d *drainer) *
 	}
 }
 
-// drainer stops the server in two steps (SPEC §1: stop accepting, finish
-// what is in flight, within a bound). For ShutdownDelay it keeps serving
+// drainer stops the server in two steps, so that a deploy or a scale-down
+// loses no request: stop accepting, then finish what is in flight, within
+// a bound. For ShutdownDelay it keeps serving
 // while /readyz answers 503 and every response closes its connection, so
 // that load balancers take the replica out and clients stop reusing its
 // keep-alive connections (on which a request can cross the server's close

@@ -134,7 +134,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer, getenv func(str
 		c.AuthSecret = randomSecret()
 	}
 	// With a JWKS this starts fetching it in the background: an auth
-	// server that is not up yet is not an error (SPEC §3.1).
+	// server that is not up yet is not an error.
 	m := metrics.New()
 	authConfig := c.authConfig(log)
 	if authConfig.JWKS.URL != "" {

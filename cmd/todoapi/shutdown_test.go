@@ -23,9 +23,10 @@ import (
 	"github.com/todoapi/todoapi/auth"
 )
 
-// TestGracefulShutdownUnderLoad builds the real binary, runs it on SQLite,
-// sends a steady stream of task creations from several goroutines, sends
-// SIGTERM in the middle of it, and checks what SPEC §1 and §6 promise: the
+// TestGracefulShutdownUnderLoad runs the real binary on SQLite, sends a
+// steady stream of task creations from several goroutines, sends SIGTERM
+// in the middle of it, and checks what the README promises of a shutdown
+// (every 201 is committed; in-flight requests finish): the
 // process exits 0 within the drain timeout, every request that got a 2xx
 // is in the database, and no request was processed without its client
 // getting the answer (a reset mid-response). Requests that could not

@@ -14,7 +14,7 @@ import (
 	"github.com/todoapi/todoapi"
 )
 
-// The listing contract (SPEC §3.3). Expected results are computed here in
+// The listing contract. Expected results are computed here in
 // Go, from the fixture, with rules written independently of the stores: a
 // case-insensitive comparison is strings.ToLower or strings.EqualFold, which
 // agree with todoapi.Fold on every character the fixture uses.
@@ -93,7 +93,8 @@ func seedList(t *testing.T, s todoapi.Store, user, other string) []todoapi.Task 
 }
 
 // compareTasks orders a before b in sort order by (a todoapi.Sort string),
-// written from SPEC §3.3 independently of the stores.
+// written from the listing rules (README: Listing) independently of the
+// stores.
 func compareTasks(by string) func(a, b todoapi.Task) int {
 	key, desc := strings.CutPrefix(by, "-")
 	if key == "priority" {

@@ -9,7 +9,7 @@ import (
 	"github.com/todoapi/todoapi"
 )
 
-// Tags and offsets (SPEC §7): the tag list for tag pickers, and offset
+// Tags and offsets: the tag list for tag pickers, and offset
 // pagination for clients that page that way.
 
 func listTags(t *testing.T, s todoapi.Store, user string) []string {

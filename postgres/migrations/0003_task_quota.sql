@@ -1,4 +1,4 @@
--- Per-user task quota (SPEC §5).
+-- Per-user task quota.
 --
 -- Each user row counts its tasks, kept by a trigger so that every writer
 -- keeps it right: this release, an older replica during a rolling deploy,

@@ -1,4 +1,4 @@
--- Listing (SPEC §3.3).
+-- Listing.
 --
 -- Folded copies (todoapi.Fold) of the title, description and tags, which
 -- the store writes with every task: filters and the title sort compare them

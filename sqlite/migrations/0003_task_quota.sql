@@ -1,4 +1,4 @@
--- Per-user task quota (SPEC §5): each user row counts its tasks, kept by
+-- Per-user task quota: each user row counts its tasks, kept by
 -- triggers so that every writer keeps it right, and a create checks it in
 -- the same statement. Writes are serialised on the store's single writer
 -- connection, so the check and the insert cannot interleave with another
