@@ -354,11 +354,15 @@ func (st *stream) run(ctx context.Context, first todoapi.ChangePage, wake <-chan
 			case <-st.s.events.Stop:
 				return
 			case <-ticks:
+				// A heartbeat also reads the feed: a notification that was
+				// never sent (a replica that died between its commit and
+				// its NOTIFY) then delays a change by one heartbeat, no
+				// more. With nothing new the read is one indexed range
+				// that finds no row.
 				st.buf.WriteString(": keep-alive\n\n")
 				if !st.flush() {
 					return
 				}
-				continue
 			case <-wake:
 			}
 		}

@@ -24,6 +24,7 @@ import (
 // over the real handler, service, hub and store.
 type eventsEnv struct {
 	srv     *httptest.Server
+	store   testStore
 	svc     *todoapi.Service
 	hub     *todoapi.Hub
 	tickets *todoapi.Tickets
@@ -74,6 +75,7 @@ func newEventsEnv(t *testing.T, open func(*testing.T) testStore, o eventsOptions
 	svc.Hub = e.hub
 	svc.Now = e.clock.now
 	e.svc = svc
+	e.store = store
 	e.tickets = todoapi.NewTickets(store.(todoapi.TicketStore))
 	e.tickets.Now = e.clock.now
 	h := NewHandler(Config{
@@ -378,6 +380,28 @@ func TestEventsHeartbeat(t *testing.T) {
 		if ev := s.nextAny(t); !ev.comment || ev.event != "" {
 			t.Fatalf("after a heartbeat tick: %+v, want a comment", ev)
 		}
+	}
+}
+
+// TestEventsHeartbeatReadsTheFeed: a change whose notification never came
+// (another replica died between its commit and its NOTIFY) reaches the
+// stream at the next heartbeat.
+func TestEventsHeartbeatReadsTheFeed(t *testing.T) {
+	e := newEventsEnv(t, storeKinds[0].open, eventsOptions{})
+	s, _ := e.ready(t, "/api/me/events", "Authorization", "Bearer "+token(t, "alice"))
+
+	// A service with no hub writes as a replica whose notification is lost.
+	silent := todoapi.NewService(e.store)
+	task, err := silent.CreateTask(context.Background(), todoapi.User{ID: "alice"}, todoapi.TaskPatch{Title: todoapi.Value("unannounced")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ticks <- time.Now()
+	if ev := s.nextAny(t); !ev.comment {
+		t.Fatalf("after a heartbeat tick: %+v, want the keep-alive comment first", ev)
+	}
+	if ev := s.next(t); ev.event != "task.created" || !strings.Contains(ev.data, fmt.Sprintf(`"id":%d,`, task.ID)) {
+		t.Fatalf("after the heartbeat: %+v, want task.created for task %d", ev, task.ID)
 	}
 }
 
