@@ -40,6 +40,9 @@ func TestUserMaxInFlight(t *testing.T) {
 	cfg := e.config
 	cfg.Tasks, cfg.UserMaxInFlight = hold, 3
 	cfg.CORSOrigins = []string{edgeFrontend}
+	// What stands in front of /mcp is under test here, not the MCP server
+	// (package mcp tests it): any handler shows whether a call got through.
+	cfg.MCP = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	s, h := newServer(cfg)
 	stream := huma.Operation{OperationID: "test-stream", Method: http.MethodGet, Path: "/api/{user_id}/test-stream"}
 	longLived(&stream)
@@ -99,6 +102,15 @@ func TestUserMaxInFlight(t *testing.T) {
 	if rec := e.do(t, http.MethodPost, "/api/me/tasks", alice, `{"title":"x"}`); rec.Status != http.StatusTooManyRequests {
 		t.Errorf("alice's create while at the limit: %d, want 429", rec.Status)
 	}
+	// MCP tool calls share the bound.
+	if rec := e.do(t, http.MethodPost, "/mcp", alice, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`,
+		"Accept", "application/json, text/event-stream"); rec.Status != http.StatusTooManyRequests {
+		t.Errorf("alice's MCP call while at the limit: %d, want 429", rec.Status)
+	}
+	if rec := e.do(t, http.MethodPost, "/mcp", bob, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`,
+		"Accept", "application/json, text/event-stream"); rec.Status != http.StatusOK {
+		t.Errorf("bob's MCP call while alice is at her limit: %d, want 200", rec.Status)
+	}
 	// The bystander is served at once.
 	if rec := e.do(t, http.MethodGet, "/api/me/tasks", bob, ""); rec.Status != http.StatusOK {
 		t.Errorf("bob while alice is at her limit: %d %s", rec.Status, rec.Body)
@@ -125,7 +137,7 @@ func TestUserMaxInFlight(t *testing.T) {
 		t.Errorf("%d users still counted with nothing in flight", left)
 	}
 	metrics := string(e.do(t, http.MethodGet, "/metrics", "", "").Body)
-	if !strings.Contains(metrics, `todoapi_rate_limited_total{limit="in_flight"} 2`) {
-		t.Errorf("metrics do not count the 2 refusals:\n%s", grepLines(metrics, "rate_limited"))
+	if !strings.Contains(metrics, `todoapi_rate_limited_total{limit="in_flight"} 3`) {
+		t.Errorf("metrics do not count the 3 refusals:\n%s", grepLines(metrics, "rate_limited"))
 	}
 }

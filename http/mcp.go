@@ -64,8 +64,9 @@ func (s *server) registerMCP(mux *http.ServeMux, h http.Handler) {
 
 // guardMCP puts /mcp behind what guards /api: the bearer token (the REST
 // API's tokens, and tokens issued for this resource), the failed-token
-// throttle, and the user's rate limit, whose bucket /api shares, so that an
-// agent and a frontend of one user spend one budget.
+// throttle, and the user's rate limit and bound on requests in flight,
+// which /api shares, so that an agent and a frontend of one user spend one
+// budget.
 func (s *server) guardMCP(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, err := s.authenticateRequest(r, s.mcp.resource)
@@ -90,6 +91,16 @@ func (s *server) guardMCP(h http.Handler) http.Handler {
 			s.metrics.RateLimited(metrics.LimitUser)
 			s.writeProblem(w, r, &limited{"too many requests", wait})
 			return
+		}
+		// Tool calls count against the user's requests in flight, which
+		// /api shares (limitInFlight).
+		if r.Method == http.MethodPost {
+			if !s.inFlight.enter(user.ID) {
+				s.metrics.RateLimited(metrics.LimitInFlight)
+				s.writeProblem(w, r, &limited{"too many requests in flight", inFlightRetry})
+				return
+			}
+			defer s.inFlight.leave(user.ID)
 		}
 		h.ServeHTTP(w, r.WithContext(todoapi.NewContextWithUser(r.Context(), user)))
 	})
