@@ -260,6 +260,13 @@ func (s *server) streamEvents(ctx context.Context, in *eventsInput) (*eventsOutp
 	return &eventsOutput{Body: func(hctx huma.Context) {
 		defer done()
 		r, w := humago.Unwrap(hctx)
+		if r.Method == http.MethodHead {
+			// HEAD learns the stream's headers; a body it never reads must
+			// not hold a stream open.
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.WriteHeader(http.StatusOK)
+			return
+		}
 		st := &stream{s: s, w: w, rc: http.NewResponseController(w), user: user, pos: pos}
 		st.run(r.Context(), first, wake)
 	}}, nil

@@ -405,6 +405,21 @@ func TestEventsHeartbeatReadsTheFeed(t *testing.T) {
 	}
 }
 
+// TestEventsHead: HEAD answers the stream's headers and ends at once,
+// holding none of the user's stream places.
+func TestEventsHead(t *testing.T) {
+	e := newEventsEnv(t, storeKinds[0].open, eventsOptions{maxPerUser: 1})
+	tok := token(t, "alice")
+	for range 3 {
+		status, h, body := e.call(t, http.MethodHead, "/api/me/events", tok, "")
+		if status != http.StatusOK || h.Get("Content-Type") != "text/event-stream" || len(body) != 0 {
+			t.Fatalf("HEAD: %d %q %q", status, h.Get("Content-Type"), body)
+		}
+	}
+	// The one place is still free.
+	e.ready(t, "/api/me/events", "Authorization", "Bearer "+tok)
+}
+
 // TestEventsTickets: a ticket opens one stream once, only the events URL
 // takes it, and it expires.
 func TestEventsTickets(t *testing.T) {
