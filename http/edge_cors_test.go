@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/todoapi/todoapi/internal/browsertest"
 )
 
 const edgeFrontend = "http://localhost:3000"
@@ -214,7 +215,7 @@ func servePage(t *testing.T) string {
 // allowed origin, where they all succeed, and from another origin, where the
 // browser blocks them before the request is even sent.
 func TestCORSInBrowser(t *testing.T) {
-	browser := edgeBrowser(t)
+	browser := browsertest.Start(t)
 	allowed, blocked := servePage(t), servePage(t)
 	e := newEnv(t, withEdgeCORS(allowed))
 	api := httptest.NewServer(e.handler)

@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/todoapi/todoapi/internal/browsertest"
 	"golang.org/x/net/html"
 )
 
@@ -311,7 +312,7 @@ func TestDocsServing(t *testing.T) {
 // every request the page made went to the service itself, and that the
 // Content Security Policy had nothing to block.
 func TestDocsInBrowser(t *testing.T) {
-	browser := edgeBrowser(t)
+	browser := browsertest.Start(t)
 	e := newEnv(t)
 	srv := httptest.NewServer(e.handler)
 	t.Cleanup(srv.Close)

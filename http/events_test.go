@@ -18,6 +18,7 @@ import (
 
 	"github.com/todoapi/todoapi"
 	"github.com/todoapi/todoapi/auth"
+	"github.com/todoapi/todoapi/internal/browsertest"
 )
 
 // eventsEnv is a real HTTP server (the events stream needs a connection)
@@ -625,7 +626,7 @@ function waitFor(type, title) {
 // following the stream through an EventSource opened with a ticket, from
 // an allowed origin; a change made in one appears in the other.
 func TestEventsInBrowser(t *testing.T) {
-	browser := edgeBrowser(t)
+	browser := browsertest.Start(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

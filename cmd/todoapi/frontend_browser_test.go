@@ -6,58 +6,16 @@ package main
 // such a frontend sends, with the Better Auth session token as its bearer.
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/todoapi/todoapi/internal/testenv"
+	"github.com/todoapi/todoapi/internal/browsertest"
 )
-
-// chromiumPath is where Debian's chromium package installs the browser.
-const chromiumPath = "/usr/bin/chromium"
-
-// startBrowser starts headless Chromium for t, or skips t (fails under
-// TODOAPI_NO_SKIP=1) when it is not installed. The browser resolves no
-// host but localhost and 127.0.0.1, so the page can only reach this
-// machine's servers.
-func startBrowser(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		testenv.Skip(t, "Chromium is not installed at "+chromiumPath+" (apt-get install chromium)")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
-		chromedp.NoSandbox, // tests run as root, where the sandbox cannot start
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() {
-		cancelCtx()
-		cancelAlloc()
-	})
-	// The first call starts the browser and must carry no timeout, which
-	// would end the browser with it; later calls are bounded.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // frontendPage does what the frontend does, in the order a user would:
 // add three tasks, see them newest first, search, tick one, sort by
@@ -143,7 +101,7 @@ func serveFrontendPage(t *testing.T) string {
 // /tasks/search searches, ticking a task answers response.task, and
 // sort_by=priority lists high first.
 func TestFrontendInBrowser(t *testing.T) {
-	browser := startBrowser(t)
+	browser := browsertest.Start(t)
 	ba := startBetterAuth(t, e2eFreePort(t), "EdDSA")
 	origin := serveFrontendPage(t)
 	api := startTodoapiE2E(t, sessionEnv(ba, "CORS_ORIGINS", origin))
