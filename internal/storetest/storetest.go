@@ -85,6 +85,8 @@ func Run(t *testing.T, open func(t *testing.T) todoapi.Store) {
 // timestamp from it so that comparisons are exact.
 var base = time.Date(2025, 3, 14, 15, 9, 26, 535897000, time.UTC)
 
+// ctxFor bounds a contract step: a store that hangs (a lock never released,
+// a server that does not answer) fails its test instead of the whole run.
 func ctxFor(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	t.Cleanup(cancel)
@@ -163,6 +165,8 @@ func checkTask(t *testing.T, what string, got, want todoapi.Task) {
 	}
 }
 
+// diffTask names every field in which got differs from want, so that a
+// failure says what a store lost or changed rather than only that it did.
 func diffTask(got, want todoapi.Task) []string {
 	var d []string
 	add := func(field string, g, w any) {
@@ -232,6 +236,9 @@ func showTime(t *time.Time) string {
 	return t.Format(time.RFC3339Nano)
 }
 
+// testRoundTrip: every field survives a write and a read exactly, text in
+// any script, times at microseconds in UTC whatever zone they were given
+// in: a store that rounds, trims or converts would corrupt user data.
 func testRoundTrip(t *testing.T, s todoapi.Store) {
 	addUser(t, s, "alice")
 	india := time.FixedZone("IST", 5*3600+30*60)
@@ -289,6 +296,8 @@ func testRoundTrip(t *testing.T, s todoapi.Store) {
 	}
 }
 
+// testIDs: ids are positive and never reused, across users: clients keep
+// them in URLs and caches, so an id must always name the same task.
 func testIDs(t *testing.T, s todoapi.Store) {
 	addUser(t, s, "alice")
 	addUser(t, s, "bob")
@@ -316,6 +325,9 @@ func testIDs(t *testing.T, s todoapi.Store) {
 	}
 }
 
+// testOtherUsersTask: another user's task is ErrNotFound for every
+// operation and stays untouched: the store, not only the service, keeps
+// users apart, so that no filter or id guess can cross.
 func testOtherUsersTask(t *testing.T, s todoapi.Store) {
 	ctx := ctxFor(t)
 	addUser(t, s, "alice")
@@ -351,6 +363,9 @@ func testOtherUsersTask(t *testing.T, s todoapi.Store) {
 	}
 }
 
+// testMissingTask: ids that cannot exist (0, negative, huge) are
+// ErrNotFound only, never a database error the transport would turn into
+// a 503 or a 500.
 func testMissingTask(t *testing.T, s todoapi.Store) {
 	ctx := ctxFor(t)
 	addUser(t, s, "alice")
@@ -369,6 +384,8 @@ func testMissingTask(t *testing.T, s todoapi.Store) {
 	}
 }
 
+// testListScopeAndOrder: a list holds the user's tasks only, newest first
+// with the id breaking ties, so that pages neither repeat nor skip a task.
 func testListScopeAndOrder(t *testing.T, s todoapi.Store) {
 	for _, u := range []string{"alice", "bob", "carol"} {
 		addUser(t, s, u)
@@ -405,6 +422,8 @@ func testListScopeAndOrder(t *testing.T, s todoapi.Store) {
 	}
 }
 
+// testListStatus: the status filter splits a user's tasks exactly into
+// pending and completed.
 func testListStatus(t *testing.T, s todoapi.Store) {
 	addUser(t, s, "alice")
 	addUser(t, s, "bob")
@@ -434,6 +453,9 @@ func testListStatus(t *testing.T, s todoapi.Store) {
 	}
 }
 
+// testUpdateNoChange: a change that reports nothing changed writes
+// nothing, even if it edited the task it was handed: an update that
+// changes nothing must not move updated_at or the version.
 func testUpdateNoChange(t *testing.T, s todoapi.Store) {
 	addUser(t, s, "alice")
 	task := newTask("alice", "unchanged", base)
@@ -459,6 +481,8 @@ func testUpdateNoChange(t *testing.T, s todoapi.Store) {
 	checkTask(t, "stored task", get(t, s, "alice", orig.ID), orig)
 }
 
+// testUpdatePersists: an update stores every changed field and touches
+// no other task.
 func testUpdatePersists(t *testing.T, s todoapi.Store) {
 	addUser(t, s, "alice")
 	addUser(t, s, "bob")
@@ -492,6 +516,8 @@ func testUpdatePersists(t *testing.T, s todoapi.Store) {
 	}
 }
 
+// testUpdateClears: fields set to nothing (description, due date,
+// completion, tags) are stored as nothing, not left as they were.
 func testUpdateClears(t *testing.T, s todoapi.Store) {
 	addUser(t, s, "alice")
 	full := newTask("alice", "full", base)
@@ -518,6 +544,8 @@ func testUpdateClears(t *testing.T, s todoapi.Store) {
 	checkTask(t, "stored task", get(t, s, "alice", orig.ID), want)
 }
 
+// testUpdateConcurrent: concurrent updates of one task are applied one
+// after another, none lost: each sees the result of the one before.
 func testUpdateConcurrent(t *testing.T, s todoapi.Store) {
 	addUser(t, s, "alice")
 	task := create(t, s, newTask("alice", "0", base))
@@ -571,6 +599,7 @@ func testUpdateConcurrent(t *testing.T, s todoapi.Store) {
 	}
 }
 
+// testDelete: a deleted task is gone for good, and its neighbours stay.
 func testDelete(t *testing.T, s todoapi.Store) {
 	ctx := ctxFor(t)
 	addUser(t, s, "alice")
@@ -595,6 +624,8 @@ func testDelete(t *testing.T, s todoapi.Store) {
 	checkTask(t, "remaining task", get(t, s, "alice", keep.ID), keep)
 }
 
+// testUpsertUser: a user row records when the user was first and last
+// seen; an empty email or name (a token without one) keeps the known one.
 func testUpsertUser(t *testing.T, s todoapi.Store) {
 	ctx := ctxFor(t)
 	users, ok := s.(UserReader)
@@ -643,6 +674,9 @@ func testUpsertUser(t *testing.T, s todoapi.Store) {
 	checkTask(t, "task of upserted user", get(t, s, "u1", task.ID), task)
 }
 
+// testUnknownUser: a task cannot belong to a user the store has never
+// seen (the foreign key), and the failure is not mistaken for a domain
+// error.
 func testUnknownUser(t *testing.T, s todoapi.Store) {
 	addUser(t, s, "alice")
 	_, err := CreateTask(s, ctxFor(t), newTask("ghost", "orphan", base), todoapi.DefaultTaskQuota)
@@ -657,6 +691,8 @@ func testUnknownUser(t *testing.T, s todoapi.Store) {
 	}
 }
 
+// testInvalidPriority: the store refuses a priority the domain does not
+// know, as a last guard behind validation, and stores nothing.
 func testInvalidPriority(t *testing.T, s todoapi.Store) {
 	addUser(t, s, "alice")
 	task := newTask("alice", "bad priority", base)
@@ -669,6 +705,8 @@ func testInvalidPriority(t *testing.T, s todoapi.Store) {
 	}
 }
 
+// testMigrateAgain: migrating a migrated store is a no-op that keeps the
+// data, as every replica does at start.
 func testMigrateAgain(t *testing.T, s todoapi.Store) {
 	m, ok := s.(Migrator)
 	if !ok {
@@ -684,12 +722,15 @@ func testMigrateAgain(t *testing.T, s todoapi.Store) {
 	checkTask(t, "task after re-migrating", get(t, s, "alice", task.ID), task)
 }
 
+// testPing: an open store answers a ping (what /readyz asks).
 func testPing(t *testing.T, s todoapi.Store) {
 	if err := s.Ping(ctxFor(t)); err != nil {
 		t.Fatalf("Ping: %v", err)
 	}
 }
 
+// testClosed: a closed store reads as unavailable (a 503), never as a
+// missing task (a 404) or a success.
 func testClosed(t *testing.T, s todoapi.Store) {
 	addUser(t, s, "alice")
 	task := create(t, s, newTask("alice", "x", base))
@@ -710,6 +751,9 @@ func testClosed(t *testing.T, s todoapi.Store) {
 	}
 }
 
+// testCanceledContext: a canceled request ends with context.Canceled,
+// which the transport knows as a client that went away, not as a missing
+// task or a database outage.
 func testCanceledContext(t *testing.T, s todoapi.Store) {
 	addUser(t, s, "alice")
 	task := create(t, s, newTask("alice", "x", base))
