@@ -184,6 +184,12 @@ type TaskFilter struct {
 	// DueBefore and DueAfter are exclusive bounds on the due date; a task
 	// without one matches neither.
 	DueBefore, DueAfter *time.Time
+	// Recurring, when set, selects the tasks that have a recurrence rule
+	// (true) or that have none (false).
+	Recurring *bool
+	// RemindBefore and RemindAfter are exclusive bounds on remind_at; a
+	// task without a reminder matches neither.
+	RemindBefore, RemindAfter *time.Time
 
 	Sort Sort
 	// Limit is the page size; zero means DefaultLimit.
@@ -265,7 +271,11 @@ type ListQuery struct {
 	Q         string
 	DueBefore string
 	DueAfter  string
-	Sort      string
+	Recurring string
+	// RemindBefore and RemindAfter take timestamps as DueBefore does.
+	RemindBefore string
+	RemindAfter  string
+	Sort         string
 	// Order is asc or desc: the direction of Sort when it has no
 	// leading "-".
 	Order  string
@@ -283,8 +293,8 @@ type ListQuery struct {
 
 // ParseListQuery checks every parameter of q and returns the filter it
 // describes, or a *ValidationError naming each invalid parameter (status,
-// priority, tag, q, due_before, due_after, sort, order, limit, cursor,
-// offset).
+// priority, tag, q, due_before, due_after, recurring, remind_before,
+// remind_after, sort, order, limit, cursor, offset).
 //
 // The cursor is read in its plain form (Cursor.Encode), as stores and their
 // tests use it; the service opens sealed cursors (CursorSealer) instead.
@@ -351,7 +361,10 @@ func parseListQuery(q ListQuery, openCursor func(string) (*Cursor, error)) (Task
 		name  string
 		value string
 		dst   **time.Time
-	}{{"due_before", q.DueBefore, &f.DueBefore}, {"due_after", q.DueAfter, &f.DueAfter}} {
+	}{
+		{"due_before", q.DueBefore, &f.DueBefore}, {"due_after", q.DueAfter, &f.DueAfter},
+		{"remind_before", q.RemindBefore, &f.RemindBefore}, {"remind_after", q.RemindAfter, &f.RemindAfter},
+	} {
 		if p.value == "" {
 			continue
 		}
@@ -360,6 +373,16 @@ func parseListQuery(q ListQuery, openCursor func(string) (*Cursor, error)) (Task
 		} else {
 			*p.dst = &t
 		}
+	}
+
+	switch strings.ToLower(q.Recurring) {
+	case "":
+	case "true", "1":
+		f.Recurring = new(true)
+	case "false", "0":
+		f.Recurring = new(false)
+	default:
+		bad.add("recurring", "must be true or false")
 	}
 
 	sortOK := true

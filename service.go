@@ -25,6 +25,10 @@ type Service struct {
 	// a client that was away longer must sync from scratch.
 	TombstoneRetention time.Duration
 
+	// Rules reads recurrence rules and finds their occurrences; without
+	// it, tasks cannot recur.
+	Rules RuleEngine
+
 	sync syncState
 
 	// sealer seals and opens list cursors; read from the store on first
@@ -70,20 +74,23 @@ func (s *Service) touch(ctx context.Context, user User) error {
 }
 
 func (s *Service) CreateTask(ctx context.Context, user User, p TaskPatch) (Task, error) {
-	change, err := p.validate(true)
-	if err != nil {
+	change, err := p.validate(true, s.Rules)
+	blank := Task{
+		UserID:   user.ID,
+		Priority: PriorityMedium,
+		Tags:     []string{},
+		Timezone: DefaultTimezone,
+		Version:  1,
+	}
+	if err := joinProblems(err, change.check(&blank)); err != nil {
 		return Task{}, err
 	}
 	var created Task
 	err = s.write(ctx, user, func(tx StoreTx) (bool, error) {
 		now := s.now()
-		t := Task{
-			UserID:    user.ID,
-			Priority:  PriorityMedium,
-			Tags:      []string{},
-			CreatedAt: now,
-			Version:   1,
-		}
+		t := blank
+		t.Tags = []string{}
+		t.CreatedAt = now
 		change.apply(&t, now)
 		created, err = tx.Insert(ctx, t, s.TaskQuota)
 		return err == nil, err
@@ -187,27 +194,28 @@ func (s *Service) ListETag(ctx context.Context, user User, q ListQuery) (string,
 }
 
 func (s *Service) UpdateTask(ctx context.Context, user User, id int64, p TaskPatch, cond ...Precondition) (Task, error) {
-	change, err := p.validate(false)
+	change, err := p.validate(false, s.Rules)
 	if err != nil {
 		return Task{}, err
 	}
-	return s.update(ctx, user, id, oneCondition(cond), func(*Task) taskChange { return change })
+	t, _, err := s.update(ctx, user, id, oneCondition(cond), func(*Task) taskChange { return change })
+	return t, err
 }
 
 func (s *Service) CompleteTask(ctx context.Context, user User, id int64, completed Field[bool], cond ...Precondition) (Completion, error) {
 	changeFor := func(t *Task) taskChange { return taskChange{completed: Value(!t.Completed)} }
 	if completed.Set {
-		change, err := TaskPatch{Completed: completed}.validate(false)
+		change, err := TaskPatch{Completed: completed}.validate(false, s.Rules)
 		if err != nil {
 			return Completion{}, err
 		}
 		changeFor = func(*Task) taskChange { return change }
 	}
-	task, err := s.update(ctx, user, id, oneCondition(cond), changeFor)
+	t, next, err := s.update(ctx, user, id, oneCondition(cond), changeFor)
 	if err != nil {
 		return Completion{}, err
 	}
-	return Completion{Task: task}, nil
+	return Completion{Task: t, NextOccurrence: next}, nil
 }
 
 // update loads the task, checks cond against its version, applies the
@@ -216,9 +224,17 @@ func (s *Service) CompleteTask(ctx context.Context, user User, id int64, complet
 // so that updated_at and completed_at follow the order in which changes
 // were saved. A change that changes nothing stores nothing and keeps the
 // version.
-func (s *Service) update(ctx context.Context, user User, id int64, cond Precondition, changeFor func(*Task) taskChange) (Task, error) {
+//
+// A change that completes a recurring task also creates the task's next
+// occurrence, in the same write: every path that completes a task (PUT,
+// PATCH, the completion toggle, the AI tools) comes through here, so the
+// rule is kept once. The occurrence is returned too (nil when none was
+// created).
+func (s *Service) update(ctx context.Context, user User, id int64, cond Precondition, changeFor func(*Task) taskChange) (Task, *Task, error) {
 	var result Task
+	var occurrence *Task
 	err := s.write(ctx, user, func(tx StoreTx) (bool, error) {
+		occurrence = nil
 		cur, err := tx.Task(ctx, id)
 		if err != nil {
 			return false, err
@@ -228,17 +244,44 @@ func (s *Service) update(ctx context.Context, user User, id int64, cond Precondi
 		}
 		next := cur
 		next.Tags = slices.Clone(cur.Tags)
-		if !changeFor(&next).apply(&next, s.now()) {
+		change := changeFor(&next)
+		if err := change.check(&next); err != nil {
+			return false, err
+		}
+		now := s.now()
+		if !change.apply(&next, now) {
 			result = cur
 			return false, nil
 		}
 		// The identity is the loaded one, whatever the change did.
 		next.ID, next.UserID, next.CreatedAt = cur.ID, cur.UserID, cur.CreatedAt
 		next.Version = cur.Version + 1
+		if next.Completed && !cur.Completed {
+			occ, err := s.nextOccurrence(&next, now)
+			if err != nil {
+				return false, err
+			}
+			if occ != nil {
+				if !tx.MultiStep() {
+					// Nothing is written yet: the store runs the write
+					// again where its steps commit together.
+					return false, ErrNeedsTransaction
+				}
+				created, err := tx.Insert(ctx, *occ, s.TaskQuota)
+				if err != nil {
+					return false, fmt.Errorf("create the next occurrence: %w", err)
+				}
+				next.NextOccurrenceID = &created.ID
+				occurrence = &created
+			}
+		}
 		result, err = tx.Save(ctx, next)
 		return err == nil, err
 	})
-	return result, err
+	if err != nil {
+		return Task{}, nil, err
+	}
+	return result, occurrence, nil
 }
 
 func (s *Service) DeleteTask(ctx context.Context, user User, id int64, cond ...Precondition) error {

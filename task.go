@@ -19,8 +19,31 @@ type Task struct {
 	Priority    Priority   `json:"priority"`
 	Tags        []string   `json:"tags"`
 	DueDate     *time.Time `json:"due_date"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
+	// Recurrence is an RFC 5545 recurrence rule (an RRULE value such as
+	// "FREQ=WEEKLY;BYDAY=MO"), or nil for a task that does not repeat.
+	// Completing a recurring task creates its next occurrence.
+	Recurrence *string `json:"recurrence"`
+	// Timezone is the IANA zone the task's occurrences are computed in, so
+	// that a task due at 09:00 stays at 09:00 local time across
+	// daylight-saving changes.
+	Timezone string `json:"timezone"`
+	// RemindAt is when the owner wants a reminder, or nil for none.
+	RemindAt *time.Time `json:"remind_at"`
+	// NextOccurrenceID names the task that completing this recurring task
+	// created; it is set once, so that completing the task again after
+	// reopening it creates no second occurrence.
+	NextOccurrenceID *int64 `json:"next_occurrence_id"`
+	// SeriesStart is the due date of the first task of this task's series,
+	// from which the recurrence rule counts; nil when this task is the
+	// first (its own due date starts the series). It is the server's
+	// bookkeeping and not shown to clients.
+	SeriesStart *time.Time `json:"-"`
+	// ReminderPending reports that a reminder is due at RemindAt and has
+	// not been sent; it is set whenever RemindAt changes and cleared when
+	// the reminder is sent, so that each reminder is sent once.
+	ReminderPending bool      `json:"-"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
 	// Version is 1 when the task is created and grows by one with every
 	// stored change, so that a client can tell whether the copy it holds is
 	// current and make its edits conditional on it.
@@ -109,6 +132,8 @@ func expectedType(k reflect.Kind) string {
 		return "must be true or false"
 	case reflect.Slice:
 		return "must be an array of strings"
+	case reflect.Int:
+		return "must be a whole number"
 	}
 	return "has the wrong type"
 }
@@ -127,6 +152,13 @@ type TaskPatch struct {
 	Priority    Field[string]
 	Tags        Field[[]string]
 	DueDate     Field[string]
+	Recurrence  Field[string]
+	Timezone    Field[string]
+	RemindAt    Field[string]
+	// RemindMinutesBefore sets RemindAt that many minutes before the due
+	// date the task has after the patch, as older frontends ask for a
+	// reminder ("reminder_minutes").
+	RemindMinutesBefore Field[int]
 }
 
 // Completion is what completing (or reopening) a task did: the task as
@@ -256,6 +288,13 @@ type Store interface {
 type StoreTx interface {
 	// Task reads the user's task.
 	Task(ctx context.Context, id int64) (Task, error)
+
+	// MultiStep reports whether this write's steps commit together, so
+	// that it may take several (completing a recurring task saves it and
+	// inserts its next occurrence). When it is false a write may take one
+	// step; one that needs more returns ErrNeedsTransaction before its
+	// first, and Store.Write runs it again where MultiStep is true.
+	MultiStep() bool
 
 	// Insert stores t (whose UserID is the user's) as a new task with
 	// Version 1 and returns it with its assigned ID, unless the user

@@ -27,11 +27,23 @@ type taskChange struct {
 	priority    Field[Priority]
 	tags        Field[[]string]
 	dueDate     Field[*time.Time]
+	recurrence  Field[*string]
+	timezone    Field[string]
+	remindAt    Field[*time.Time]
+	// remindBefore is resolved against the due date the task has after
+	// the change, by check.
+	remindBefore Field[time.Duration]
 }
+
+// MaxRemindMinutes bounds reminder_minutes: a year before the due date.
+const MaxRemindMinutes = 366 * 24 * 60
 
 // validate checks every field of p and returns its canonical form, or a
 // *ValidationError naming each invalid field. A new task needs a title.
-func (p TaskPatch) validate(isNew bool) (taskChange, error) {
+// rules reads recurrence rules; when it is nil, a patch that sets one is
+// invalid. Rules between fields (a recurring task needs a due date) are
+// checked against the task the change applies to, by check.
+func (p TaskPatch) validate(isNew bool, rules RuleEngine) (taskChange, error) {
 	var c taskChange
 	bad := problems{}
 
@@ -44,6 +56,8 @@ func (p TaskPatch) validate(isNew bool) (taskChange, error) {
 		"title": p.Title.Invalid, "description": p.Description.Invalid,
 		"completed": p.Completed.Invalid, "priority": p.Priority.Invalid,
 		"tags": p.Tags.Invalid, "due_date": p.DueDate.Invalid,
+		"recurrence": p.Recurrence.Invalid, "timezone": p.Timezone.Invalid,
+		"remind_at": p.RemindAt.Invalid, "reminder_minutes": p.RemindMinutesBefore.Invalid,
 	} {
 		if msg != "" {
 			bad.add(name, msg)
@@ -111,7 +125,89 @@ func (p TaskPatch) validate(isNew bool) (taskChange, error) {
 		}
 	}
 
+	if f := p.Recurrence; f.Set && f.Invalid == "" {
+		switch rule, msg := cleanText(f.Value, false); {
+		case f.Null || (msg == "" && rule == ""):
+			c.recurrence = Value[*string](nil)
+		case msg != "":
+			bad.add("recurrence", msg)
+		case rules == nil:
+			bad.add("recurrence", "recurring tasks are not enabled on this server")
+		default:
+			if canon, err := rules.CanonicalRule(rule); err != nil {
+				bad.add("recurrence", err.Error())
+			} else {
+				c.recurrence = Value(&canon)
+			}
+		}
+	}
+
+	if f := p.Timezone; f.Set && f.Invalid == "" {
+		name := strings.TrimSpace(f.Value)
+		if f.Null || name == "" {
+			c.timezone = Value(DefaultTimezone)
+		} else if _, err := LoadTimezone(name); err != nil {
+			bad.add("timezone", err.Error())
+		} else {
+			c.timezone = Value(name)
+		}
+	}
+
+	if f := p.RemindAt; f.Set && f.Invalid == "" {
+		if f.Null {
+			c.remindAt = Value[*time.Time](nil)
+		} else if at, err := ParseTime(f.Value); err != nil {
+			bad.add("remind_at", err.Error())
+		} else {
+			c.remindAt = Value(&at)
+		}
+	}
+
+	if f := p.RemindMinutesBefore; f.Set && f.Invalid == "" {
+		switch {
+		case f.Null:
+			c.remindAt = Value[*time.Time](nil)
+		case f.Value < 0 || f.Value > MaxRemindMinutes:
+			bad.add("reminder_minutes", fmt.Sprintf("must be a whole number of minutes from 0 to %d", MaxRemindMinutes))
+		case p.RemindAt.Set:
+			bad.add("reminder_minutes", "must not be sent together with remind_at")
+		default:
+			c.remindBefore = Value(time.Duration(f.Value) * time.Minute)
+		}
+	}
+
 	return c, bad.err()
+}
+
+// check applies the rules that tie fields together to the task t would
+// become, and resolves a reminder given in minutes before the due date. A
+// problem caused by clearing due_date alone is reported at due_date.
+func (c *taskChange) check(t *Task) error {
+	due := t.DueDate
+	if c.dueDate.Set {
+		due = c.dueDate.Value
+	}
+	recurring := t.Recurrence != nil
+	if c.recurrence.Set {
+		recurring = c.recurrence.Value != nil
+	}
+	bad := problems{}
+	if recurring && due == nil {
+		if c.dueDate.Set && !c.recurrence.Set {
+			bad.add("due_date", "cannot be cleared while the task recurs; clear recurrence too")
+		} else {
+			bad.add("recurrence", "needs a due_date: a series starts at the task's due date")
+		}
+	}
+	if c.remindBefore.Set {
+		if due == nil {
+			bad.add("reminder_minutes", "needs a due_date to count back from")
+		} else {
+			at := due.Add(-c.remindBefore.Value)
+			c.remindAt = Value(&at)
+		}
+	}
+	return bad.err()
 }
 
 // apply writes the change into t and reports whether any stored value
@@ -140,6 +236,17 @@ func (c taskChange) apply(t *Task, now time.Time) bool {
 	}
 	if c.dueDate.Set && !equalTime(c.dueDate.Value, t.DueDate) {
 		t.DueDate, changed = c.dueDate.Value, true
+	}
+	if c.recurrence.Set && !equalPtr(c.recurrence.Value, t.Recurrence) {
+		// A new rule starts a new series, at the task's due date.
+		t.Recurrence, t.SeriesStart, changed = c.recurrence.Value, nil, true
+	}
+	if c.timezone.Set && c.timezone.Value != t.Timezone {
+		t.Timezone, changed = c.timezone.Value, true
+	}
+	if c.remindAt.Set && !equalTime(c.remindAt.Value, t.RemindAt) {
+		// A reminder moved is due again, even if the old one was sent.
+		t.RemindAt, t.ReminderPending, changed = c.remindAt.Value, c.remindAt.Value != nil, true
 	}
 	if changed {
 		t.UpdatedAt = now

@@ -43,7 +43,7 @@ func TestValidateCollectsEveryField(t *testing.T) {
 		Priority:    Value("urgent"),
 		Tags:        Value([]string{"ok", " "}),
 		DueDate:     Value("soon"),
-	}.validate(true)
+	}.validate(true, nil)
 	var v *ValidationError
 	if !errors.As(err, &v) {
 		t.Fatalf("err = %v; want a *ValidationError", err)
@@ -117,12 +117,12 @@ func TestTitleRules(t *testing.T) {
 		{"a\u0085b", "", false},
 		{"a\xffb", "", false},
 	} {
-		c, err := TaskPatch{Title: Value(tc.title)}.validate(true)
+		c, err := TaskPatch{Title: Value(tc.title)}.validate(true, nil)
 		if tc.ok != (err == nil) || (tc.ok && c.title.Value != tc.want) {
 			t.Errorf("title %q: got %q, %v; want ok=%v %q", tc.title, c.title.Value, err, tc.ok, tc.want)
 		}
 	}
-	if _, err := (TaskPatch{Description: Value("line 1\r\n\tline 2")}).validate(false); err != nil {
+	if _, err := (TaskPatch{Description: Value("line 1\r\n\tline 2")}).validate(false, nil); err != nil {
 		t.Errorf("description with line breaks and tabs rejected: %v", err)
 	}
 }
@@ -140,7 +140,7 @@ func TestParseTimeOffsetRange(t *testing.T) {
 			t.Errorf("ParseTime(%q): %v", in, err)
 		}
 	}
-	_, err := TaskPatch{Title: Value("t"), DueDate: Value("2026-12-01T17:00:00+24:00")}.validate(true)
+	_, err := TaskPatch{Title: Value("t"), DueDate: Value("2026-12-01T17:00:00+24:00")}.validate(true, nil)
 	var invalid *ValidationError
 	if !errors.As(err, &invalid) || invalid.Fields["due_date"] == "" {
 		t.Errorf("validate with a +24:00 due date: %v; want a ValidationError naming due_date", err)

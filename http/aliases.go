@@ -101,7 +101,32 @@ func canonicalPath(method, path string) (string, string, bool) {
 // precedence: the canonical key wins over all of them, and an alias is read
 // (and its value checked) only when the keys before it are absent.
 var bodyAliases = map[string][]string{
-	"completed": {"is_completed", "complete"},
+	"completed":  {"is_completed", "complete"},
+	"recurrence": {"recurrence_rule", "recurrence_pattern"},
+	"remind_at":  {"reminder_time"},
+}
+
+// recurrencePatterns are the values of recurrence_pattern, an alias of
+// recurrence that names a frequency only; "none" (like null) means the task
+// does not recur.
+var recurrencePatterns = map[string]string{
+	"daily": "FREQ=DAILY", "weekly": "FREQ=WEEKLY", "monthly": "FREQ=MONTHLY", "yearly": "FREQ=YEARLY",
+}
+
+// canonicalRecurrence turns a recurrence that came as recurrence_pattern
+// into the rule it names.
+func canonicalRecurrence(f *todoapi.Field[string], sentAs map[string]string) {
+	if sentAs["recurrence"] != "recurrence_pattern" || !f.Set || f.Null || f.Invalid != "" {
+		return
+	}
+	v := strings.ToLower(strings.TrimSpace(f.Value))
+	if rule, ok := recurrencePatterns[v]; ok {
+		f.Value = rule
+	} else if v == "none" || v == "" {
+		f.Value, f.Null = "", true
+	} else {
+		f.Invalid = `must be one of "daily", "weekly", "monthly", "yearly" (or "none")`
+	}
 }
 
 // listAliases are the other names of list parameters, in order of
@@ -143,17 +168,20 @@ func canonicalListQuery(v url.Values) (q todoapi.ListQuery, sentAs map[string]st
 	}
 
 	q = todoapi.ListQuery{
-		Status:    value["status"],
-		Priority:  v["priority"],
-		Tag:       v["tag"],
-		Q:         value["q"],
-		DueBefore: v.Get("due_before"),
-		DueAfter:  v.Get("due_after"),
-		Sort:      value["sort"],
-		Order:     value["order"],
-		Limit:     v.Get("limit"),
-		Cursor:    v.Get("cursor"),
-		Offset:    v.Get("offset"),
+		Status:       value["status"],
+		Priority:     v["priority"],
+		Tag:          v["tag"],
+		Q:            value["q"],
+		DueBefore:    v.Get("due_before"),
+		DueAfter:     v.Get("due_after"),
+		Recurring:    v.Get("recurring"),
+		RemindBefore: v.Get("remind_before"),
+		RemindAfter:  v.Get("remind_after"),
+		Sort:         value["sort"],
+		Order:        value["order"],
+		Limit:        v.Get("limit"),
+		Cursor:       v.Get("cursor"),
+		Offset:       v.Get("offset"),
 	}
 	if sentAs["status"] == "completed" {
 		switch s := q.Status; {
@@ -255,10 +283,12 @@ func (s *server) documentAliases() {
 				continue
 			}
 			for _, alias := range aliases {
-				schema.Properties[alias] = &huma.Schema{
-					Type: orig.Type, Deprecated: true,
-					Description: "Alias of " + name + "; ignored when " + name + " is sent.",
+				desc := "Alias of " + name + "; ignored when " + name + " is sent."
+				if alias == "recurrence_pattern" {
+					desc = "daily, weekly, monthly or yearly: alias of recurrence=FREQ=DAILY (…); \"none\" or null: no recurrence. " +
+						"Ignored when recurrence or recurrence_rule is sent."
 				}
+				schema.Properties[alias] = &huma.Schema{Type: orig.Type, Deprecated: true, Description: desc}
 			}
 		}
 	}

@@ -38,6 +38,7 @@ import (
 	"github.com/todoapi/todoapi/auth"
 	"github.com/todoapi/todoapi/postgres"
 	"github.com/todoapi/todoapi/postgres/pgtest"
+	"github.com/todoapi/todoapi/recur"
 	"github.com/todoapi/todoapi/sqlite"
 )
 
@@ -121,6 +122,7 @@ func newEnvOn(t *testing.T, store testStore, opts ...option) *env {
 	logs := &logBuffer{}
 	service := todoapi.NewService(store)
 	service.Now = steppingClock()
+	service.Rules = recur.Engine{}
 	cfg := Config{
 		Tasks:    service,
 		Verifier: verifier,
@@ -269,6 +271,10 @@ type wireTask struct {
 	Priority    string   `json:"priority"`
 	Tags        []string `json:"tags"`
 	DueDate     *string  `json:"due_date"`
+	Recurrence  *string  `json:"recurrence"`
+	Timezone    string   `json:"timezone"`
+	RemindAt    *string  `json:"remind_at"`
+	NextID      *int64   `json:"next_occurrence_id"`
 	CreatedAt   string   `json:"created_at"`
 	UpdatedAt   string   `json:"updated_at"`
 	Version     int64    `json:"version"`
@@ -277,7 +283,8 @@ type wireTask struct {
 // taskFields are the JSON fields of a task, as the README's Tasks section
 // lists them.
 var taskFields = []string{"id", "user_id", "title", "description", "completed", "completed_at",
-	"priority", "tags", "due_date", "created_at", "updated_at", "version"}
+	"priority", "tags", "due_date", "recurrence", "timezone", "remind_at", "next_occurrence_id",
+	"created_at", "updated_at", "version"}
 
 // task decodes a task body and checks its shape: exactly the
 // specified fields, tags an array, timestamps RFC 3339 in UTC.
@@ -362,9 +369,9 @@ func checkTaskShape(t *testing.T, raw []byte) {
 	if tags := m["tags"]; len(tags) == 0 || tags[0] != '[' {
 		t.Errorf("tags = %s, want a JSON array", tags)
 	}
-	for _, name := range []string{"created_at", "updated_at", "completed_at", "due_date"} {
+	for _, name := range []string{"created_at", "updated_at", "completed_at", "due_date", "remind_at"} {
 		v := m[name]
-		if string(v) == "null" && (name == "completed_at" || name == "due_date") {
+		if string(v) == "null" && name != "created_at" && name != "updated_at" {
 			continue
 		}
 		var s string

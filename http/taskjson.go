@@ -222,6 +222,22 @@ func appendTask(b []byte, t *todoapi.Task) []byte {
 	}
 	b = append(b, `,"due_date":`...)
 	b = appendTimePtr(b, t.DueDate)
+	b = append(b, `,"recurrence":`...)
+	if t.Recurrence == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendString(b, *t.Recurrence)
+	}
+	b = append(b, `,"timezone":`...)
+	b = appendString(b, t.Timezone)
+	b = append(b, `,"remind_at":`...)
+	b = appendTimePtr(b, t.RemindAt)
+	b = append(b, `,"next_occurrence_id":`...)
+	if t.NextOccurrenceID == nil {
+		b = append(b, "null"...)
+	} else {
+		b = strconv.AppendInt(b, *t.NextOccurrenceID, 10)
+	}
 	b = append(b, `,"created_at":`...)
 	b = appendTime(b, t.CreatedAt)
 	b = append(b, `,"updated_at":`...)

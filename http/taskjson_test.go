@@ -51,6 +51,11 @@ func TestAppendTaskMatchesEncodingJSON(t *testing.T) {
 		case 2:
 			task.Tags = texts[:1+r.IntN(len(texts)-1)]
 		}
+		if r.IntN(2) == 0 {
+			task.Recurrence, task.RemindAt = &texts[r.IntN(len(texts))], new(when())
+			task.NextOccurrenceID = new(r.Int64N(1 << 62))
+		}
+		task.Timezone = texts[r.IntN(len(texts))]
 		tasks = append(tasks, task)
 	}
 	want := func(v any) string {

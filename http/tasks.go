@@ -201,18 +201,22 @@ func describeTask(registry huma.Registry) {
 		return
 	}
 	docs := map[string]string{
-		"id":           "Server-assigned, unique across the service.",
-		"user_id":      "The owner: the token's user.",
-		"title":        "1 to 200 characters.",
-		"description":  "Up to 1000 characters, or null.",
-		"completed":    "Whether the task is done.",
-		"completed_at": "When the task was last completed (UTC); null while it is open.",
-		"priority":     "low, medium or high.",
-		"tags":         "Up to 20 distinct tags, in the order given.",
-		"due_date":     "When the task is due (UTC), or null.",
-		"created_at":   "When the task was created (UTC).",
-		"updated_at":   "When a stored value last changed (UTC).",
-		"version":      "1 when created, one more with every stored change; the ETag of responses that return the task.",
+		"id":                 "Server-assigned, unique across the service.",
+		"user_id":            "The owner: the token's user.",
+		"title":              "1 to 200 characters.",
+		"description":        "Up to 1000 characters, or null.",
+		"completed":          "Whether the task is done.",
+		"completed_at":       "When the task was last completed (UTC); null while it is open.",
+		"priority":           "low, medium or high.",
+		"tags":               "Up to 20 distinct tags, in the order given.",
+		"due_date":           "When the task is due (UTC), or null.",
+		"recurrence":         "The RFC 5545 recurrence rule (RRULE value), or null for a task that does not repeat.",
+		"timezone":           "The IANA time zone occurrences are computed in; UTC unless set.",
+		"remind_at":          "When a task.reminder event is due (UTC), or null.",
+		"next_occurrence_id": "The task that completing this recurring task created, or null. Set once: completing the task again after reopening it creates no second occurrence.",
+		"created_at":         "When the task was created (UTC).",
+		"updated_at":         "When a stored value last changed (UTC).",
+		"version":            "1 when created, one more with every stored change; the ETag of responses that return the task.",
 	}
 	for name, doc := range docs {
 		if p := task.Properties[name]; p != nil {

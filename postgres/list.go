@@ -201,6 +201,19 @@ func where(args *params, userID string, f todoapi.TaskFilter) string {
 	if f.DueAfter != nil {
 		conds = append(conds, "due_date > "+args.add(*f.DueAfter))
 	}
+	if f.Recurring != nil {
+		if *f.Recurring {
+			conds = append(conds, "recurrence IS NOT NULL")
+		} else {
+			conds = append(conds, "recurrence IS NULL")
+		}
+	}
+	if f.RemindBefore != nil {
+		conds = append(conds, "remind_at < "+args.add(*f.RemindBefore))
+	}
+	if f.RemindAfter != nil {
+		conds = append(conds, "remind_at > "+args.add(*f.RemindAfter))
+	}
 	return strings.Join(conds, " AND ")
 }
 

@@ -40,7 +40,7 @@ func TestListPlansUseUserIndexes(t *testing.T) {
 		 SELECT 'user' || i, now(), now() FROM generate_series(0, 499) i`,
 		// user0 holds 5 000 tasks, the other 499 users 90 each.
 		`INSERT INTO tasks (user_id, title, description, completed, priority, tags, due_date,
-			created_at, updated_at, title_key, description_key, tag_keys)
+			created_at, updated_at, title_key, description_key, tag_keys, recurrence, remind_at)
 		 SELECT 'user' || CASE WHEN i < 5000 THEN 0 ELSE 1 + i % 499 END,
 			'Task ' || md5(i::text),
 			CASE WHEN i % 3 = 0 THEN 'About ' || md5((i * 7)::text) END,
@@ -54,7 +54,9 @@ func TestListPlansUseUserIndexes(t *testing.T) {
 			lower('Task ' || md5(i::text)),
 			CASE WHEN i % 3 = 0 THEN lower('About ' || md5((i * 7)::text)) END,
 			CASE i % 4 WHEN 0 THEN ARRAY['work', 'home'] WHEN 1 THEN ARRAY['work', 'x']
-				WHEN 2 THEN ARRAY['home', 'y'] ELSE ARRAY['z', 'w'] END
+				WHEN 2 THEN ARRAY['home', 'y'] ELSE ARRAY['z', 'w'] END,
+			CASE WHEN i % 7 = 0 THEN 'FREQ=DAILY' END,
+			CASE WHEN i % 6 = 0 THEN timestamptz '2026-01-01' + (i % 1000) * interval '1 hour' END
 		 FROM generate_series(0, 49999) i`,
 		`ANALYZE users`,
 		`ANALYZE tasks`,
@@ -88,6 +90,10 @@ func TestListPlansUseUserIndexes(t *testing.T) {
 		"due_before":      {DueBefore: "2026-01-10"},
 		"due_after":       {DueAfter: "2026-01-10"},
 		"due range":       {DueAfter: "2026-01-02", DueBefore: "2026-01-10"},
+		"recurring":       {Recurring: "true"},
+		"not recurring":   {Recurring: "false"},
+		"remind_before":   {RemindBefore: "2026-01-10"},
+		"remind range":    {RemindAfter: "2026-01-02", RemindBefore: "2026-01-10"},
 		"everything": {Status: "pending", Priority: []string{"medium"}, Tag: []string{"home"}, Q: "e",
 			DueAfter: "2026-01-01", DueBefore: "2026-02-01"},
 	}

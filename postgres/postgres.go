@@ -143,7 +143,8 @@ func (s *Store) ServiceKey(ctx context.Context, name string, candidate []byte) (
 	return key, nil
 }
 
-const taskColumns = `id, user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at, version`
+const taskColumns = `id, user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at, version, ` +
+	`recurrence, timezone, remind_at, next_occurrence_id, series_start, reminder_pending`
 
 func (s *Store) Task(ctx context.Context, userID string, id int64) (todoapi.Task, error) {
 	t, err := scanTask(s.pool.QueryRow(ctx,
@@ -152,6 +153,14 @@ func (s *Store) Task(ctx context.Context, userID string, id int64) (todoapi.Task
 		return todoapi.Task{}, fail("get task", err)
 	}
 	return t, nil
+}
+
+// zone is a task's time zone as stored: UTC when the task names none.
+func zone(name string) string {
+	if name == "" {
+		return todoapi.DefaultTimezone
+	}
+	return name
 }
 
 // nonNil keeps a nil tag list from becoming NULL, which the column refuses.

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -19,8 +20,9 @@ type taskScanner struct {
 
 func newTaskScanner(extra ...any) *taskScanner {
 	s := &taskScanner{}
-	s.dest = append(make([]any, 0, 12+len(extra)), &s.t.ID, &s.t.UserID, &s.t.Title, &s.t.Description,
-		&s.t.Completed, &s.t.CompletedAt, &s.rank, &s.t.Tags, &s.t.DueDate, &s.t.CreatedAt, &s.t.UpdatedAt, &s.t.Version)
+	s.dest = append(make([]any, 0, 18+len(extra)), &s.t.ID, &s.t.UserID, &s.t.Title, &s.t.Description,
+		&s.t.Completed, &s.t.CompletedAt, &s.rank, &s.t.Tags, &s.t.DueDate, &s.t.CreatedAt, &s.t.UpdatedAt, &s.t.Version,
+		&s.t.Recurrence, &s.t.Timezone, &s.t.RemindAt, &s.t.NextOccurrenceID, &s.t.SeriesStart, &s.t.ReminderPending)
 	s.dest = append(s.dest, extra...)
 	return s
 }
@@ -43,8 +45,10 @@ func (s *taskScanner) scan(row pgx.Row) (todoapi.Task, error) {
 	if t.CompletedAt != nil {
 		*t.CompletedAt = t.CompletedAt.UTC()
 	}
-	if t.DueDate != nil {
-		*t.DueDate = t.DueDate.UTC()
+	for _, p := range []*time.Time{t.DueDate, t.RemindAt, t.SeriesStart} {
+		if p != nil {
+			*p = p.UTC()
+		}
 	}
 	t.Tags = nonNil(t.Tags)
 	return t, nil

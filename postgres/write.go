@@ -36,6 +36,9 @@ func (s *Store) Write(ctx context.Context, userID string, fn func(todoapi.StoreT
 		if w.committed {
 			s.notify.add(userID)
 		}
+		if errors.Is(err, todoapi.ErrNeedsTransaction) {
+			break // several steps: they must commit together
+		}
 		if !errors.Is(err, todoapi.ErrStale) {
 			return err
 		}
@@ -95,6 +98,10 @@ func (w *writeTx) step(op string) error {
 	return nil
 }
 
+// MultiStep is false for an optimistic write, whose every step commits by
+// itself, and true inside the locked transaction.
+func (w *writeTx) MultiStep() bool { return !w.optimistic }
+
 func (w *writeTx) Task(ctx context.Context, id int64) (todoapi.Task, error) {
 	t, err := scanTask(w.q.QueryRow(ctx,
 		`SELECT `+taskColumns+` FROM tasks WHERE id = $1 AND user_id = $2`, id, w.userID))
@@ -119,9 +126,11 @@ var insertTask = `
 		UPDATE users SET change_seq = change_seq + 1 WHERE id = $1 AND task_count < $14 RETURNING change_seq
 	), created AS (
 		INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at,
-			title_key, description_key, tag_keys, version, change_seq, created_seq)
+			title_key, description_key, tag_keys, version, change_seq, created_seq,
+			recurrence, timezone, remind_at, next_occurrence_id, series_start, reminder_pending)
 		SELECT $1::text, $2::text, $3::text, $4::boolean, $5::timestamptz, $6::smallint, $7::text[], $8::timestamptz,
-			$9::timestamptz, $10::timestamptz, $11::text, $12::text, $13::text[], 1, owner.change_seq, owner.change_seq
+			$9::timestamptz, $10::timestamptz, $11::text, $12::text, $13::text[], 1, owner.change_seq, owner.change_seq,
+			$15::text, $16::text, $17::timestamptz, $18::bigint, $19::timestamptz, $20::boolean
 		FROM owner
 		RETURNING ` + taskColumns + `
 	)
@@ -135,7 +144,8 @@ func (w *writeTx) Insert(ctx context.Context, t todoapi.Task, maxTasks int) (tod
 	created, err := scanTask(w.q.QueryRow(ctx, insertTask,
 		w.userID, t.Title, t.Description, t.Completed, t.CompletedAt, t.Priority.Rank(),
 		nonNil(t.Tags), t.DueDate, t.CreatedAt, t.UpdatedAt,
-		keys.Title, keys.Description, keys.Tags, maxTasks))
+		keys.Title, keys.Description, keys.Tags, maxTasks,
+		t.Recurrence, zone(t.Timezone), t.RemindAt, t.NextOccurrenceID, t.SeriesStart, t.ReminderPending))
 	if errors.Is(err, pgx.ErrNoRows) {
 		var one int
 		err := w.q.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1`, w.userID).Scan(&one)
@@ -163,7 +173,9 @@ var saveTask = `
 	), saved AS (
 		UPDATE tasks SET title = $1, description = $2, completed = $3, completed_at = $4,
 			priority = $5, tags = $6, due_date = $7, updated_at = $8,
-			title_key = $9, description_key = $10, tag_keys = $11, version = $14, change_seq = owner.change_seq
+			title_key = $9, description_key = $10, tag_keys = $11, version = $14, change_seq = owner.change_seq,
+			recurrence = $16, timezone = $17, remind_at = $18, next_occurrence_id = $19, series_start = $20,
+			reminder_pending = $21
 		FROM owner
 		WHERE tasks.id = $12 AND tasks.user_id = $13 AND tasks.version = $15
 		RETURNING ` + qualified + `
@@ -179,7 +191,8 @@ func (w *writeTx) Save(ctx context.Context, t todoapi.Task) (todoapi.Task, error
 		t.Title, t.Description, t.Completed, t.CompletedAt, t.Priority.Rank(),
 		nonNil(t.Tags), t.DueDate, t.UpdatedAt,
 		keys.Title, keys.Description, keys.Tags,
-		t.ID, w.userID, t.Version, t.Version-1))
+		t.ID, w.userID, t.Version, t.Version-1,
+		t.Recurrence, zone(t.Timezone), t.RemindAt, t.NextOccurrenceID, t.SeriesStart, t.ReminderPending))
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Changed or deleted since it was read: the write reads again.
 		return todoapi.Task{}, fmt.Errorf("save task: %w", todoapi.ErrStale)

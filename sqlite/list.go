@@ -201,6 +201,21 @@ func where(b *strings.Builder, args []any, userID string, f todoapi.TaskFilter, 
 		b.WriteString(" AND due_date > ?")
 		args = append(args, f.DueAfter.UnixMicro())
 	}
+	if f.Recurring != nil {
+		if *f.Recurring {
+			b.WriteString(" AND recurrence IS NOT NULL")
+		} else {
+			b.WriteString(" AND recurrence IS NULL")
+		}
+	}
+	if f.RemindBefore != nil {
+		b.WriteString(" AND remind_at < ?")
+		args = append(args, f.RemindBefore.UnixMicro())
+	}
+	if f.RemindAfter != nil {
+		b.WriteString(" AND remind_at > ?")
+		args = append(args, f.RemindAfter.UnixMicro())
+	}
 	return args
 }
 

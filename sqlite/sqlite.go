@@ -4,6 +4,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -187,7 +188,8 @@ func (s *Store) ServiceKey(ctx context.Context, name string, candidate []byte) (
 	return key, nil
 }
 
-const taskColumns = `id, user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at, version`
+const taskColumns = `id, user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at, version, ` +
+	`recurrence, timezone, remind_at, next_occurrence_id, series_start, reminder_pending`
 
 func (s *Store) Task(ctx context.Context, userID string, id int64) (todoapi.Task, error) {
 	release, err := s.readers.enter(ctx, userID)
@@ -218,6 +220,13 @@ type values struct {
 	titleKey       string
 	descriptionKey *string
 	tagKeys        string
+
+	recurrence       *string
+	timezone         string
+	remindAt         *int64
+	nextOccurrenceID *int64
+	seriesStart      *int64
+	reminderPending  bool
 }
 
 func columnValues(t todoapi.Task) (values, error) {
@@ -243,6 +252,13 @@ func columnValues(t todoapi.Task) (values, error) {
 		titleKey:       keys.Title,
 		descriptionKey: keys.Description,
 		tagKeys:        tagKeys,
+
+		recurrence:       t.Recurrence,
+		timezone:         cmp.Or(t.Timezone, todoapi.DefaultTimezone),
+		remindAt:         micros(t.RemindAt),
+		nextOccurrenceID: t.NextOccurrenceID,
+		seriesStart:      micros(t.SeriesStart),
+		reminderPending:  t.ReminderPending,
 	}, nil
 }
 
@@ -277,15 +293,18 @@ func fromMicros(us sql.NullInt64) *time.Time {
 // scanTask reads the taskColumns of row, then any extra columns into extra.
 func scanTask(row interface{ Scan(...any) error }, extra ...any) (todoapi.Task, error) {
 	var (
-		t                    todoapi.Task
-		description          sql.NullString
-		completedAt, dueDate sql.NullInt64
-		rank                 int
-		tags                 string
-		createdAt, updatedAt int64
+		t                             todoapi.Task
+		description                   sql.NullString
+		completedAt, dueDate          sql.NullInt64
+		rank                          int
+		tags                          string
+		createdAt, updatedAt          int64
+		recurrence                    sql.NullString
+		remindAt, seriesStart, nextID sql.NullInt64
 	)
 	err := row.Scan(append([]any{&t.ID, &t.UserID, &t.Title, &description, &t.Completed, &completedAt,
-		&rank, &tags, &dueDate, &createdAt, &updatedAt, &t.Version}, extra...)...)
+		&rank, &tags, &dueDate, &createdAt, &updatedAt, &t.Version,
+		&recurrence, &t.Timezone, &remindAt, &nextID, &seriesStart, &t.ReminderPending}, extra...)...)
 	if err != nil {
 		return todoapi.Task{}, err
 	}
@@ -294,6 +313,14 @@ func scanTask(row interface{ Scan(...any) error }, extra ...any) (todoapi.Task, 
 	}
 	t.CompletedAt = fromMicros(completedAt)
 	t.DueDate = fromMicros(dueDate)
+	if recurrence.Valid {
+		t.Recurrence = &recurrence.String
+	}
+	t.RemindAt = fromMicros(remindAt)
+	t.SeriesStart = fromMicros(seriesStart)
+	if nextID.Valid {
+		t.NextOccurrenceID = &nextID.Int64
+	}
 	t.CreatedAt = time.UnixMicro(createdAt).UTC()
 	t.UpdatedAt = time.UnixMicro(updatedAt).UTC()
 	var ok bool

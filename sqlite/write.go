@@ -27,15 +27,17 @@ const (
 	// quota; task_count is kept by triggers.
 	insertTask = `
 		INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at,
-			title_key, description_key, tag_keys, version, change_seq, created_seq)
-		SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, change_seq + 1, change_seq + 1
+			title_key, description_key, tag_keys, version, change_seq, created_seq,
+			recurrence, timezone, remind_at, next_occurrence_id, series_start, reminder_pending)
+		SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, change_seq + 1, change_seq + 1, ?, ?, ?, ?, ?, ?
 		FROM users WHERE id = ? AND task_count < ?
 		RETURNING ` + taskColumns
 	saveTask = `
 		UPDATE tasks SET title = ?, description = ?, completed = ?, completed_at = ?,
 			priority = ?, tags = ?, due_date = ?, updated_at = ?,
 			title_key = ?, description_key = ?, tag_keys = ?, version = ?,
-			change_seq = (SELECT change_seq + 1 FROM users WHERE id = tasks.user_id)
+			change_seq = (SELECT change_seq + 1 FROM users WHERE id = tasks.user_id),
+			recurrence = ?, timezone = ?, remind_at = ?, next_occurrence_id = ?, series_start = ?, reminder_pending = ?
 		WHERE id = ? AND user_id = ? AND version = ?
 		RETURNING ` + taskColumns
 	deleteTask = `DELETE FROM tasks WHERE id = ? AND user_id = ? AND version = ?`
@@ -80,6 +82,9 @@ func (w *writeTx) row(_ context.Context, query string, args ...any) row {
 	return w.s.writes.txQueryRow(w.ctx, w.tx, query, args...)
 }
 
+// MultiStep is true: a write is one transaction.
+func (w *writeTx) MultiStep() bool { return true }
+
 func (w *writeTx) Task(ctx context.Context, id int64) (todoapi.Task, error) {
 	t, err := scanTask(w.row(ctx, loadTask, id, w.userID))
 	if err != nil {
@@ -95,7 +100,9 @@ func (w *writeTx) Insert(ctx context.Context, t todoapi.Task, maxTasks int) (tod
 	}
 	created, err := scanTask(w.row(ctx, insertTask,
 		v.title, v.description, v.completed, v.completedAt, v.priority, v.tags, v.dueDate, v.createdAt, v.updatedAt,
-		v.titleKey, v.descriptionKey, v.tagKeys, w.userID, maxTasks))
+		v.titleKey, v.descriptionKey, v.tagKeys,
+		v.recurrence, v.timezone, v.remindAt, v.nextOccurrenceID, v.seriesStart, v.reminderPending,
+		w.userID, maxTasks))
 	if errors.Is(err, sql.ErrNoRows) {
 		var one int
 		if err := w.row(ctx, userExists, w.userID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
@@ -117,6 +124,7 @@ func (w *writeTx) Save(ctx context.Context, t todoapi.Task) (todoapi.Task, error
 	saved, err := scanTask(w.row(ctx, saveTask,
 		v.title, v.description, v.completed, v.completedAt, v.priority, v.tags, v.dueDate, v.updatedAt,
 		v.titleKey, v.descriptionKey, v.tagKeys, t.Version,
+		v.recurrence, v.timezone, v.remindAt, v.nextOccurrenceID, v.seriesStart, v.reminderPending,
 		t.ID, w.userID, t.Version-1))
 	if errors.Is(err, sql.ErrNoRows) {
 		return todoapi.Task{}, w.stale(ctx, "save task", t.ID)

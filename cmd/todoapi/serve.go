@@ -25,6 +25,7 @@ import (
 	"github.com/todoapi/todoapi/mcp"
 	"github.com/todoapi/todoapi/metrics"
 	"github.com/todoapi/todoapi/postgres"
+	"github.com/todoapi/todoapi/recur"
 	"github.com/todoapi/todoapi/sqlite"
 )
 
@@ -181,6 +182,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer, getenv func(str
 	tasks := todoapi.NewService(db)
 	tasks.TaskQuota = c.TaskQuota
 	tasks.TombstoneRetention = c.TombstoneRetention
+	tasks.Rules = recur.Engine{}
 	// The hub wakes this process's live event streams after each write
 	// here and, on PostgreSQL, after each write anywhere (listen).
 	hub := todoapi.NewHub()
