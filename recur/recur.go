@@ -75,7 +75,8 @@ func (Engine) Next(rule string, loc *time.Location, start, after time.Time) (tim
 		return start.UTC(), true, nil
 	}
 	opt := p.opt
-	opt.Dtstart = wall(start.In(loc))
+	startWall := wall(start.In(loc))
+	opt.Dtstart = startWall
 	if p.until != "" {
 		u, err := parseUntil(p.until, loc)
 		if err != nil {
@@ -87,6 +88,9 @@ func (Engine) Next(rule string, loc *time.Location, start, after time.Time) (tim
 	// library counts only the occurrences that fit the rule, while
 	// RFC 5545 counts the series' start as the first whatever it is.
 	opt.Count = 0
+	if p.count == 0 {
+		fastForward(&opt, wall(after.In(loc)))
+	}
 	r, err := rrule.NewRRule(opt)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("build rule %q: %w", rule, err)
@@ -101,7 +105,7 @@ func (Engine) Next(rule string, loc *time.Location, start, after time.Time) (tim
 		if !ok {
 			return time.Time{}, false, nil
 		}
-		if !w.After(opt.Dtstart) {
+		if !w.After(startWall) {
 			continue // the start itself, already counted
 		}
 		n++
@@ -112,6 +116,72 @@ func (Engine) Next(rule string, loc *time.Location, start, after time.Time) (tim
 			return t, true, nil
 		}
 	}
+}
+
+// fastForward moves the start of a series without COUNT to shortly before
+// after, by a whole number of INTERVAL periods, so that Next does not walk
+// every occurrence since the series began (a daily series costs about a
+// millisecond a year walked). The parts the library would otherwise take
+// from the start (the time of day; the weekday of a weekly rule; the day,
+// and month, of a monthly or yearly one) are first written into the rule,
+// so that the moved start changes nothing but where the walk begins; a
+// whole number of periods keeps INTERVAL's phase. The new start is the
+// beginning of its day, week-aligned (same weekday), month or year, at
+// least one period before after.
+func fastForward(opt *rrule.ROption, after time.Time) {
+	start := opt.Dtstart
+	if !after.After(start) {
+		return
+	}
+	if len(opt.Byweekno) == 0 && len(opt.Byyearday) == 0 && len(opt.Bymonthday) == 0 &&
+		len(opt.Byweekday) == 0 && len(opt.Byeaster) == 0 {
+		switch opt.Freq {
+		case rrule.YEARLY:
+			if len(opt.Bymonth) == 0 {
+				opt.Bymonth = []int{int(start.Month())}
+			}
+			opt.Bymonthday = []int{start.Day()}
+		case rrule.MONTHLY:
+			opt.Bymonthday = []int{start.Day()}
+		case rrule.WEEKLY:
+			opt.Byweekday = []rrule.Weekday{weekdayOf(start.Weekday())}
+		}
+	}
+	if len(opt.Byhour) == 0 {
+		opt.Byhour = []int{start.Hour()}
+	}
+	if len(opt.Byminute) == 0 {
+		opt.Byminute = []int{start.Minute()}
+	}
+	if len(opt.Bysecond) == 0 {
+		opt.Bysecond = []int{start.Second()}
+	}
+	n := max(opt.Interval, 1)
+	day := time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, time.UTC)
+	days := int(after.Sub(day) / (24 * time.Hour))
+	switch opt.Freq {
+	case rrule.DAILY:
+		if k := days/n - 1; k > 0 {
+			opt.Dtstart = day.AddDate(0, 0, k*n)
+		}
+	case rrule.WEEKLY:
+		if k := days/(7*n) - 1; k > 0 {
+			opt.Dtstart = day.AddDate(0, 0, 7*k*n)
+		}
+	case rrule.MONTHLY:
+		months := (after.Year()-start.Year())*12 + int(after.Month()) - int(start.Month())
+		if k := months/n - 1; k > 0 {
+			opt.Dtstart = time.Date(start.Year(), start.Month()+time.Month(k*n), 1, 0, 0, 0, 0, time.UTC)
+		}
+	case rrule.YEARLY:
+		if k := (after.Year()-start.Year())/n - 1; k > 0 {
+			opt.Dtstart = time.Date(start.Year()+k*n, 1, 1, 0, 0, 0, 0, time.UTC)
+		}
+	}
+}
+
+func weekdayOf(d time.Weekday) rrule.Weekday {
+	return [...]rrule.Weekday{rrule.SU, rrule.MO, rrule.TU, rrule.WE, rrule.TH, rrule.FR, rrule.SA}[d]
 }
 
 // wall returns the wall-clock time t shows, as a time in UTC.

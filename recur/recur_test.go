@@ -264,3 +264,76 @@ func TestNextBounded(t *testing.T) {
 		t.Fatalf("Next over 9000 years of hourly occurrences: err = %v, want ErrSeriesTooLong", err)
 	}
 }
+
+// BenchmarkNext measures finding the next occurrence, which completing a
+// recurring task does inside its write: a weekday series in Berlin whose
+// start is the task's own due date, and daily series a year and ten years
+// old (Next walks a series from its start).
+func BenchmarkNext(b *testing.B) {
+	var e recur.Engine
+	berlin, err := todoapi.LoadTimezone("Europe/Berlin")
+	if err != nil {
+		b.Fatal(err)
+	}
+	due := time.Date(2026, 3, 27, 8, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name  string
+		rule  string
+		start time.Time
+	}{
+		{"weekdays/fresh", "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", due},
+		{"daily/1y", "FREQ=DAILY", due.AddDate(-1, 0, 0)},
+		{"daily/10y", "FREQ=DAILY", due.AddDate(-10, 0, 0)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, ok, err := e.Next(c.rule, berlin, c.start, due); err != nil || !ok {
+					b.Fatal(ok, err)
+				}
+			}
+		})
+	}
+}
+
+// Next skips ahead in a series without COUNT instead of walking it from
+// its start; with COUNT it walks. Both must find the same occurrence: a
+// rule with COUNT=100000 never ends within these ranges, so it is the
+// walked reference for the same rule without COUNT.
+func TestNextSkipsAheadLikeAWalk(t *testing.T) {
+	var e recur.Engine
+	rules := []string{
+		"FREQ=DAILY", "FREQ=DAILY;INTERVAL=3", "FREQ=DAILY;BYHOUR=9,21", "FREQ=DAILY;BYDAY=MO,FR;BYMONTH=1,7",
+		"FREQ=WEEKLY", "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH", "FREQ=WEEKLY;INTERVAL=3;WKST=SU;BYDAY=SU,WE",
+		"FREQ=MONTHLY", "FREQ=MONTHLY;INTERVAL=5", "FREQ=MONTHLY;BYDAY=-1FR", "FREQ=MONTHLY;BYMONTHDAY=-1;INTERVAL=2",
+		"FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1", "FREQ=MONTHLY;INTERVAL=7;BYMONTHDAY=31",
+		"FREQ=YEARLY", "FREQ=YEARLY;INTERVAL=4", "FREQ=YEARLY;BYMONTH=11;BYDAY=4TH", "FREQ=YEARLY;BYWEEKNO=1;BYDAY=MO",
+		"FREQ=YEARLY;INTERVAL=3;BYMONTH=2,8;BYMONTHDAY=29",
+	}
+	zones := []string{"UTC", "Europe/Berlin", "America/New_York"}
+	starts := []string{"2024-02-29T09:00:00Z", "2026-01-31T23:30:00Z", "2026-03-08T07:30:00Z", "2025-10-26T00:30:00Z", "2023-06-15T12:34:56Z"}
+	spans := []time.Duration{0, time.Hour, 40 * time.Hour, 9 * 24 * time.Hour, 100 * 24 * time.Hour, 400 * 24 * time.Hour,
+		3*365*24*time.Hour + 7*time.Hour, 11*365*24*time.Hour + 13*time.Hour}
+	checked := 0
+	for _, rule := range rules {
+		for _, zone := range zones {
+			loc, err := todoapi.LoadTimezone(zone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range starts {
+				start := mustTime(t, s)
+				for _, span := range spans {
+					after := start.Add(span)
+					got, ok, err := e.Next(rule, loc, start, after)
+					want, wok, werr := e.Next(rule+";COUNT=100000", loc, start, after)
+					if err != nil || werr != nil || ok != wok || !got.Equal(want) {
+						t.Errorf("%s in %s from %s, after %s: skipping ahead gives %s %v %v, walking %s %v %v",
+							rule, zone, s, after.Format(time.RFC3339), got.Format(time.RFC3339), ok, err, want.Format(time.RFC3339), wok, werr)
+					}
+					checked++
+				}
+			}
+		}
+	}
+	t.Logf("%d cases agree", checked)
+}
