@@ -286,6 +286,9 @@ func (a arguments) patch() todoapi.TaskPatch {
 	a.field("priority", &p.Priority)
 	a.field("tags", &p.Tags)
 	a.field("due_date", &p.DueDate)
+	a.field("recurrence", &p.Recurrence)
+	a.field("timezone", &p.Timezone)
+	a.field("remind_at", &p.RemindAt)
 	return p
 }
 

@@ -30,6 +30,7 @@ import (
 	"github.com/todoapi/todoapi/metrics"
 	"github.com/todoapi/todoapi/postgres"
 	"github.com/todoapi/todoapi/postgres/pgtest"
+	"github.com/todoapi/todoapi/recur"
 	"github.com/todoapi/todoapi/sqlite"
 )
 
@@ -99,6 +100,7 @@ func newServer(t testing.TB, open func(testing.TB) store, limit api.RateLimit, o
 		t.Fatal(err)
 	}
 	service := todoapi.NewService(st)
+	service.Rules = recur.Engine{}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	m := metrics.New()
@@ -712,4 +714,41 @@ func TestFailedTokenThrottle(t *testing.T) {
 	}
 	// The valid token from the same address is served.
 	connect(t, s, token(t, "grace")).call("list_tags", nil, false, nil)
+}
+
+// An agent that completes a repeating task gets its next occurrence, as a
+// REST client does: the rule is the service's.
+func TestCompleteRecurringTask(t *testing.T) {
+	for _, kind := range stores {
+		t.Run(kind.name, func(t *testing.T) {
+			s := newServer(t, kind.open, api.RateLimit{})
+			alice := connect(t, s, token(t, "alice"))
+			var created map[string]any
+			alice.call("add_task", map[string]any{
+				"title": "Stand-up", "due_date": "2026-03-27T08:00:00Z", "recurrence": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
+				"timezone": "Europe/Berlin", "remind_at": "2026-03-27T07:45:00Z",
+			}, false, &created)
+			if created["recurrence"] != "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR" || created["timezone"] != "Europe/Berlin" {
+				t.Fatalf("add_task: %v", created)
+			}
+			var done map[string]any
+			alice.call("complete_task", map[string]any{"task_id": created["id"]}, false, &done)
+			nextID, ok := done["next_occurrence_id"].(float64)
+			if !ok {
+				t.Fatalf("complete_task: next_occurrence_id = %v", done["next_occurrence_id"])
+			}
+			var next map[string]any
+			alice.call("get_task", map[string]any{"task_id": nextID}, false, &next)
+			if next["due_date"] != "2026-03-30T07:00:00Z" || next["remind_at"] != "2026-03-30T06:45:00Z" || next["completed"] != false {
+				t.Errorf("next occurrence: %v", next)
+			}
+			// Retrying the completion creates nothing more.
+			alice.call("complete_task", map[string]any{"task_id": created["id"]}, false, &done)
+			var page map[string]any
+			alice.call("list_tasks", map[string]any{}, false, &page)
+			if page["total"] != float64(2) {
+				t.Errorf("%v tasks after completing twice, want 2", page["total"])
+			}
+		})
+	}
 }

@@ -270,6 +270,12 @@ func taskFields() props {
 		"tags": {Types: []string{"array", "null"}, Items: &jsonschema.Schema{Type: "string", MinLength: ptr(1), MaxLength: ptr(todoapi.MaxTagLen)},
 			MaxItems: ptr(todoapi.MaxTags), Description: "Up to 20 labels such as home or work; duplicates (ignoring case) collapse."},
 		"due_date": {Types: []string{"string", "null"}, Description: "When it is due: " + timestampDesc},
+		"recurrence": {Types: []string{"string", "null"}, Description: "How the task repeats, as an iCalendar (RFC 5545) " +
+			"recurrence rule such as FREQ=DAILY or FREQ=WEEKLY;BYDAY=MO,WE,FR; needs a due_date. " +
+			"Completing a repeating task creates its next occurrence. null: it does not repeat."},
+		"timezone": {Types: []string{"string", "null"}, Description: "The IANA time zone (such as Europe/Berlin) in which " +
+			"a repeating task keeps its time of day; default UTC."},
+		"remind_at": {Types: []string{"string", "null"}, Description: "When to remind the user: " + timestampDesc},
 	}
 }
 
