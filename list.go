@@ -224,7 +224,8 @@ func (f TaskFilter) TotalInPage() bool {
 // total is one a store keeps per user (all, pending, completed tasks) and
 // need not count.
 func (f TaskFilter) StatusOnly() bool {
-	return len(f.Priorities) == 0 && len(f.Tags) == 0 && f.Search == "" && f.DueBefore == nil && f.DueAfter == nil
+	return len(f.Priorities) == 0 && len(f.Tags) == 0 && f.Search == "" && f.DueBefore == nil && f.DueAfter == nil &&
+		f.Recurring == nil && f.RemindBefore == nil && f.RemindAfter == nil
 }
 
 // FinishPage completes a page a store read with one row more than

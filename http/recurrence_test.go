@@ -126,6 +126,19 @@ func TestListRecurringAndReminders(t *testing.T) {
 				t.Errorf("?%s → %v, want %v", q, got, want)
 			}
 		}
+		// A page smaller than the matches counts them all, not the user's
+		// whole list.
+		for q, want := range map[string]string{
+			"recurring=false&limit=1":                    "2",
+			"recurring=true&limit=1&status=pending":      "1",
+			"remind_after=2026-01-01&limit=1":            "2",
+			"remind_before=2026-03-02T00:00:00Z&limit=1": "1",
+		} {
+			r := e.do(t, http.MethodGet, tasksPath("me")+"?"+q, tok, "").want(t, http.StatusOK)
+			if got := r.Header.Get("X-Total-Count"); got != want {
+				t.Errorf("?%s: X-Total-Count %s, want %s", q, got, want)
+			}
+		}
 		e.do(t, http.MethodGet, tasksPath("me")+"?recurring=maybe&remind_before=soon&remind_after=x", tok, "").
 			invalid(t, "query.recurring", "query.remind_before", "query.remind_after")
 	})
