@@ -14,7 +14,7 @@ func completeChain(t *testing.T, svc *todoapi.Service, user todoapi.User, id int
 	t.Helper()
 	var dues []string
 	for range n {
-		c, err := svc.Complete(t.Context(), user, id, todoapi.Value(true))
+		c, err := svc.CompleteTask(t.Context(), user, id, todoapi.Value(true))
 		if err != nil {
 			t.Fatalf("Complete(%d): %v", id, err)
 		}
@@ -59,7 +59,7 @@ func TestSeriesKeepsItsStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := svc.Complete(ctx, user, moved.ID, todoapi.Value(true))
+	c, err := svc.CompleteTask(ctx, user, moved.ID, todoapi.Value(true))
 	if err != nil || c.NextOccurrence == nil {
 		t.Fatalf("Complete: %v, %v", c, err)
 	}
@@ -70,7 +70,7 @@ func TestSeriesKeepsItsStart(t *testing.T) {
 	if _, err := svc.UpdateTask(ctx, user, second.ID, todoapi.TaskPatch{DueDate: todoapi.Value("2026-04-02T09:00:00Z")}); err != nil {
 		t.Fatal(err)
 	}
-	c, err = svc.Complete(ctx, user, second.ID, todoapi.Value(true))
+	c, err = svc.CompleteTask(ctx, user, second.ID, todoapi.Value(true))
 	if err != nil || c.NextOccurrence == nil {
 		t.Fatalf("Complete: %v, %v", c, err)
 	}
@@ -108,14 +108,14 @@ func TestCompletionCreatesAtMostOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	// At the quota the completion is refused whole: the task stays open.
-	if _, err := svc.Complete(ctx, user, task.ID, todoapi.Value(true)); err == nil {
+	if _, err := svc.CompleteTask(ctx, user, task.ID, todoapi.Value(true)); err == nil {
 		t.Fatal("completing at the quota succeeded; want ErrQuotaExceeded")
 	}
 	if got, _ := svc.Task(ctx, user, task.ID); got.Completed || got.NextOccurrenceID != nil {
 		t.Fatalf("after a refused completion: completed %v, next %v; want the task unchanged", got.Completed, got.NextOccurrenceID)
 	}
 	svc.TaskQuota = 10
-	c, err := svc.Complete(ctx, user, task.ID, todoapi.Field[bool]{}) // flip
+	c, err := svc.CompleteTask(ctx, user, task.ID, todoapi.Field[bool]{}) // flip
 	if err != nil || c.NextOccurrence == nil {
 		t.Fatalf("Complete: %+v, %v", c, err)
 	}
@@ -123,7 +123,7 @@ func TestCompletionCreatesAtMostOne(t *testing.T) {
 		t.Errorf("next occurrence's remind_at = %v, want 2026-03-02T08:30:00Z", r)
 	}
 	for _, set := range []todoapi.Field[bool]{todoapi.Value(false), {}, todoapi.Value(true), todoapi.Value(false)} {
-		c, err := svc.Complete(ctx, user, task.ID, set)
+		c, err := svc.CompleteTask(ctx, user, task.ID, set)
 		if err != nil || c.NextOccurrence != nil {
 			t.Fatalf("Complete(%+v) again: next %v, %v; want none", set, c.NextOccurrence, err)
 		}
