@@ -1,7 +1,11 @@
 package http
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 
@@ -102,8 +106,86 @@ func (s *server) guardMCP(h http.Handler) http.Handler {
 			}
 			defer s.inFlight.leave(user.ID)
 		}
-		h.ServeHTTP(w, r.WithContext(todoapi.NewContextWithUser(r.Context(), user)))
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			s.writeProblem(w, r, s.mcpBodyError(err))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		pw := &mcpProblemWriter{ResponseWriter: w}
+		h.ServeHTTP(pw, r.WithContext(todoapi.NewContextWithUser(r.Context(), user)))
+		if pw.status != 0 {
+			s.log.WarnContext(r.Context(), "mcp request refused", "request_id", requestID(r.Context()),
+				"status", pw.status, "err", strings.TrimSpace(pw.text.String()))
+			s.writeProblem(w, r, newProblem(pw.status, mcpRefusal(pw.status)))
+		}
 	})
+}
+
+// mcpBodyError is the problem for a /mcp body that could not be read
+// whole: over the limit (guardBody bounds it), cut short or badly framed.
+func (s *server) mcpBodyError(err error) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return errBodyTooLarge
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		return newProblem(http.StatusRequestTimeout, "the request body was not received in time")
+	}
+	return errMalformedBody
+}
+
+// mcpProblemWriter holds back the MCP SDK's own error answers (plain text
+// naming Go types and decoder internals, such as "cannot unmarshal … into
+// Go value of type string") so that guardMCP answers them as every other
+// refusal: a problem document in the service's words. Answers the SDK
+// writes as JSON-RPC or event streams pass through untouched.
+type mcpProblemWriter struct {
+	http.ResponseWriter
+	status int // the SDK's refusal, held back; 0 when none
+	text   bytes.Buffer
+}
+
+func (w *mcpProblemWriter) WriteHeader(code int) {
+	if code >= 400 && strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
+		w.status = code
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *mcpProblemWriter) Write(b []byte) (int, error) {
+	if w.status != 0 {
+		if w.text.Len() < 1024 {
+			w.text.Write(b)
+		}
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush lets the SDK stream events; a held-back refusal has nothing to flush.
+func (w *mcpProblemWriter) Flush() {
+	if w.status == 0 {
+		_ = http.NewResponseController(w.ResponseWriter).Flush()
+	}
+}
+
+func (w *mcpProblemWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// mcpRefusal words the SDK's refusals by their status: what the client
+// must change, without the SDK's internals.
+func mcpRefusal(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return "the request body is not a valid JSON-RPC message for this MCP endpoint"
+	case http.StatusUnsupportedMediaType:
+		return "Content-Type must be application/json"
+	case http.StatusNotAcceptable:
+		return "Accept must list both application/json and text/event-stream"
+	}
+	return strings.ToLower(http.StatusText(status))
 }
 
 // protectedResourceMetadata serves the metadata to any origin: it is public,

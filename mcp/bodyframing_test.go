@@ -2,6 +2,7 @@ package mcp_test
 
 import (
 	"bufio"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -46,5 +47,54 @@ func TestMCPBodyFraming(t *testing.T) {
 	status, body = exchange(head + "Content-Length: 50000000\r\nExpect: 100-continue\r\n\r\n")
 	if status != http.StatusRequestEntityTooLarge {
 		t.Errorf("50 MB announced with Expect: 100-continue: %d %s, want 413", status, body)
+	}
+}
+
+// TestMCPRefusalsAreProblems: a body the MCP SDK cannot take as JSON-RPC,
+// or a wrong Content-Type, is refused as every other bad request is: a
+// problem document with the status the SDK chose, in the service's words,
+// never the SDK's text naming Go types and decoder internals.
+func TestMCPRefusalsAreProblems(t *testing.T) {
+	s := newServer(t, stores[0].open, api.RateLimit{})
+	for _, c := range []struct {
+		name, contentType, body string
+		status                  int
+	}{
+		{"not JSON", "application/json", "notjson", http.StatusBadRequest},
+		{"method not a string", "application/json", `{"jsonrpc":"2.0","id":1,"method":5}`, http.StatusBadRequest},
+		{"id an object", "application/json", `{"jsonrpc":"2.0","id":{},"method":"tools/list"}`, http.StatusBadRequest},
+		{"wrong version", "application/json", `{"jsonrpc":"1.0","id":1,"method":"tools/list"}`, http.StatusBadRequest},
+		{"not JSON content", "text/plain", `{}`, http.StatusUnsupportedMediaType},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodPost, s.url+"/mcp", strings.NewReader(c.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+token(t, "alice"))
+			req.Header.Set("Content-Type", c.contentType)
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			var p struct {
+				Status int    `json:"status"`
+				Detail string `json:"detail"`
+			}
+			if err := json.Unmarshal(b, &p); err != nil || !strings.Contains(resp.Header.Get("Content-Type"), "json") {
+				t.Fatalf("%d %s %q: not a problem document", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+			}
+			if resp.StatusCode != c.status || p.Status != c.status || p.Detail == "" {
+				t.Errorf("%d %q, want a %d problem", resp.StatusCode, b, c.status)
+			}
+			for _, leak := range []string{"Go value", "unmarshal", "map[", "malformed payload"} {
+				if strings.Contains(string(b), leak) {
+					t.Errorf("answer %q shows the SDK's internals (%q)", b, leak)
+				}
+			}
+		})
 	}
 }
