@@ -181,7 +181,7 @@ func (s *Service) Changes(ctx context.Context, user User, since string, limit in
 	}
 	bad := problems{}
 	if limit < 1 || limit > MaxChangesLimit {
-		bad.add("limit", "must be between 1 and "+strconv.Itoa(MaxChangesLimit))
+		bad.add("limit", "must be an integer between 1 and "+strconv.Itoa(MaxChangesLimit))
 	}
 	key, err := s.tokenKey(ctx)
 	if err != nil {

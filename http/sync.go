@@ -99,12 +99,14 @@ type changesOutput struct {
 }
 
 func (s *server) listChanges(ctx context.Context, in *changesInput) (*changesOutput, error) {
-	limit := 0
+	limit := 0 // the service's default
 	if in.Limit != "" {
+		// The service holds the range and its wording. 0 means the default
+		// in process, so a 0 sent here is, like a limit that is not a
+		// number, passed on as one the range refuses.
 		n, err := strconv.Atoi(in.Limit)
-		if err != nil || n < 1 || n > todoapi.MaxChangesLimit {
-			return nil, s.problemFor(ctx, &todoapi.ValidationError{Fields: map[string]string{
-				"limit": "must be an integer between 1 and " + strconv.Itoa(todoapi.MaxChangesLimit)}}, "query")
+		if err != nil || n == 0 {
+			n = -1
 		}
 		limit = n
 	}

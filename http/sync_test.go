@@ -308,8 +308,8 @@ func TestChangesBadInput(t *testing.T) {
 	}
 	for _, limit := range []string{"0", "1001", "x", "-1"} {
 		p := e.do(t, http.MethodGet, "/api/me/changes?limit="+limit, alice, "").problem(t, http.StatusUnprocessableEntity)
-		if len(p.Errors) != 1 || p.Errors[0].Location != "query.limit" {
-			t.Errorf("limit=%s: errors %+v; want one at query.limit", limit, p.Errors)
+		if len(p.Errors) != 1 || p.Errors[0].Location != "query.limit" || !strings.Contains(p.Errors[0].Message, "between 1 and 1000") {
+			t.Errorf("limit=%s: errors %+v; want one at query.limit, naming the range", limit, p.Errors)
 		}
 	}
 	e.do(t, http.MethodGet, "/api/me/changes?limit=1000&since="+next, alice, "").want(t, http.StatusOK)
