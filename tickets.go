@@ -38,10 +38,11 @@ type TicketStore interface {
 	// SaveTicket stores a ticket for user, by the hash of its secret,
 	// until expires; it may remove tickets that expired before now.
 	SaveTicket(ctx context.Context, hash []byte, user User, expires, now time.Time) error
-	// TakeTicket removes the ticket with hash and returns its user when it
-	// had not expired at now; otherwise it returns ErrNotFound. Of
-	// concurrent calls for one ticket, at most one returns its user.
-	TakeTicket(ctx context.Context, hash []byte, now time.Time) (User, error)
+	// TakeTicket removes the ticket with hash and returns its user and
+	// when it expires, or ErrNotFound when there is no such ticket. Of
+	// concurrent calls for one ticket, at most one returns it. Whether it
+	// is still valid is Redeem's to decide.
+	TakeTicket(ctx context.Context, hash []byte) (User, time.Time, error)
 }
 
 // Tickets issues and redeems event-stream tickets.
@@ -79,12 +80,16 @@ func (t *Tickets) Redeem(ctx context.Context, ticket string) (User, error) {
 	if !strings.HasPrefix(ticket, ticketPrefix) || len(ticket) != len(ticketPrefix)+43 {
 		return User{}, ErrInvalidTicket
 	}
-	u, err := t.store.TakeTicket(ctx, ticketHash(ticket), t.Now().UTC())
+	u, expires, err := t.store.TakeTicket(ctx, ticketHash(ticket))
 	if errors.Is(err, ErrNotFound) {
 		return User{}, ErrInvalidTicket
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("redeem ticket: %w", err)
+	}
+	// Taken either way: an expired ticket is used up too.
+	if !t.Now().Before(expires) {
+		return User{}, ErrInvalidTicket
 	}
 	return u, nil
 }

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/todoapi/todoapi"
@@ -25,21 +24,18 @@ func (s *Store) SaveTicket(ctx context.Context, hash []byte, u todoapi.User, exp
 	return nil
 }
 
-// TakeTicket deletes the ticket and returns its user if it was still
-// valid. Deleting is what makes a ticket single-use: of two concurrent
-// deletes of one row, only one returns it.
-func (s *Store) TakeTicket(ctx context.Context, hash []byte, now time.Time) (todoapi.User, error) {
+// TakeTicket deletes the ticket and returns its user and expiry.
+// Deleting is what makes a ticket single-use: of two concurrent deletes of
+// one row, only one returns it.
+func (s *Store) TakeTicket(ctx context.Context, hash []byte) (todoapi.User, time.Time, error) {
 	var u todoapi.User
-	var valid bool
+	var expires time.Time
 	err := s.pool.QueryRow(ctx, `
 		DELETE FROM event_tickets WHERE hash = $1
-		RETURNING user_id, email, name, expires_at > $2`,
-		hash, now).Scan(&u.ID, &u.Email, &u.Name, &valid)
+		RETURNING user_id, email, name, expires_at`,
+		hash).Scan(&u.ID, &u.Email, &u.Name, &expires)
 	if err != nil {
-		return todoapi.User{}, fail("take ticket", err)
+		return todoapi.User{}, time.Time{}, fail("take ticket", err)
 	}
-	if !valid {
-		return todoapi.User{}, fmt.Errorf("take ticket: expired: %w", todoapi.ErrNotFound)
-	}
-	return u, nil
+	return u, expires, nil
 }

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/todoapi/todoapi"
@@ -32,21 +31,18 @@ func (s *Store) SaveTicket(ctx context.Context, hash []byte, u todoapi.User, exp
 	return nil
 }
 
-// TakeTicket deletes the ticket and returns its user if it was still
-// valid. Writes go through the one writer connection, so of two takes of
-// one ticket only the first finds its row.
-func (s *Store) TakeTicket(ctx context.Context, hash []byte, now time.Time) (todoapi.User, error) {
+// TakeTicket deletes the ticket and returns its user and expiry. Writes
+// go through the one writer connection, so of two takes of one ticket only
+// the first finds its row.
+func (s *Store) TakeTicket(ctx context.Context, hash []byte) (todoapi.User, time.Time, error) {
 	var u todoapi.User
-	var valid bool
+	var expires int64
 	err := s.writer.QueryRowContext(ctx, `
 		DELETE FROM event_tickets WHERE hash = ?
-		RETURNING user_id, email, name, expires_at > ?`,
-		hash, now.UnixMicro()).Scan(&u.ID, &u.Email, &u.Name, &valid)
+		RETURNING user_id, email, name, expires_at`,
+		hash).Scan(&u.ID, &u.Email, &u.Name, &expires)
 	if err != nil {
-		return todoapi.User{}, s.fail("take ticket", err)
+		return todoapi.User{}, time.Time{}, s.fail("take ticket", err)
 	}
-	if !valid {
-		return todoapi.User{}, fmt.Errorf("take ticket: expired: %w", todoapi.ErrNotFound)
-	}
-	return u, nil
+	return u, time.UnixMicro(expires).UTC(), nil
 }
