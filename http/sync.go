@@ -33,15 +33,14 @@ func entityTags(header string) []string {
 
 // ifMatch reads If-Match into the service's precondition. The comparison
 // is strong (RFC 9110 §13.1.1): a weak tag never matches, and neither does
-// a tag this service never issues, so a request naming only such tags fails
-// with 412 rather than overwriting blindly.
+// a tag this service never issues, so a request naming only such tags, or
+// none (If-Match: ","), fails with 412 rather than overwriting blindly.
 func ifMatch(header string) todoapi.Precondition {
-	tags := entityTags(header)
-	if len(tags) == 0 {
+	if strings.TrimSpace(header) == "" {
 		return todoapi.Precondition{}
 	}
 	p := todoapi.Precondition{Set: true}
-	for _, tag := range tags {
+	for _, tag := range entityTags(header) {
 		if tag == "*" {
 			p.Any = true
 			continue

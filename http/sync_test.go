@@ -53,7 +53,8 @@ func TestTaskETags(t *testing.T) {
 			{http.MethodDelete, path, ``},
 		}
 		for _, tc := range stale {
-			for _, im := range []string{`"1"`, `W/"2"`, `"x"`} {
+			// "," names no tag at all: still a condition, and one that fails.
+			for _, im := range []string{`"1"`, `W/"2"`, `"x"`, `,`} {
 				r := e.do(t, tc.method, tc.path, tok, tc.body, "If-Match", im)
 				r.problem(t, http.StatusPreconditionFailed)
 				if etagOf(r) != `"2"` {
