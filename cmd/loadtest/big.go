@@ -103,17 +103,7 @@ func seedUser(ctx context.Context, fx *fixture, addr string, u *user, n, conns i
 		first error
 		wg    sync.WaitGroup
 	)
-	next := make(chan int)
-	go func() {
-		defer close(next)
-		for j := range n {
-			select {
-			case next <- j:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	next := feed(ctx, n)
 	for range conns {
 		wg.Go(func() {
 			c := newRawConn(addr)

@@ -215,17 +215,7 @@ func seed(ctx context.Context, fx *fixture, addr string, tasksPer, conns int) er
 		first error
 		wg    sync.WaitGroup
 	)
-	next := make(chan int)
-	go func() {
-		defer close(next)
-		for i := range fx.users {
-			select {
-			case next <- i:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	next := feed(ctx, len(fx.users))
 	for range conns {
 		wg.Go(func() {
 			c := newRawConn(addr)
@@ -259,6 +249,23 @@ func seed(ctx context.Context, fx *fixture, addr string, tasksPer, conns int) er
 	}
 	wg.Wait()
 	return first
+}
+
+// feed hands out 0 … n-1 to the workers that range over the channel it
+// returns, and closes it after the last, or once ctx is done.
+func feed(ctx context.Context, n int) <-chan int {
+	next := make(chan int)
+	go func() {
+		defer close(next)
+		for i := range n {
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return next
 }
 
 func cmp(a, b error) error {
