@@ -212,7 +212,7 @@ func describeTask(registry huma.Registry) {
 		"due_date":           "When the task is due (UTC), or null.",
 		"recurrence":         "The RFC 5545 recurrence rule (RRULE value), or null for a task that does not repeat.",
 		"timezone":           "The IANA time zone occurrences are computed in; UTC unless set.",
-		"remind_at":          "When a task.reminder event is due (UTC), or null.",
+		"remind_at":          "When the owner wants to be reminded (UTC), or null.",
 		"next_occurrence_id": "The task that completing this recurring task created, or null. Set once: completing the task again after reopening it creates no second occurrence.",
 		"created_at":         "When the task was created (UTC).",
 		"updated_at":         "When a stored value last changed (UTC).",
