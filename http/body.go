@@ -40,13 +40,8 @@ type taskPatchBody struct {
 
 // completeBody is the optional body of the completion toggle.
 type completeBody struct {
-	_          struct{}         `json:"-" additionalProperties:"true"`
-	Completed  optional[bool]   `json:"completed,omitempty" doc:"Set completed to this value; without it the toggle flips completed."`
-	Recurrence optional[string] `json:"recurrence,omitempty" nullable:"true" doc:"An RFC 5545 recurrence rule (the value of an RRULE line), such as FREQ=WEEKLY;BYDAY=MO,WE; null: the task does not repeat. Needs a due_date: the series starts there. Completing the task creates its next occurrence." example:"FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"`
-	Timezone   optional[string] `json:"timezone,omitempty" nullable:"true" doc:"The IANA time zone occurrences are computed in, so that a task stays at its local time across daylight-saving changes. Default UTC; null resets it to UTC." example:"Europe/Berlin"`
-	RemindAt   optional[string] `json:"remind_at,omitempty" nullable:"true" doc:"When the owner wants to be reminded, in the same forms as due_date; null: no reminder. Stored and listed (remind_before, remind_after) and moved with a recurring task's next occurrence." example:"2026-12-01T08:45:00Z"`
-	// RemindMinutes has no canonical key of its own: it sets remind_at.
-	RemindMinutes optional[int] `json:"reminder_minutes,omitempty" nullable:"true" doc:"Sets remind_at this many minutes before due_date (0 to 527040); not with remind_at." example:"15"`
+	_         struct{}       `json:"-" additionalProperties:"true"`
+	Completed optional[bool] `json:"completed,omitempty" doc:"Set completed to this value; without it the toggle flips completed."`
 	// sentAs names the alias keys the body used (see decodeObject).
 	sentAs map[string]string
 }

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"testing"
@@ -141,5 +142,40 @@ func TestListRecurringAndReminders(t *testing.T) {
 		}
 		e.do(t, http.MethodGet, tasksPath("me")+"?recurring=maybe&remind_before=soon&remind_after=x", tok, "").
 			invalid(t, "query.recurring", "query.remind_before", "query.remind_after")
+	})
+}
+
+// The toggle's body documents completed (and its aliases) only: the task
+// fields a create or update takes are not the toggle's.
+func TestToggleBodyDocumentsCompletedOnly(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		var doc struct {
+			Components struct {
+				Schemas map[string]struct {
+					Properties map[string]json.RawMessage `json:"properties"`
+				} `json:"schemas"`
+			} `json:"components"`
+		}
+		if err := json.Unmarshal(e.do(t, http.MethodGet, "/openapi.json", "", "").want(t, http.StatusOK).Body, &doc); err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for name, schema := range doc.Components.Schemas {
+			if _, ok := schema.Properties["completed"]; !ok {
+				continue
+			}
+			if _, hasTitle := schema.Properties["title"]; hasTitle {
+				continue
+			}
+			found = true
+			for _, key := range []string{"recurrence", "timezone", "remind_at", "reminder_minutes"} {
+				if _, ok := schema.Properties[key]; ok {
+					t.Errorf("schema %s (the toggle's body) documents %s", name, key)
+				}
+			}
+		}
+		if !found {
+			t.Error("no schema with completed and no title: the toggle's body was not found")
+		}
 	})
 }
