@@ -12,14 +12,7 @@ import (
 // second failing after it wrote: the first and third are committed, the
 // second leaves nothing behind, and each caller gets its own outcome.
 func TestBatchRollsBackOnlyTheFailedWrite(t *testing.T) {
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "todo.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	s := migratedStore(t)
 	insert := func(id string) func(context.Context, *sql.Tx) error {
 		return func(ctx context.Context, tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO users (id, first_seen_at, last_seen_at) VALUES (?, 0, 0)`, id)
@@ -72,14 +65,7 @@ func TestBatchRollsBackOnlyTheFailedWrite(t *testing.T) {
 // each caller gets its own answer and every write is there afterwards,
 // however the committer grouped them.
 func TestConcurrentWritesAllCommit(t *testing.T) {
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "todo.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	s := migratedStore(t)
 	const n = 200
 	errs := make(chan error, n)
 	for i := range n {
@@ -106,4 +92,19 @@ func TestConcurrentWritesAllCommit(t *testing.T) {
 	if failed != n/10 || count != n-n/10 {
 		t.Errorf("%d writes failed and %d rows stored, want %d and %d", failed, count, n/10, n-n/10)
 	}
+}
+
+// migratedStore is a new, migrated store in a temporary directory, closed
+// when the test ends.
+func migratedStore(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "todo.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
