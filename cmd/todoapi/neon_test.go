@@ -158,8 +158,10 @@ func mintToken(t *testing.T, user string) string {
 	return tok
 }
 
+// client's timeout only ends a hung test: it stays above every timeout of
+// todoapi's that a test waits out (TestNeonReplicas' DB_QUERY_TIMEOUT).
 var client = &http.Client{
-	Timeout:   30 * time.Second,
+	Timeout:   60 * time.Second,
 	Transport: &http.Transport{MaxIdleConnsPerHost: 64},
 }
 
@@ -369,10 +371,14 @@ func TestNeonReplicas(t *testing.T) {
 	// Neon's -pooler host names are recognized; 127.0.0.1 needs the hint.
 	url := b.URL(db, "sslmode=require&pgbouncer=true")
 
-	// Long enough that 24 clients queued at a pool of 4 on a busy machine
-	// are not cut off; far below PgBouncer's 120 s queue, which is what the
-	// outage below must not wait for.
-	const queryTimeout = 5 * time.Second
+	// The creates below must not fail because the machine is slow, and the
+	// outage at the end must show that a statement stuck in PgBouncer's
+	// queue is cut off by DB_QUERY_TIMEOUT. Both hold with one value far
+	// above anything a busy machine makes 24 clients queued at a pool of 4
+	// wait, and far below what else could answer during the outage:
+	// PgBouncer gives up on a queued statement only after 120 s, and the
+	// test's HTTP client after 60 s, so a 503 then can only be the timeout.
+	const queryTimeout = 15 * time.Second
 	procs := make([]*process, 3)
 	for i := range procs {
 		procs[i] = startProcess(t, "DATABASE_URL="+url, "DB_QUERY_TIMEOUT="+queryTimeout.String())
@@ -491,18 +497,26 @@ func TestNeonReplicas(t *testing.T) {
 
 	// The database goes away behind the pooler: PgBouncer would queue the
 	// statements for 120s; DB_QUERY_TIMEOUT answers 503 instead.
+	// The replicas are asked at once, so that the test waits for one
+	// query timeout rather than one per replica.
 	c.Stop(t)
 	var slowest time.Duration
+	var stopped sync.WaitGroup
 	for i := range bases {
-		status, body, took := get(i)
-		if status != http.StatusServiceUnavailable {
-			t.Errorf("replica %d with the database stopped: %d %s, want 503", i, status, body)
-		}
-		if status, _, _ := call(t, "GET", bases[i]+"/readyz", "", ""); status != http.StatusServiceUnavailable {
-			t.Errorf("replica %d: /readyz with the database stopped: %d, want 503", i, status)
-		}
-		slowest = max(slowest, took)
+		stopped.Go(func() {
+			status, body, took := get(i)
+			if status != http.StatusServiceUnavailable {
+				t.Errorf("replica %d with the database stopped: %d %s, want 503", i, status, body)
+			}
+			if status, _, _ := call(t, "GET", bases[i]+"/readyz", "", ""); status != http.StatusServiceUnavailable {
+				t.Errorf("replica %d: /readyz with the database stopped: %d, want 503", i, status)
+			}
+			mu.Lock()
+			slowest = max(slowest, took)
+			mu.Unlock()
+		})
 	}
+	stopped.Wait()
 	// A 503 at all (not a client timeout, nor PgBouncer's error after
 	// 120 s) is the query timeout acting; how long it took is for the log.
 	t.Logf("database stopped behind PgBouncer: 503 from every replica in at most %v (DB_QUERY_TIMEOUT=%v)", slowest.Round(time.Millisecond), queryTimeout)
@@ -514,8 +528,9 @@ func TestNeonReplicas(t *testing.T) {
 			if status == http.StatusOK {
 				break
 			}
-			if time.Since(start) > 15*time.Second {
-				t.Fatalf("replica %d: %d 15s after the database came back", i, status)
+			// A budget for a busy machine, not a speed requirement.
+			if time.Since(start) > time.Minute {
+				t.Fatalf("replica %d: %d a minute after the database came back", i, status)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
