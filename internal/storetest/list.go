@@ -501,9 +501,11 @@ func testListEmptyPageAfterCursor(t *testing.T, s todoapi.Store) {
 // existed at the start, still exists and did not change exactly once, in
 // order: OFFSET pagination would repeat or skip some.
 func testListWalkWhileChanging(t *testing.T, s todoapi.Store) {
-	ctx := ctxFor(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for si, sort := range allSorts {
+		// A deadline per walk, as churn has: it only ends a hung walk, and
+		// one shared by every sort's walk was reached on a busy machine.
+		ctx := ctxFor(t)
 		// A user of its own per sort, so that every walk starts from the
 		// whole fixture.
 		user := fmt.Sprint("walker", si)
