@@ -229,9 +229,16 @@ func explain(ctx context.Context, log *slog.Logger, err error, location string) 
 		log.DebugContext(ctx, "token not verified", "request_id", requestID(ctx), "reason", err)
 		return withHeader(newProblem(http.StatusServiceUnavailable, "the authentication server is unavailable; try again shortly"),
 			"Retry-After", retryAfterUnavailable)
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		// The client went away; nobody reads this response.
 		return newProblem(499, "request canceled").(*problem)
+	case errors.Is(err, context.Canceled):
+		// The client is still waiting: what was cancelled was the
+		// database's work (a connection attempt another waiter gave up,
+		// say), so the database did not answer this request in time.
+		log.WarnContext(ctx, "database work cancelled", "request_id", requestID(ctx), "err", err)
+		return withHeader(newProblem(http.StatusServiceUnavailable, "the database is unavailable; try again shortly"),
+			"Retry-After", retryAfterUnavailable)
 	case errors.Is(err, context.DeadlineExceeded):
 		log.WarnContext(ctx, "request timed out", "request_id", requestID(ctx), "err", err)
 		return withHeader(newProblem(http.StatusServiceUnavailable, "the request took too long; try again shortly"),

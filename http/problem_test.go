@@ -1,7 +1,11 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"testing"
@@ -76,4 +80,22 @@ func TestUnavailableProblems(t *testing.T) {
 	}
 	check(t, "list with the database down", e.do(t, http.MethodGet, "/api/me/tasks", token(t, "alice"), ""), dbDetail)
 	check(t, "readyz with the database down", e.do(t, http.MethodGet, "/readyz", "", ""), dbDetail)
+}
+
+// TestCanceledIsTheClientsOnlyWhenItLeft: 499 says the client went away, so
+// a cancellation from below while the client still waits (the database's
+// work cancelled, not the request) is a 503 the client can retry.
+func TestCanceledIsTheClientsOnlyWhenItLeft(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cause := fmt.Errorf("get task: %w", context.Canceled)
+
+	waiting := context.Background()
+	if p := explain(waiting, log, cause, ""); p.Status != http.StatusServiceUnavailable || p.headers["Retry-After"] == "" {
+		t.Errorf("cancelled below a waiting client: %d %v, want 503 with Retry-After", p.Status, p.headers)
+	}
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	if p := explain(gone, log, cause, ""); p.Status != 499 {
+		t.Errorf("cancelled with the client gone: %d, want 499", p.Status)
+	}
 }
