@@ -210,6 +210,7 @@ func newServer(c Config) (*server, http.Handler) {
 		withCORS(c.CORSOrigins), // CORS for the configured origins only
 		s.recoverPanics,         // a panic becomes a logged 500 problem
 		s.guardBody,             // 413 for an announced oversize body, 400 for broken framing
+		guardReadDeadline,       // no read deadline outlives the body, so none cancels a waiting request
 	)
 }
 
