@@ -3,7 +3,6 @@ package http
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -194,29 +193,12 @@ type corsRun struct {
 	Error    string                `json:"error"`
 }
 
-// servePage serves corsPage on a loopback port and returns its origin as
-// http://localhost:PORT, an origin distinct from the API's 127.0.0.1 one.
-func servePage(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, corsPage)
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
-}
-
 // TestCORSInBrowser has headless Chromium run a frontend's calls from an
 // allowed origin, where they all succeed, and from another origin, where the
 // browser blocks them before the request is even sent.
 func TestCORSInBrowser(t *testing.T) {
 	browser := browsertest.Start(t)
-	allowed, blocked := servePage(t), servePage(t)
+	allowed, blocked := browsertest.ServePage(t, corsPage), browsertest.ServePage(t, corsPage)
 	e := newEnv(t, withEdgeCORS(allowed))
 	api := httptest.NewServer(e.handler)
 	t.Cleanup(api.Close)

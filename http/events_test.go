@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -627,17 +626,7 @@ function waitFor(type, title) {
 // an allowed origin; a change made in one appears in the other.
 func TestEventsInBrowser(t *testing.T) {
 	browser := browsertest.Start(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	page := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, eventsPage)
-	})}
-	go func() { _ = page.Serve(ln) }()
-	t.Cleanup(func() { _ = page.Close() })
-	origin := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
+	origin := browsertest.ServePage(t, eventsPage)
 	e := newEventsEnv(t, openSQLite, eventsOptions{cors: []string{origin}})
 	tok := token(t, "alice")
 

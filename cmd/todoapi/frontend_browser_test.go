@@ -8,8 +8,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"slices"
 	"testing"
 
@@ -79,23 +77,6 @@ type frontendRun struct {
 	Error string  `json:"error"`
 }
 
-// serveFrontendPage serves frontendPage and returns its origin,
-// http://localhost:PORT, another origin than the API's.
-func serveFrontendPage(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, frontendPage)
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
-}
-
 // TestFrontendInBrowser: the frontend's calls, from its page in Chromium,
 // with a Better Auth session token: sort=created_date lists newest first,
 // /tasks/search searches, ticking a task answers response.task, and
@@ -103,7 +84,7 @@ func serveFrontendPage(t *testing.T) string {
 func TestFrontendInBrowser(t *testing.T) {
 	browser := browsertest.Start(t)
 	ba := startBetterAuth(t, e2eFreePort(t), "EdDSA")
-	origin := serveFrontendPage(t)
+	origin := browsertest.ServePage(t, frontendPage)
 	api := startTodoapiE2E(t, sessionEnv(ba, "CORS_ORIGINS", origin))
 	alice := ba.signUp(t, "alice@example.com", "Alice")
 

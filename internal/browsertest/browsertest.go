@@ -6,6 +6,9 @@ package browsertest
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"testing"
 	"time"
@@ -54,4 +57,23 @@ func Start(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// ServePage serves html at every path of a loopback port for the length of
+// t and returns its origin as http://localhost:PORT: an origin other than
+// an API served at 127.0.0.1, so that the page's calls to the API are
+// cross-origin and CORS applies as it would for a real frontend.
+func ServePage(t *testing.T, html string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, html)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
 }
