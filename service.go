@@ -31,6 +31,9 @@ type Service struct {
 
 	sync syncState
 
+	// reminders is the state of RunReminders.
+	reminders reminderState
+
 	// sealer seals and opens list cursors; read from the store on first
 	// use (cursorSealer).
 	sealerMu sync.Mutex
@@ -95,6 +98,9 @@ func (s *Service) CreateTask(ctx context.Context, user User, p TaskPatch) (Task,
 		created, err = tx.Insert(ctx, t, s.TaskQuota)
 		return err == nil, err
 	})
+	if err == nil {
+		s.reminderSet(created)
+	}
 	return created, err
 }
 
@@ -281,6 +287,10 @@ func (s *Service) update(ctx context.Context, user User, id int64, cond Precondi
 	if err != nil {
 		return Task{}, nil, err
 	}
+	s.reminderSet(result)
+	if occurrence != nil {
+		s.reminderSet(*occurrence)
+	}
 	return result, occurrence, nil
 }
 
@@ -309,8 +319,14 @@ func (s *Service) write(ctx context.Context, user User, fn func(tx StoreTx) (wro
 	if err := s.touch(ctx, user); err != nil {
 		return err
 	}
+	return s.writeFor(ctx, user.ID, fn)
+}
+
+// writeFor is write for a user already recorded, on behalf of the service
+// itself (a reminder falling due) rather than of a request by the user.
+func (s *Service) writeFor(ctx context.Context, userID string, fn func(tx StoreTx) (wrote bool, err error)) error {
 	wrote := false
-	err := s.store.Write(ctx, user.ID, func(tx StoreTx) error {
+	err := s.store.Write(ctx, userID, func(tx StoreTx) error {
 		var err error
 		wrote, err = fn(tx)
 		return err
@@ -320,7 +336,7 @@ func (s *Service) write(ctx context.Context, user User, fn func(tx StoreTx) (wro
 	}
 	if wrote {
 		if s.Hub != nil {
-			s.Hub.Publish(user.ID)
+			s.Hub.Publish(userID)
 		}
 		s.purgeNowAndThen(ctx)
 	}

@@ -276,9 +276,31 @@ type Store interface {
 	// replica, however many ask at once, gets the same secret, for good.
 	ServiceKey(ctx context.Context, name string, candidate []byte) ([]byte, error)
 
+	// ClaimReminders claims, for this process until until, at most limit
+	// reminders that are due at now (pending, of an open task, at or before
+	// now) and that no one holds a live claim on, the earliest ones, and
+	// returns them in no particular order. Concurrent claimers, in this process or another, never
+	// get the same reminder while its claim lasts; a claim that lapses (its
+	// process died) can be taken again. A claim only says who tries first:
+	// sending stays conditional (StoreTx.Remind).
+	ClaimReminders(ctx context.Context, now, until time.Time, limit int) ([]ReminderClaim, error)
+
+	// NextReminder returns the earliest time after which ClaimReminders at
+	// now could claim something: the earliest pending reminder of an open
+	// task that is not claimed, or the earliest end of a claim on a due
+	// one; ok is false when there is no pending reminder.
+	NextReminder(ctx context.Context, now time.Time) (at time.Time, ok bool, err error)
+
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// ReminderClaim names a due reminder that a store claimed for this
+// process.
+type ReminderClaim struct {
+	UserID string
+	TaskID int64
 }
 
 // StoreTx is one write's view of a user's tasks inside Store.Write. Each
@@ -311,6 +333,15 @@ type StoreTx interface {
 	// Delete removes the user's task id, provided its stored version is
 	// still version (ErrStale otherwise), and keeps a tombstone dated at.
 	Delete(ctx context.Context, id, version int64, at time.Time) error
+
+	// Remind records that the reminder of the user's task id was sent,
+	// provided the task is still at version and its reminder still
+	// pending (ErrStale otherwise): it clears ReminderPending and takes
+	// the user's next sequence number for the task, as the change that the
+	// feed reports as a reminder (ChangeEntry.RemindedSeq). The task's
+	// version stays: the owner's data did not change, and an edit based on
+	// it must not fail because a reminder went out meanwhile.
+	Remind(ctx context.Context, id, version int64) error
 }
 
 // ChangeLog is a range of a user's change feed as a store reads it.
@@ -334,6 +365,9 @@ type ChangeEntry struct {
 	Seq int64
 	// CreatedSeq is the sequence number of the task's creation (live tasks).
 	CreatedSeq int64
+	// RemindedSeq is the sequence number under which the task's latest
+	// reminder was sent, or 0 (live tasks).
+	RemindedSeq int64
 	Task       *Task
 	// ID and DeletedAt describe a tombstone.
 	ID        int64

@@ -263,8 +263,8 @@ func (s *Store) ChangesSince(ctx context.Context, userID string, after int64, li
 	}
 	var tasks, tombs []todoapi.ChangeEntry
 	var e todoapi.ChangeEntry
-	sc := newTaskScanner(&e.Seq, &e.CreatedSeq)
-	rows, err := tx.Query(ctx, `SELECT `+taskColumns+`, change_seq, created_seq FROM tasks
+	sc := newTaskScanner(&e.Seq, &e.CreatedSeq, &e.RemindedSeq)
+	rows, err := tx.Query(ctx, `SELECT `+taskColumns+`, change_seq, created_seq, reminded_seq FROM tasks
 		WHERE user_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3`, userID, after, limit+1)
 	if err != nil {
 		return todoapi.ChangeLog{}, fail("read changes", err)

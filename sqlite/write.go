@@ -48,7 +48,7 @@ const (
 	taskExists = `SELECT 1 FROM tasks WHERE id = ? AND user_id = ?`
 )
 
-var writeStatements = []string{userExists, insertTask, saveTask, deleteTask, insertTomb, loadTask, taskExists}
+var writeStatements = []string{userExists, insertTask, saveTask, deleteTask, insertTomb, loadTask, taskExists, remindTask}
 
 // Write runs fn in the committer's next batch (group.go), in one
 // transaction with the other writes waiting at that moment, and returns
@@ -193,14 +193,14 @@ func (s *Store) ChangesSince(ctx context.Context, userID string, after int64, li
 	// Each side reads one entry more than the limit; merged in sequence
 	// order, more than limit entries means more follow.
 	var tasks, tombs []todoapi.ChangeEntry
-	rows, err := tx.QueryContext(ctx, `SELECT `+taskColumns+`, change_seq, created_seq FROM tasks
+	rows, err := tx.QueryContext(ctx, `SELECT `+taskColumns+`, change_seq, created_seq, reminded_seq FROM tasks
 		WHERE user_id = ? AND change_seq > ? ORDER BY change_seq LIMIT ?`, userID, after, limit+1)
 	if err != nil {
 		return todoapi.ChangeLog{}, s.fail("read changes", err)
 	}
 	for rows.Next() {
 		var e todoapi.ChangeEntry
-		t, err := scanTask(rows, &e.Seq, &e.CreatedSeq)
+		t, err := scanTask(rows, &e.Seq, &e.CreatedSeq, &e.RemindedSeq)
 		if err != nil {
 			rows.Close()
 			return todoapi.ChangeLog{}, s.fail("read changes", err)

@@ -72,6 +72,8 @@ func Run(t *testing.T, open func(t *testing.T) todoapi.Store) {
 		{"SyncKey", testSyncKey},
 		{"FeedNeverMisses", testFeedNeverMisses},
 		{"ServicePurges", testServicePurges},
+		{"Reminders", testReminders},
+		{"RemindersConcurrentClaims", testRemindersConcurrentClaims},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

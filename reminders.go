@@ -1,0 +1,277 @@
+package todoapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Reminders.
+//
+// A reminder falls due when its task's remind_at passes while the task is
+// open. Sending it is a write like any other: it takes the user's next
+// change number, so the reminder reaches the change feed and, through it,
+// every live event stream on every replica. Every process runs
+// RunReminders; they share the work through the database:
+//
+//   - A process claims due reminders in batches (Store.ClaimReminders) for
+//     a short lease, so that replicas work on different reminders, and a
+//     reminder claimed by a process that dies is claimed again once the
+//     lease lapses.
+//   - It sends each claimed reminder in a write of its own that reads the
+//     task again and marks the reminder sent only if it is still pending,
+//     at the version read (StoreTx.Remind). Of any number of attempts, in
+//     any number of processes, one succeeds: a reminder goes out exactly
+//     once, and not at all for a task completed, deleted or moved to a
+//     later time before it fell due.
+//   - Between rounds it sleeps until the next reminder it knows of
+//     (Store.NextReminder), and wakes early when a write in this process
+//     sets an earlier one. Reminders set through other replicas are found
+//     by asking the database again at least every Reminders.Poll, so that
+//     one replica's failure delays them at most that long; a process that
+//     was down when reminders fell due sends them when it starts.
+
+// DefaultReminderPoll is Reminders.Poll unless configured otherwise.
+const DefaultReminderPoll = time.Minute
+
+const (
+	// reminderBatch bounds the reminders one claim takes.
+	reminderBatch = 100
+	// reminderLease is how long a claim keeps other processes off a
+	// reminder: ample for sending one batch, and the delay a reminder
+	// suffers when the process that claimed it dies.
+	reminderLease = 3 * time.Second
+	// reminderSenders is how many reminders a process sends at once, so
+	// that a thousand falling due together are written in parallel (and,
+	// on SQLite, committed in few batches).
+	reminderSenders = 16
+	// reminderBackoffMax bounds the wait after failed rounds (the database
+	// is down): rounds are retried at 1 s, 2 s, 4 s, … up to this.
+	reminderBackoffMax = 30 * time.Second
+	// reminderSpin is the least wait before a round when the last one sent
+	// nothing although a reminder was due (held by a write in progress).
+	reminderSpin = 100 * time.Millisecond
+)
+
+// Reminders configures RunReminders.
+type Reminders struct {
+	// Poll is the longest the scheduler waits before it asks the database
+	// for the next reminder, however far away the next one it knows of.
+	Poll time.Duration
+	// Sent, when set, is called for each reminder this process sends,
+	// with how long after its time it went out.
+	Sent func(late time.Duration)
+	// Failed, when set, is called when a round fails (the database is
+	// unreachable, say); the scheduler retries with a growing wait.
+	Failed func(err error)
+}
+
+// reminderState lets writes wake the scheduler of their process.
+type reminderState struct {
+	mu sync.Mutex
+	// wake holds a value when the scheduler should look again at once.
+	wake chan struct{}
+	// waiting reports that the scheduler sleeps until planned; a write
+	// that sets a reminder before then wakes it.
+	waiting bool
+	planned time.Time
+}
+
+func (r *reminderState) wakeChan() chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.wake == nil {
+		r.wake = make(chan struct{}, 1)
+	}
+	return r.wake
+}
+
+// sleepUntil records that the scheduler waits until at.
+func (r *reminderState) sleepUntil(at time.Time) {
+	r.mu.Lock()
+	r.waiting, r.planned = true, at
+	r.mu.Unlock()
+}
+
+func (r *reminderState) awake() {
+	r.mu.Lock()
+	r.waiting = false
+	r.mu.Unlock()
+}
+
+// reminderSet wakes this process's scheduler when t, just written, has a
+// pending reminder earlier than the scheduler means to look again. While a
+// round runs it always does: that round may have read the next reminder
+// before t's was stored.
+func (s *Service) reminderSet(t Task) {
+	if !t.ReminderPending || t.RemindAt == nil || t.Completed {
+		return
+	}
+	r := &s.reminders
+	r.mu.Lock()
+	poke := r.wake != nil && (!r.waiting || t.RemindAt.Before(r.planned))
+	wake := r.wake
+	r.mu.Unlock()
+	if poke {
+		select {
+		case wake <- struct{}{}:
+		default: // already woken
+		}
+	}
+}
+
+// RunReminders sends reminders as they fall due, until ctx is done.
+func (s *Service) RunReminders(ctx context.Context, opt Reminders) {
+	if opt.Poll <= 0 {
+		opt.Poll = DefaultReminderPoll
+	}
+	wake := s.reminders.wakeChan()
+	failures := 0
+	for {
+		sent, next, err := s.sendDueReminders(ctx, opt.Sent)
+		if ctx.Err() != nil {
+			return
+		}
+		now := s.Now()
+		wait := opt.Poll
+		switch {
+		case err != nil:
+			failures++
+			if opt.Failed != nil {
+				opt.Failed(err)
+			}
+			wait = min(wait, reminderBackoffMax, time.Second<<min(failures-1, 5))
+		case !next.IsZero():
+			failures = 0
+			wait = min(wait, next.Sub(now))
+			if sent == 0 {
+				// Something due could not be claimed (a write held its
+				// row): look again soon, not in a tight loop.
+				wait = max(wait, reminderSpin)
+			}
+		default:
+			failures = 0
+		}
+		wait = max(wait, 0)
+		s.reminders.sleepUntil(now.Add(wait))
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C:
+		case <-wake:
+			timer.Stop()
+		}
+		s.reminders.awake()
+	}
+}
+
+// SendDueReminders sends the reminders due now that it can claim, and
+// returns how many it sent.
+func (s *Service) SendDueReminders(ctx context.Context) (int, error) {
+	sent, _, err := s.sendDueReminders(ctx, nil)
+	return sent, err
+}
+
+// sendDueReminders claims and sends due reminders, a batch at a time,
+// until a claim comes back short, and returns how many it sent and when
+// the next one could be claimed (zero when none is pending).
+func (s *Service) sendDueReminders(ctx context.Context, report func(late time.Duration)) (int, time.Time, error) {
+	total := 0
+	for {
+		now := s.now()
+		claims, err := s.store.ClaimReminders(ctx, now, now.Add(reminderLease), reminderBatch)
+		if err != nil {
+			return total, time.Time{}, fmt.Errorf("claim reminders: %w", err)
+		}
+		n, err := s.sendReminders(ctx, claims, report)
+		total += n
+		if err != nil {
+			return total, time.Time{}, err
+		}
+		if len(claims) < reminderBatch {
+			break
+		}
+	}
+	next, ok, err := s.store.NextReminder(ctx, s.now())
+	if err != nil {
+		return total, time.Time{}, fmt.Errorf("find the next reminder: %w", err)
+	}
+	if !ok {
+		return total, time.Time{}, nil
+	}
+	return total, next, nil
+}
+
+// sendReminders sends claims, reminderSenders at a time, and returns how
+// many went out and the first error.
+func (s *Service) sendReminders(ctx context.Context, claims []ReminderClaim, report func(late time.Duration)) (int, error) {
+	var (
+		mu       sync.Mutex
+		sent     int
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	work := make(chan ReminderClaim)
+	for range min(reminderSenders, len(claims)) {
+		wg.Go(func() {
+			for c := range work {
+				late, ok, err := s.sendReminder(ctx, c)
+				mu.Lock()
+				if ok {
+					sent++
+				}
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+				if ok && report != nil {
+					report(late)
+				}
+			}
+		})
+	}
+	for _, c := range claims {
+		work <- c
+	}
+	close(work)
+	wg.Wait()
+	return sent, firstErr
+}
+
+// sendReminder sends one claimed reminder if it is still due: its task
+// exists, is open and has its reminder pending at or before now. It
+// reports how late the reminder went out and whether it did.
+func (s *Service) sendReminder(ctx context.Context, c ReminderClaim) (late time.Duration, sent bool, err error) {
+	err = s.writeFor(ctx, c.UserID, func(tx StoreTx) (bool, error) {
+		sent = false
+		t, err := tx.Task(ctx, c.TaskID)
+		if errors.Is(err, ErrNotFound) {
+			return false, nil // deleted since it was claimed
+		}
+		if err != nil {
+			return false, err
+		}
+		now := s.now()
+		if !t.reminderDue(now) {
+			return false, nil // completed, moved or sent since it was claimed
+		}
+		if err := tx.Remind(ctx, t.ID, t.Version); err != nil {
+			return false, err
+		}
+		late, sent = now.Sub(*t.RemindAt), true
+		return true, nil
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("send the reminder of task %d: %w", c.TaskID, err)
+	}
+	return late, sent, nil
+}
+
+// reminderDue reports whether t's reminder is to be sent at now.
+func (t *Task) reminderDue(now time.Time) bool {
+	return t.ReminderPending && !t.Completed && t.RemindAt != nil && !t.RemindAt.After(now)
+}
