@@ -368,7 +368,7 @@ type ChangeEntry struct {
 	// RemindedSeq is the sequence number under which the task's latest
 	// reminder was sent, or 0 (live tasks).
 	RemindedSeq int64
-	Task       *Task
+	Task        *Task
 	// ID and DeletedAt describe a tombstone.
 	ID        int64
 	DeletedAt time.Time
