@@ -176,7 +176,8 @@ func (s *server) registerEvents() {
 		OperationID: eventsOperation, Method: http.MethodGet, Path: "/api/{user_id}/events",
 		Summary: "Stream changes (Server-Sent Events)",
 		Description: "A text/event-stream of the user's changes, one event per changed task: " +
-			"`task.created` or `task.updated` with the task as data, `task.deleted` with `{\"id\": N}`. " +
+			"`task.created` or `task.updated` with the task as data, `task.deleted` with `{\"id\": N}`; " +
+			"when a task's reminder falls due, that task's usual event and then `task.reminder`, both with the task. " +
 			"Each event's id is the change-feed position after it; reconnect with Last-Event-ID (or ?since=) " +
 			"to resume with nothing missed and nothing repeated. The first event, `ready`, carries the " +
 			"position the stream starts from. A comment line is sent every EVENTS_HEARTBEAT. " +
@@ -394,23 +395,32 @@ func (st *stream) run(ctx context.Context, first todoapi.ChangePage, wake <-chan
 // stream's position past them.
 func (st *stream) appendPage(page todoapi.ChangePage) bool {
 	for _, c := range page.Changes {
+		if c.Task != nil && c.Reminder {
+			// The task's state first, as for any change, so that a client
+			// that only keeps its list in sync needs nothing more; then
+			// the reminder, with the id. The first event has no id of its
+			// own: a client cut off between the two resumes before both.
+			st.appendTaskEvent(c.Created, c.Task)
+			st.buf.WriteString("id: ")
+			st.buf.WriteString(c.Token)
+			st.buf.WriteString("\nevent: task.reminder\ndata: ")
+			st.buf.Write(appendTask(st.buf.AvailableBuffer(), c.Task))
+			st.buf.WriteString("\n\n")
+			st.pos = c.Token
+			continue
+		}
 		st.buf.WriteString("id: ")
 		st.buf.WriteString(c.Token)
+		st.buf.WriteString("\n")
 		switch {
 		case c.Op == todoapi.ChangeDelete:
-			st.buf.WriteString("\nevent: task.deleted\ndata: {\"id\":")
+			st.buf.WriteString("event: task.deleted\ndata: {\"id\":")
 			st.buf.Write(strconv.AppendInt(st.buf.AvailableBuffer(), c.ID, 10))
 			st.buf.WriteString("}\n\n")
 		case c.Task != nil:
-			if c.Created {
-				st.buf.WriteString("\nevent: task.created\ndata: ")
-			} else {
-				st.buf.WriteString("\nevent: task.updated\ndata: ")
-			}
-			st.buf.Write(appendTask(st.buf.AvailableBuffer(), c.Task))
-			st.buf.WriteString("\n\n")
+			st.appendTaskEvent(c.Created, c.Task)
 		default:
-			st.buf.WriteString("\n\n") // moves the client's position all the same
+			st.buf.WriteString("\n") // moves the client's position all the same
 		}
 		st.pos = c.Token
 	}
@@ -422,6 +432,18 @@ func (st *stream) appendPage(page todoapi.ChangePage) bool {
 		st.buf.WriteString("id: " + st.pos + "\n\n")
 	}
 	return true
+}
+
+// appendTaskEvent adds a task.created or task.updated event, without its
+// id line.
+func (st *stream) appendTaskEvent(created bool, t *todoapi.Task) {
+	if created {
+		st.buf.WriteString("event: task.created\ndata: ")
+	} else {
+		st.buf.WriteString("event: task.updated\ndata: ")
+	}
+	st.buf.Write(appendTask(st.buf.AvailableBuffer(), t))
+	st.buf.WriteString("\n\n")
 }
 
 // flush writes what is buffered within the write timeout and pushes it to

@@ -85,6 +85,7 @@ type changeJSON struct {
 	Task      *todoapi.Task `json:"task,omitempty" doc:"The task's latest state (upsert)."`
 	ID        int64         `json:"id,omitempty" doc:"The deleted task's id (delete)."`
 	DeletedAt *time.Time    `json:"deleted_at,omitempty" doc:"When the task was deleted, UTC (delete)."`
+	Reminder  bool          `json:"reminder,omitempty" doc:"The task's reminder fell due since the position read from (upsert): show it. Absent otherwise."`
 }
 
 type changesBody struct {
@@ -117,7 +118,7 @@ func (s *server) listChanges(ctx context.Context, in *changesInput) (*changesOut
 	for i, c := range page.Changes {
 		switch c.Op {
 		case todoapi.ChangeUpsert:
-			out.Body.Changes[i] = changeJSON{Op: string(c.Op), Task: c.Task}
+			out.Body.Changes[i] = changeJSON{Op: string(c.Op), Task: c.Task, Reminder: c.Reminder}
 		default:
 			out.Body.Changes[i] = changeJSON{Op: string(c.Op), ID: c.ID, DeletedAt: c.DeletedAt}
 		}

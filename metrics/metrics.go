@@ -39,6 +39,8 @@ type Metrics struct {
 	jwksRefreshes *prometheus.CounterVec
 	toolCalls     *prometheus.CounterVec
 	toolDuration  *prometheus.HistogramVec
+	reminderDelay prometheus.Histogram
+	reminderFails prometheus.Counter
 
 	poolsMu sync.Mutex
 	pools   func() []PoolStats
@@ -95,6 +97,16 @@ func New() *Metrics {
 			Help:    "Time a tool call spent in the service, by tool.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"tool"}),
+		reminderDelay: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "reminder_delay_seconds",
+			Help: "Reminders this process sent, by how long after their time they went out.",
+			// From on time to a process that was down for a while.
+			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2, 5, 10, 30, 60, 300, 3600},
+		}),
+		reminderFails: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "reminder_rounds_failed_total",
+			Help: "Rounds of the reminder scheduler that failed (the database unreachable, say); each is retried.",
+		}),
 	}
 	// Label values known in advance start at zero, so that dashboards and
 	// alerts see the series before the first event.
@@ -106,7 +118,7 @@ func New() *Metrics {
 	}
 	m.registry.MustRegister(
 		m.requests, m.duration, m.inFlight, m.eventStreams, m.rateLimited, m.jwksRefreshes,
-		m.toolCalls, m.toolDuration,
+		m.toolCalls, m.toolDuration, m.reminderDelay, m.reminderFails,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		poolCollector{m},
@@ -191,6 +203,22 @@ func (m *Metrics) ToolCall(tool, outcome string, d time.Duration) {
 	}
 	m.toolCalls.WithLabelValues(tool, outcome).Inc()
 	m.toolDuration.WithLabelValues(tool).Observe(d.Seconds())
+}
+
+// ReminderSent records a reminder sent late after its time.
+func (m *Metrics) ReminderSent(late time.Duration) {
+	if m == nil {
+		return
+	}
+	m.reminderDelay.Observe(late.Seconds())
+}
+
+// ReminderRoundFailed records a failed round of the reminder scheduler.
+func (m *Metrics) ReminderRoundFailed() {
+	if m == nil {
+		return
+	}
+	m.reminderFails.Inc()
 }
 
 // SetPoolStats makes each scrape report the pools stats returns. It is

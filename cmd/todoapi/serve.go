@@ -192,6 +192,10 @@ func serve(ctx context.Context, args []string, stdout io.Writer, getenv func(str
 	} else {
 		defer stopListening()
 	}
+	if c.ReminderPoll > 0 {
+		stopReminders := runReminders(tasks, c.ReminderPoll, m, log)
+		defer stopReminders()
+	}
 	drain := &drainer{}
 	events := c.Events
 	events.WriteTimeout = c.Edge.WriteTimeout
@@ -252,6 +256,29 @@ func serve(ctx context.Context, args []string, stdout io.Writer, getenv func(str
 	log.Info("shutting down", "drain_timeout", c.ShutdownTimeout, "delay", c.Edge.ShutdownDelay)
 	drain.shutdown(srv, c.Edge.ShutdownDelay, c.ShutdownTimeout, log)
 	return nil
+}
+
+// runReminders runs the reminder scheduler until stop is called; stop
+// waits for the round in progress, so that no reminder is half sent when
+// the database closes.
+func runReminders(tasks *todoapi.Service, poll time.Duration, m *metrics.Metrics, log *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		tasks.RunReminders(ctx, todoapi.Reminders{
+			Poll: poll,
+			Sent: m.ReminderSent,
+			Failed: func(err error) {
+				m.ReminderRoundFailed()
+				log.Warn("sending reminders failed; retrying", "err", err)
+			},
+		})
+	}()
+	return func() {
+		cancel()
+		<-ended
+	}
 }
 
 func randomSecret() string {

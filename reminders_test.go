@@ -1,0 +1,127 @@
+package todoapi_test
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/todoapi/todoapi"
+	"github.com/todoapi/todoapi/sqlite"
+)
+
+// TestRunReminders runs the scheduler on a real SQLite store in a synctest
+// bubble, whose clock moves only when every goroutine waits: each reminder
+// goes out exactly at its time (the scheduler sleeps until the next one it
+// knows of, and a write that sets an earlier one wakes it), once; a
+// reminder moved later goes out at its new time; none goes out for a task
+// completed or deleted before its time; and one set while the scheduler
+// sleeps for an hour is not kept waiting for that hour.
+func TestRunReminders(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		db, err := sqlite.Open(ctx, t.TempDir()+"/todo.db")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		svc := todoapi.NewService(db)
+		user := todoapi.User{ID: "alice"}
+		start := time.Now()
+
+		var mu sync.Mutex
+		var lates []time.Duration
+		run, stop := context.WithCancel(ctx)
+		ended := make(chan struct{})
+		defer func() { stop(); <-ended }() // also when the test fails
+		go func() {
+			defer close(ended)
+			svc.RunReminders(run, todoapi.Reminders{Poll: 24 * time.Hour, Sent: func(late time.Duration) {
+				mu.Lock()
+				lates = append(lates, late)
+				mu.Unlock()
+			}})
+		}()
+		synctest.Wait() // the scheduler found nothing and sleeps for a day
+
+		create := func(title string, in time.Duration) todoapi.Task {
+			t.Helper()
+			at := start.Add(in)
+			task, err := svc.CreateTask(ctx, user, todoapi.TaskPatch{
+				Title: todoapi.Value(title), RemindAt: todoapi.Value(at.UTC().Format(time.RFC3339Nano)),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return task
+		}
+		hour := create("in an hour", time.Hour)
+		soon := create("in ten minutes", 10*time.Minute) // earlier than the scheduler's plan
+		done := create("completed first", 30*time.Minute)
+		gone := create("deleted first", 30*time.Minute)
+		moved := create("moved later", 20*time.Minute)
+		if _, err := svc.CompleteTask(ctx, user, done.ID, todoapi.Value(true)); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.DeleteTask(ctx, user, gone.ID); err != nil {
+			t.Fatal(err)
+		}
+		later := start.Add(2 * time.Hour).UTC().Format(time.RFC3339Nano)
+		if _, err := svc.UpdateTask(ctx, user, moved.ID, todoapi.TaskPatch{RemindAt: todoapi.Value(later)}); err != nil {
+			t.Fatal(err)
+		}
+
+		reminded := func() []int64 {
+			t.Helper()
+			page, err := svc.Changes(ctx, user, "", 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []int64
+			for _, c := range page.Changes {
+				if c.Task != nil && !c.Task.ReminderPending && c.Task.RemindAt != nil && !c.Task.Completed {
+					ids = append(ids, c.ID)
+				}
+			}
+			slices.Sort(ids)
+			return ids
+		}
+		at := func(d time.Duration) {
+			time.Sleep(time.Until(start.Add(d)))
+			synctest.Wait()
+		}
+		at(10*time.Minute - time.Nanosecond)
+		if got := reminded(); len(got) != 0 {
+			t.Fatalf("before any reminder's time, sent %v", got)
+		}
+		at(10 * time.Minute)
+		if got := reminded(); !slices.Equal(got, []int64{soon.ID}) {
+			t.Fatalf("at 10 min sent %v, want [%d]", got, soon.ID)
+		}
+		at(time.Hour)
+		if got := reminded(); !slices.Equal(got, ids(soon.ID, hour.ID)) {
+			t.Fatalf("at 1 h sent %v, want [%d %d]", got, soon.ID, hour.ID)
+		}
+		at(3 * time.Hour)
+		if got := reminded(); !slices.Equal(got, ids(soon.ID, hour.ID, moved.ID)) {
+			t.Fatalf("at 3 h sent %v, want [%d %d %d] (and none of the completed or deleted task)", got, soon.ID, hour.ID, moved.ID)
+		}
+		stop()
+		<-ended
+		mu.Lock()
+		defer mu.Unlock()
+		if len(lates) != 3 || slices.Max(lates) != 0 {
+			t.Errorf("sent %d reminders, late by %v; want 3, each at its time", len(lates), lates)
+		}
+	})
+}
+
+func ids(ids ...int64) []int64 {
+	slices.Sort(ids)
+	return ids
+}
