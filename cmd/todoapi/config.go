@@ -62,11 +62,11 @@ type config struct {
 	// ReminderPoll is the longest the reminder scheduler goes without
 	// asking the database for reminders set through other processes; 0
 	// runs no scheduler in this process.
-	ReminderPoll time.Duration
-	ShutdownTimeout    time.Duration
-	DebugAddr          string     // where to serve net/http/pprof; "" = nowhere
-	Edge               edgeConfig // CORS, rate limits, proxies, timeouts (edge.go)
-	Events             todohttp.EventsConfig
+	ReminderPoll    time.Duration
+	ShutdownTimeout time.Duration
+	DebugAddr       string     // where to serve net/http/pprof; "" = nowhere
+	Edge            edgeConfig // CORS, rate limits, proxies, timeouts (edge.go)
+	Events          todohttp.EventsConfig
 }
 
 // sessionSettings are the BETTER_AUTH_SESSION_* variables.
