@@ -130,7 +130,7 @@ func (s *Service) RunReminders(ctx context.Context, opt Reminders) {
 	wake := s.reminders.wakeChan()
 	failures := 0
 	for {
-		sent, next, err := s.sendDueReminders(ctx, opt.Sent)
+		_, next, err := s.sendDueReminders(ctx, opt.Sent)
 		if ctx.Err() != nil {
 			return
 		}
@@ -146,7 +146,7 @@ func (s *Service) RunReminders(ctx context.Context, opt Reminders) {
 		case !next.IsZero():
 			failures = 0
 			wait = min(wait, next.Sub(now))
-			if sent == 0 {
+			if !next.After(now) {
 				// Something due could not be claimed (a write held its
 				// row): look again soon, not in a tight loop.
 				wait = max(wait, reminderSpin)
@@ -177,12 +177,23 @@ func (s *Service) SendDueReminders(ctx context.Context) (int, error) {
 }
 
 // sendDueReminders claims and sends due reminders, a batch at a time,
-// until a claim comes back short, and returns how many it sent and when
-// the next one could be claimed (zero when none is pending).
+// while the store reports one due, and returns how many it sent and when
+// the next one could be claimed (zero when none is pending). Asking first
+// keeps an idle round to one query.
 func (s *Service) sendDueReminders(ctx context.Context, report func(late time.Duration)) (int, time.Time, error) {
 	total := 0
 	for {
 		now := s.now()
+		next, ok, err := s.store.NextReminder(ctx, now)
+		if err != nil {
+			return total, time.Time{}, fmt.Errorf("find the next reminder: %w", err)
+		}
+		if !ok {
+			return total, time.Time{}, nil
+		}
+		if next.After(now) {
+			return total, next, nil
+		}
 		claims, err := s.store.ClaimReminders(ctx, now, now.Add(reminderLease), reminderBatch)
 		if err != nil {
 			return total, time.Time{}, fmt.Errorf("claim reminders: %w", err)
@@ -192,18 +203,12 @@ func (s *Service) sendDueReminders(ctx context.Context, report func(late time.Du
 		if err != nil {
 			return total, time.Time{}, err
 		}
-		if len(claims) < reminderBatch {
-			break
+		if len(claims) == 0 {
+			// Due, but held by a write in progress: the caller waits a
+			// little before it asks again.
+			return total, next, nil
 		}
 	}
-	next, ok, err := s.store.NextReminder(ctx, s.now())
-	if err != nil {
-		return total, time.Time{}, fmt.Errorf("find the next reminder: %w", err)
-	}
-	if !ok {
-		return total, time.Time{}, nil
-	}
-	return total, next, nil
 }
 
 // sendReminders sends claims, reminderSenders at a time, and returns how

@@ -125,3 +125,69 @@ func ids(ids ...int64) []int64 {
 	slices.Sort(ids)
 	return ids
 }
+
+// queryCounter is the real SQLite store, counting the scheduler's queries.
+type queryCounter struct {
+	*sqlite.Store
+	mu           sync.Mutex
+	next, claims int
+}
+
+func (q *queryCounter) NextReminder(ctx context.Context, now time.Time) (time.Time, bool, error) {
+	q.mu.Lock()
+	q.next++
+	q.mu.Unlock()
+	return q.Store.NextReminder(ctx, now)
+}
+
+func (q *queryCounter) ClaimReminders(ctx context.Context, now, until time.Time, limit int) ([]todoapi.ReminderClaim, error) {
+	q.mu.Lock()
+	q.claims++
+	q.mu.Unlock()
+	return q.Store.ClaimReminders(ctx, now, until, limit)
+}
+
+// TestRemindersIdleCost counts the scheduler's queries over an idle hour
+// (in a synctest bubble, so the hour passes at once): with no reminder
+// due, one indexed query per poll interval and no claim, whether no
+// reminder is pending at all or one is pending for tomorrow.
+func TestRemindersIdleCost(t *testing.T) {
+	for _, pending := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			ctx := context.Background()
+			db, err := sqlite.Open(ctx, t.TempDir()+"/todo.db")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if err := db.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			store := &queryCounter{Store: db}
+			svc := todoapi.NewService(store)
+			if pending {
+				tomorrow := time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)
+				if _, err := svc.CreateTask(ctx, todoapi.User{ID: "alice"}, todoapi.TaskPatch{
+					Title: todoapi.Value("tomorrow"), RemindAt: todoapi.Value(tomorrow)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			run, stop := context.WithCancel(ctx)
+			ended := make(chan struct{})
+			go func() {
+				defer close(ended)
+				svc.RunReminders(run, todoapi.Reminders{Poll: time.Minute})
+			}()
+			time.Sleep(time.Hour - time.Nanosecond)
+			synctest.Wait()
+			stop()
+			<-ended
+			store.mu.Lock()
+			defer store.mu.Unlock()
+			t.Logf("idle hour (a reminder pending tomorrow: %v): %d queries for the next reminder, %d claims", pending, store.next, store.claims)
+			if store.next != 60 || store.claims != 0 {
+				t.Errorf("idle hour with REMINDER_POLL=1m: %d next-reminder queries and %d claims; want 60 and 0", store.next, store.claims)
+			}
+		})
+	}
+}
