@@ -20,9 +20,9 @@ import (
 //     a short lease, so that replicas work on different reminders, and a
 //     reminder claimed by a process that dies is claimed again once the
 //     lease lapses.
-//   - It sends each claimed reminder in a write of its own that reads the
-//     task again and marks the reminder sent only if it is still pending,
-//     at the version read (StoreTx.Remind). Of any number of attempts, in
+//   - It sends the claimed reminders of each user in one write that reads
+//     each task again and marks its reminder sent only if it is still
+//     pending, at the version read (StoreTx.Remind). Of any number of attempts, in
 //     any number of processes, one succeeds: a reminder goes out exactly
 //     once, and not at all for a task completed, deleted or moved to a
 //     later time before it fell due.
@@ -43,9 +43,9 @@ const (
 	// reminder: ample for sending one batch, and the delay a reminder
 	// suffers when the process that claimed it dies.
 	reminderLease = 3 * time.Second
-	// reminderSenders is how many reminders a process sends at once, so
-	// that a thousand falling due together are written in parallel (and,
-	// on SQLite, committed in few batches).
+	// reminderSenders is how many users' reminders a process sends at
+	// once, so that a thousand falling due together are written in
+	// parallel (and, on SQLite, committed in few batches).
 	reminderSenders = 16
 	// reminderBackoffMax bounds the wait after failed rounds (the database
 	// is down): rounds are retried at 1 s, 2 s, 4 s, … up to this.
@@ -211,69 +211,84 @@ func (s *Service) sendDueReminders(ctx context.Context, report func(late time.Du
 	}
 }
 
-// sendReminders sends claims, reminderSenders at a time, and returns how
-// many went out and the first error.
+// sendReminders sends claims: each user's in one write (one commit for
+// all of a user's reminders due together), reminderSenders users at a
+// time. It returns how many went out and the first error.
 func (s *Service) sendReminders(ctx context.Context, claims []ReminderClaim, report func(late time.Duration)) (int, error) {
+	var users []string
+	byUser := map[string][]int64{}
+	for _, c := range claims {
+		if byUser[c.UserID] == nil {
+			users = append(users, c.UserID)
+		}
+		byUser[c.UserID] = append(byUser[c.UserID], c.TaskID)
+	}
 	var (
 		mu       sync.Mutex
 		sent     int
 		firstErr error
 		wg       sync.WaitGroup
 	)
-	work := make(chan ReminderClaim)
-	for range min(reminderSenders, len(claims)) {
+	work := make(chan string)
+	for range min(reminderSenders, len(users)) {
 		wg.Go(func() {
-			for c := range work {
-				late, ok, err := s.sendReminder(ctx, c)
+			for user := range work {
+				lates, err := s.sendUserReminders(ctx, user, byUser[user])
 				mu.Lock()
-				if ok {
-					sent++
-				}
+				sent += len(lates)
 				if err != nil && firstErr == nil {
 					firstErr = err
 				}
 				mu.Unlock()
-				if ok && report != nil {
-					report(late)
+				if report != nil {
+					for _, late := range lates {
+						report(late)
+					}
 				}
 			}
 		})
 	}
-	for _, c := range claims {
-		work <- c
+	for _, user := range users {
+		work <- user
 	}
 	close(work)
 	wg.Wait()
 	return sent, firstErr
 }
 
-// sendReminder sends one claimed reminder if it is still due: its task
-// exists, is open and has its reminder pending at or before now. It
-// reports how late the reminder went out and whether it did.
-func (s *Service) sendReminder(ctx context.Context, c ReminderClaim) (late time.Duration, sent bool, err error) {
-	err = s.writeFor(ctx, c.UserID, func(tx StoreTx) (bool, error) {
-		sent = false
-		t, err := tx.Task(ctx, c.TaskID)
-		if errors.Is(err, ErrNotFound) {
-			return false, nil // deleted since it was claimed
-		}
-		if err != nil {
-			return false, err
+// sendUserReminders sends those of the user's claimed reminders that are
+// still due: their task exists, is open and has its reminder pending at or
+// before now. It returns how late each one sent went out.
+func (s *Service) sendUserReminders(ctx context.Context, userID string, ids []int64) ([]time.Duration, error) {
+	var lates []time.Duration
+	err := s.writeFor(ctx, userID, func(tx StoreTx) (bool, error) {
+		lates = lates[:0]
+		if len(ids) > 1 && !tx.MultiStep() {
+			return false, ErrNeedsTransaction
 		}
 		now := s.now()
-		if !t.reminderDue(now) {
-			return false, nil // completed, moved or sent since it was claimed
+		for _, id := range ids {
+			t, err := tx.Task(ctx, id)
+			if errors.Is(err, ErrNotFound) {
+				continue // deleted since it was claimed
+			}
+			if err != nil {
+				return false, err
+			}
+			if !t.reminderDue(now) {
+				continue // completed, moved or sent since it was claimed
+			}
+			if err := tx.Remind(ctx, t.ID, t.Version); err != nil {
+				return false, err
+			}
+			lates = append(lates, now.Sub(*t.RemindAt))
 		}
-		if err := tx.Remind(ctx, t.ID, t.Version); err != nil {
-			return false, err
-		}
-		late, sent = now.Sub(*t.RemindAt), true
-		return true, nil
+		return len(lates) > 0, nil
 	})
 	if err != nil {
-		return 0, false, fmt.Errorf("send the reminder of task %d: %w", c.TaskID, err)
+		return nil, fmt.Errorf("send reminders of user %q: %w", userID, err)
 	}
-	return late, sent, nil
+	return lates, nil
 }
 
 // reminderDue reports whether t's reminder is to be sent at now.
