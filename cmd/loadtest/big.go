@@ -104,7 +104,9 @@ func seedUser(ctx context.Context, fx *fixture, addr string, u *user, n, conns i
 		wg    sync.WaitGroup
 	)
 	next := feed(ctx, n)
-	for range conns {
+	// At most the server's default bound on one user's requests in
+	// flight, which bigpages runs with.
+	for range min(conns, 8) {
 		wg.Go(func() {
 			c := newRawConn(addr)
 			c.body = new(bytes.Buffer)
