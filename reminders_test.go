@@ -12,6 +12,21 @@ import (
 	"github.com/todoapi/todoapi/sqlite"
 )
 
+// openSQLite opens a migrated SQLite store, closed when t ends; inside a
+// synctest bubble its goroutines belong to the bubble.
+func openSQLite(t *testing.T) *sqlite.Store {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), t.TempDir()+"/todo.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 // TestRunReminders runs the scheduler on a real SQLite store in a synctest
 // bubble, whose clock moves only when every goroutine waits: each reminder
 // goes out exactly at its time (the scheduler sleeps until the next one it
@@ -22,15 +37,7 @@ import (
 func TestRunReminders(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		db, err := sqlite.Open(ctx, t.TempDir()+"/todo.db")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		if err := db.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		svc := todoapi.NewService(db)
+		svc := todoapi.NewService(openSQLite(t))
 		user := todoapi.User{ID: "alice"}
 		start := time.Now()
 
@@ -155,15 +162,7 @@ func TestRemindersIdleCost(t *testing.T) {
 	for _, pending := range []bool{false, true} {
 		synctest.Test(t, func(t *testing.T) {
 			ctx := context.Background()
-			db, err := sqlite.Open(ctx, t.TempDir()+"/todo.db")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			if err := db.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			store := &queryCounter{Store: db}
+			store := &queryCounter{Store: openSQLite(t)}
 			svc := todoapi.NewService(store)
 			if pending {
 				tomorrow := time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)
