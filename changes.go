@@ -29,8 +29,9 @@ type Change struct {
 	// that a live stream can announce it as new rather than changed.
 	Created bool
 	// Reminder reports that the task's reminder was sent within the range
-	// read: the client should show it (a live stream sends it as its own
-	// event). The entry still carries the task's latest state.
+	// read (after a position; never in an initial sync): the client should
+	// show it (a live stream sends it as its own event). The entry still
+	// carries the task's latest state.
 	Reminder bool
 	// DeletedAt is when the task was deleted, for tombstones.
 	DeletedAt *time.Time

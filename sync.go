@@ -222,7 +222,9 @@ func (s *Service) Changes(ctx context.Context, user User, since string, limit in
 		if e.Task != nil {
 			c.Op, c.Task, c.ID = ChangeUpsert, e.Task, e.Task.ID
 			c.Created = e.CreatedSeq > after
-			c.Reminder = e.RemindedSeq > after
+			// An initial sync reports no reminder: it would show every
+			// reminder ever sent.
+			c.Reminder = since != "" && e.RemindedSeq > after
 		} else {
 			c.Op, c.DeletedAt = ChangeDelete, &e.DeletedAt
 		}

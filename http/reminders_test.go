@@ -118,6 +118,11 @@ func TestEventsReminders(t *testing.T) {
 			t.Errorf("feed marks the reminders of %v, want tasks %d and %d", reminded, first, second)
 		}
 
+		// An initial sync marks none: it would show every reminder ever sent.
+		if status, _, body := e.call(t, "GET", "/api/me/changes", tok, ""); status != http.StatusOK || strings.Contains(string(body), `"reminder"`) {
+			t.Errorf("initial sync: %d %s; want no entry marked as a reminder", status, body)
+		}
+
 		// The later one goes out at its time; the moved one at its new time.
 		e.clock.advance(time.Hour)
 		send(1)
