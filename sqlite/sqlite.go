@@ -124,6 +124,12 @@ func dsn(path string, write bool) string {
 	q.Add("_pragma", "synchronous(FULL)")
 	if write {
 		q.Set("_txlock", "immediate")
+		// A statement inside a batch of writes (group.go) keeps a journal
+		// of its own, so that a failing one is undone alone. SQLite writes
+		// it to a temporary file once it passes 64 KiB, a creation and
+		// writes per statement on the single writer's path; in memory it
+		// costs a statement's pages at most.
+		q.Add("_pragma", "temp_store(MEMORY)")
 	} else {
 		q.Add("_pragma", "query_only(ON)")
 	}
