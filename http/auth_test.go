@@ -44,6 +44,7 @@ func itemEndpoints() []endpoint {
 // unusable credential with 401 and the right challenge, and
 // nothing is read or changed.
 func TestUnauthenticated(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	alice := token(t, "alice")
 	task := e.create(t, alice, `{"title":"mine","description":"keep","tags":["a"]}`)
@@ -95,6 +96,7 @@ func TestUnauthenticated(t *testing.T) {
 // TestBearerSchemeCaseInsensitive: the scheme name is matched
 // case-insensitively.
 func TestBearerSchemeCaseInsensitive(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := token(t, "alice")
 	for _, scheme := range []string{"Bearer", "bearer", "BEARER", "bEaReR"} {
@@ -107,6 +109,7 @@ func TestBearerSchemeCaseInsensitive(t *testing.T) {
 // TestOtherUsersPath: a {user_id} that is not the token's user is 403 on
 // every endpoint, and the other user's data is untouched.
 func TestOtherUsersPath(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	alice, bob := token(t, "alice"), token(t, "bob")
 	bobs := e.create(t, bob, `{"title":"bob's","description":"private"}`)
@@ -131,6 +134,7 @@ func TestOtherUsersPath(t *testing.T) {
 // an id that does not exist, on every item endpoint, and B can neither read,
 // change, toggle nor delete A's task.
 func TestOtherUsersTaskIsNotFound(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		alice, bob := token(t, "alice"), token(t, "bob")
 		alices := e.create(t, alice, `{"title":"alice's","description":"secret","tags":["x"],"due_date":"2026-12-01"}`)
@@ -172,8 +176,10 @@ func TestOtherUsersTaskIsNotFound(t *testing.T) {
 // TestMeAndRealUserID: "me" and the token's own user id name the same user
 // on every endpoint, also for a user id that needs escaping.
 func TestMeAndRealUserID(t *testing.T) {
+	t.Parallel()
 	for _, sub := range []string{"alice", "auth0|ann smith"} {
 		t.Run(sub, func(t *testing.T) {
+			t.Parallel()
 			e := newEnv(t)
 			tok := token(t, sub)
 			escaped := strings.NewReplacer("|", "%7C", " ", "%20").Replace(sub)
@@ -208,6 +214,7 @@ func TestMeAndRealUserID(t *testing.T) {
 // TestUnusableTaskIDs: ids that cannot name a task are 404 on every item
 // endpoint, even when they would parse to an existing id.
 func TestUnusableTaskIDs(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := token(t, "alice")
 	task := e.create(t, tok, `{"title":"one"}`)

@@ -24,6 +24,7 @@ func (v unsureVerifier) Verify(ctx context.Context, token string) (todoapi.User,
 // Retry-After, not a 401 (which would sign the user out), and does not
 // spend the address's budget of failed tokens.
 func TestVerifierUnavailable(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) {
 		c.Verifier = unsureVerifier{c.Verifier}
 		c.AuthFailureLimit = RateLimit{RPS: 0.1, Burst: 2}

@@ -57,6 +57,7 @@ const seedTask = `{"title":"Buy milk","description":"Two litres","priority":"hig
 // stands for, each to a fresh copy of the same task, and checks that both
 // answer alike and leave the task alike.
 func TestCompatTaskShapes(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name             string
 		alias, canonical shape
@@ -257,6 +258,7 @@ func TestCompatTaskShapes(t *testing.T) {
 // key the client sent, together with the body's other problems, and
 // changes nothing.
 func TestCompatBodyAliasErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := token(t, "alice")
 	task := e.create(t, tok, seedTask)
@@ -285,6 +287,7 @@ func TestCompatBodyAliasErrors(t *testing.T) {
 // canonical query it stands for, and checks that both list the same tasks
 // in the same order with the same X-Total-Count and Link.
 func TestCompatListShapes(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ alias, canonical string }{
 		{"/api/tasks", "/api/me/tasks?sort=-created"},
 		{"/api/tasks?search=MILK", "/api/me/tasks?q=milk"},
@@ -365,6 +368,7 @@ func TestCompatListShapes(t *testing.T) {
 // naming the parameter the client sent, together with every other bad
 // parameter.
 func TestCompatListAliasErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	alice := token(t, "alice")
 	e.create(t, alice, `{"title":"x"}`)
@@ -395,6 +399,7 @@ func TestCompatListAliasErrors(t *testing.T) {
 // has X-Total-Count; the Link continues with a cursor after the page (and
 // drops the offset), keeping the request's aliases.
 func TestCompatOffset(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		alice := token(t, "alice")
 		var ids []int64
@@ -441,6 +446,7 @@ func TestCompatOffset(t *testing.T) {
 // TestTagsEndpoint: GET /api/{user_id}/tags lists the user's distinct tags,
 // first spelling, sorted case-insensitively; /api/tags is its alias.
 func TestTagsEndpoint(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		alice, bob := token(t, "alice"), token(t, "bob")
 		tags := func(tok, path string) []string {
@@ -486,6 +492,7 @@ func TestTagsEndpoint(t *testing.T) {
 // Tasks and every alias after them, deprecated, under Aliases, with alias
 // body keys and list parameters marked as such.
 func TestCompatOpenAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	var doc struct {
 		Tags  []struct{ Name string }

@@ -14,6 +14,7 @@ import (
 
 // TestHealthAlias: GET /health answers like /healthz, with "healthy".
 func TestHealthAlias(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.do(t, http.MethodGet, "/health", "", "").want(t, http.StatusOK)
 	if got := r.object(t)["status"]; got != "healthy" {
@@ -27,6 +28,7 @@ func TestHealthAlias(t *testing.T) {
 // TestRoot: GET / names the service, its version and its docs, and only
 // the root itself answers: other unknown paths stay 404.
 func TestRoot(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	got := e.do(t, http.MethodGet, "/", "", "").want(t, http.StatusOK).object(t)
 	if got["name"] != "todoapi" || got["version"] != "test" || got["docs"] != "/docs" || got["openapi"] != "/openapi.json" {
@@ -41,6 +43,7 @@ func TestRoot(t *testing.T) {
 // TestSearchRoute: /tasks/search is the list with the same parameters,
 // with or without a user id, and its Link continues the same list.
 func TestSearchRoute(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		alice, bob := token(t, "alice"), token(t, "bob")
 		for _, title := range []string{"Buy milk", "walk dog", "MILK again", "milkshake", "bread"} {
@@ -104,6 +107,7 @@ func TestSearchRoute(t *testing.T) {
 // TestCompleteResponseCarriesTask: …/complete and …/toggle answer the task,
 // the same task under "task", and "next_occurrence": null.
 func TestCompleteResponseCarriesTask(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := token(t, "alice")
 	task := e.create(t, tok, `{"title":"tick me","tags":["x"]}`)
@@ -131,6 +135,7 @@ func TestCompleteResponseCarriesTask(t *testing.T) {
 // TestOpenAPIProblemTypes: every error response of every operation lists
 // both media types an error can be sent as.
 func TestOpenAPIProblemTypes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	var doc struct {
 		Paths map[string]map[string]struct {

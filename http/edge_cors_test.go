@@ -45,6 +45,7 @@ func headerList(h http.Header, name string) []string {
 }
 
 func TestCORSPreflightAllowedOrigin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, withEdgeCORS(edgeFrontend))
 	for _, method := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
 		rec := e.do(t, http.MethodOptions, "/api/me/tasks/1", "", "",
@@ -80,6 +81,7 @@ func TestCORSPreflightAllowedOrigin(t *testing.T) {
 }
 
 func TestCORSOtherOriginsGetNoCORSHeaders(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, withEdgeCORS(edgeFrontend, "https://app.example.com"))
 	tok := token(t, "alice")
 	for _, origin := range []string{"http://localhost:3001", "https://evil.example", "http://127.0.0.1:3000", "null", "https://app.example.com.evil.example"} {
@@ -108,6 +110,7 @@ func TestCORSOtherOriginsGetNoCORSHeaders(t *testing.T) {
 }
 
 func TestCORSExposesHeadersOnEveryAnswer(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, withEdgeCORS(edgeFrontend))
 	tok := token(t, "alice")
 	for name, rec := range map[string]*response{
@@ -132,6 +135,7 @@ func TestCORSExposesHeadersOnEveryAnswer(t *testing.T) {
 }
 
 func TestCORSNothingConfigured(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	rec := e.do(t, http.MethodOptions, "/api/me/tasks", "", "",
 		"Origin", edgeFrontend, "Access-Control-Request-Method", "GET")
@@ -197,6 +201,7 @@ type corsRun struct {
 // allowed origin, where they all succeed, and from another origin, where the
 // browser blocks them before the request is even sent.
 func TestCORSInBrowser(t *testing.T) {
+	t.Parallel()
 	browser := browsertest.Start(t)
 	allowed, blocked := browsertest.ServePage(t, corsPage), browsertest.ServePage(t, corsPage)
 	e := newEnv(t, withEdgeCORS(allowed))

@@ -114,6 +114,7 @@ var absoluteURLs = regexp.MustCompile(`(?i)\b(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,
 // records every request the rendered page makes, and the page's Content
 // Security Policy forbids other origins.)
 func TestDocsPageLoadsOnlyFromItsOrigin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	srv := httptest.NewServer(e.handler)
 	t.Cleanup(srv.Close)
@@ -242,6 +243,7 @@ func attr(n *html.Node, name string) string {
 // TestDocsVendoredChecksums keeps docsui/README.md honest: every file it
 // lists is embedded with exactly the recorded size and sha256.
 func TestDocsVendoredChecksums(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile("docsui/README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -264,6 +266,7 @@ func TestDocsVendoredChecksums(t *testing.T) {
 }
 
 func TestDocsServing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 
 	page := e.do(t, http.MethodGet, "/docs", "", "")
@@ -312,6 +315,7 @@ func TestDocsServing(t *testing.T) {
 // every request the page made went to the service itself, and that the
 // Content Security Policy had nothing to block.
 func TestDocsInBrowser(t *testing.T) {
+	t.Parallel()
 	browser := browsertest.Start(t)
 	e := newEnv(t)
 	srv := httptest.NewServer(e.handler)

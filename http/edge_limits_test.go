@@ -22,6 +22,7 @@ import (
 )
 
 func TestUserRateLimit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) {
 		c.UserRateLimit = RateLimit{RPS: 1, Burst: 5}
 		c.CORSOrigins = []string{edgeFrontend}
@@ -74,6 +75,7 @@ func TestUserRateLimit(t *testing.T) {
 // TestUserRateLimitRefills runs in a synctest bubble: the bucket refills
 // while the test sleeps on the bubble's clock, which moves at once.
 func TestUserRateLimitRefills(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t, func(c *Config) { c.UserRateLimit = RateLimit{RPS: 20, Burst: 2} })
 		tok := token(t, "alice")
@@ -92,6 +94,7 @@ func TestUserRateLimitRefills(t *testing.T) {
 }
 
 func TestRateLimitDisabled(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.UserRateLimit = RateLimit{RPS: 0, Burst: 100} })
 	tok := token(t, "alice")
 	for i := range 300 {
@@ -102,6 +105,7 @@ func TestRateLimitDisabled(t *testing.T) {
 }
 
 func TestAuthFailureLimitPerIP(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) {
 		c.AuthFailureLimit = RateLimit{RPS: 0.5, Burst: 3}
 	})
@@ -152,6 +156,7 @@ func TestAuthFailureLimitPerIP(t *testing.T) {
 // stands still while the goroutines run, so the budget is exactly the
 // burst, however slow the machine.
 func TestAuthFailureLimitBurstOfBadTokens(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t, func(c *Config) { c.AuthFailureLimit = RateLimit{RPS: 1, Burst: 20} })
 		var unauthorized, limited atomic.Int64
@@ -179,6 +184,7 @@ func TestAuthFailureLimitBurstOfBadTokens(t *testing.T) {
 }
 
 func TestClientIPAndTrustedProxies(t *testing.T) {
+	t.Parallel()
 	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	for _, tc := range []struct {
 		name, remote string
@@ -216,6 +222,7 @@ func TestClientIPAndTrustedProxies(t *testing.T) {
 // or an attacker's many addresses) never grows the set past its bound, and
 // buckets that have refilled are forgotten.
 func TestLimiterSetIsBounded(t *testing.T) {
+	t.Parallel()
 	set := newLimiterSet(RateLimit{RPS: 10, Burst: 10}, 100)
 	now := time.Unix(1_000_000, 0)
 	set.now = func() time.Time { return now }
@@ -251,6 +258,7 @@ func TestLimiterSetIsBounded(t *testing.T) {
 // problem, the stack goes to the log with the request id, and the server
 // keeps serving.
 func TestPanicBecomesLogged500(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) {
 		c.Tasks = panickyTasks{c.Tasks}
 		c.CORSOrigins = []string{edgeFrontend}
@@ -308,6 +316,7 @@ func grepLines(s, sub string) string {
 // nothing to refuse up front) is cut at MAX_BODY_BYTES while it streams:
 // 413, nothing stored, and the server stops reading long before the end.
 func TestBodyLimitWithoutContentLength(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.MaxBodyBytes = 1024 })
 	srv := httptest.NewServer(e.handler)
 	t.Cleanup(srv.Close)
@@ -359,6 +368,7 @@ func TestBodyLimitWithoutContentLength(t *testing.T) {
 // once, whether its user was seen before or not, while the failing tokens
 // themselves get 429 once the address's budget is spent.
 func TestAuthFailuresNeverLockOutValidTokens(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.AuthFailureLimit = RateLimit{RPS: 1, Burst: 20} })
 	const shared = "198.51.100.77:443"
 	from := func(token string) *response {

@@ -42,6 +42,7 @@ func logLine(t *testing.T, logs, requestID string) map[string]any {
 // pattern, the status, the duration, the request id and the user, and
 // never the token or anything the user wrote.
 func TestRequestLogLine(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := token(t, "alice")
 	const title = "Surprise party for Bob"
@@ -98,6 +99,7 @@ func TestRequestLogLine(t *testing.T) {
 }
 
 func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := token(t, "alice")
 	for _, tc := range []struct {
@@ -128,6 +130,7 @@ func TestSecurityHeaders(t *testing.T) {
 }
 
 func TestMetricsEndpoint(t *testing.T) {
+	t.Parallel()
 	m := metrics.New()
 	e := newEnv(t, func(c *Config) { c.Metrics = m })
 	m.SetPoolStats(func() []metrics.PoolStats {
@@ -178,6 +181,7 @@ func TestMetricsEndpoint(t *testing.T) {
 // makes it unreachable (existing connections killed, new ones refused) and
 // reachable again, and watches /readyz.
 func TestReadyzFollowsTheDatabase(t *testing.T) {
+	t.Parallel()
 	dbURL := pgtest.NewDatabase(t)
 	u, _ := url.Parse(dbURL)
 	name := strings.TrimPrefix(u.Path, "/")
@@ -250,6 +254,7 @@ func TestReadyzFollowsTheDatabase(t *testing.T) {
 // TestDrainingClosesConnections: while the process shuts down, /readyz
 // says 503 and every response asks the client to close its connection.
 func TestDrainingClosesConnections(t *testing.T) {
+	t.Parallel()
 	var draining bool
 	e := newEnv(t, func(c *Config) { c.Draining = func() bool { return draining } })
 	tok := token(t, "alice")
@@ -286,6 +291,7 @@ func (w *goneWriter) Write([]byte) (int, error) { return 0, errors.New("write: b
 // would warn of a "superfluous response.WriteHeader"; and huma's panic on
 // the failed write ends as net/http's quiet abort, not as a logged panic.
 func TestClientGoneIsRecorded(t *testing.T) {
+	t.Parallel()
 	m := metrics.New()
 	e := newEnv(t, func(c *Config) { c.Metrics = m })
 	tok := token(t, "alice")

@@ -250,13 +250,17 @@ func (e *eventsEnv) ready(t *testing.T, path string, headers ...string) (*sseStr
 
 func eachEventsStore(t *testing.T, o eventsOptions, fn func(t *testing.T, e *eventsEnv)) {
 	for _, k := range storeKinds {
-		t.Run(k.name, func(t *testing.T) { fn(t, newEventsEnv(t, k.open, o)) })
+		t.Run(k.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, newEventsEnv(t, k.open, o))
+		})
 	}
 }
 
 // TestEventsCarryEachChange: created, updated and deleted events, with the
 // task JSON exactly as the REST response that made the change.
 func TestEventsCarryEachChange(t *testing.T) {
+	t.Parallel()
 	eachEventsStore(t, eventsOptions{}, func(t *testing.T, e *eventsEnv) {
 		tok := token(t, "alice")
 		s, _ := e.ready(t, "/api/me/events", "Authorization", "Bearer "+tok)
@@ -305,6 +309,7 @@ func TestEventsCarryEachChange(t *testing.T) {
 // TestEventsResume: a client that reconnects with the id of the last event
 // it saw gets every later change once, none twice, in commit order.
 func TestEventsResume(t *testing.T) {
+	t.Parallel()
 	eachEventsStore(t, eventsOptions{}, func(t *testing.T, e *eventsEnv) {
 		tok := token(t, "alice")
 		auth := []string{"Authorization", "Bearer " + tok}
@@ -373,6 +378,7 @@ func TestEventsResume(t *testing.T) {
 
 // TestEventsHeartbeat: each tick of the heartbeat writes a comment line.
 func TestEventsHeartbeat(t *testing.T) {
+	t.Parallel()
 	e := newEventsEnv(t, storeKinds[0].open, eventsOptions{})
 	s, _ := e.ready(t, "/api/me/events", "Authorization", "Bearer "+token(t, "alice"))
 	for range 2 {
@@ -387,6 +393,7 @@ func TestEventsHeartbeat(t *testing.T) {
 // (another replica died between its commit and its NOTIFY) reaches the
 // stream at the next heartbeat.
 func TestEventsHeartbeatReadsTheFeed(t *testing.T) {
+	t.Parallel()
 	e := newEventsEnv(t, storeKinds[0].open, eventsOptions{})
 	s, _ := e.ready(t, "/api/me/events", "Authorization", "Bearer "+token(t, "alice"))
 
@@ -408,6 +415,7 @@ func TestEventsHeartbeatReadsTheFeed(t *testing.T) {
 // TestEventsHead: HEAD answers the stream's headers and ends at once,
 // holding none of the user's stream places.
 func TestEventsHead(t *testing.T) {
+	t.Parallel()
 	e := newEventsEnv(t, storeKinds[0].open, eventsOptions{maxPerUser: 1})
 	tok := token(t, "alice")
 	for range 3 {
@@ -423,6 +431,7 @@ func TestEventsHead(t *testing.T) {
 // TestEventsTickets: a ticket opens one stream once, only the events URL
 // takes it, and it expires.
 func TestEventsTickets(t *testing.T) {
+	t.Parallel()
 	eachEventsStore(t, eventsOptions{}, func(t *testing.T, e *eventsEnv) {
 		tok := token(t, "alice")
 		ticket := func() string {
@@ -474,6 +483,7 @@ func TestEventsTickets(t *testing.T) {
 // 429 while another user still gets one; beyond the process bound
 // everyone's is.
 func TestEventsLimits(t *testing.T) {
+	t.Parallel()
 	e := newEventsEnv(t, storeKinds[0].open, eventsOptions{maxPerUser: 2, maxAll: 3})
 	open := func(user string) *sseStream {
 		return e.openStream(t, "/api/me/events", "Authorization", "Bearer "+token(t, user))
@@ -511,6 +521,7 @@ func TestEventsLimits(t *testing.T) {
 // TestEventsOutliveServerTimeouts: a stream outlives the server's read and
 // write timeouts many times over.
 func TestEventsOutliveServerTimeouts(t *testing.T) {
+	t.Parallel()
 	const timeout = 20 * time.Millisecond
 	e := newEventsEnv(t, storeKinds[0].open, eventsOptions{readTimeout: timeout, writeTTL: timeout})
 	tok := token(t, "alice")
@@ -535,6 +546,7 @@ func TestEventsOutliveServerTimeouts(t *testing.T) {
 // TestEventsStop: shutting down ends open streams at once and refuses new
 // ones, so that clients reconnect elsewhere.
 func TestEventsStop(t *testing.T) {
+	t.Parallel()
 	e := newEventsEnv(t, storeKinds[0].open, eventsOptions{})
 	s, _ := e.ready(t, "/api/me/events", "Authorization", "Bearer "+token(t, "alice"))
 	close(e.stop)
@@ -555,6 +567,7 @@ func TestEventsStop(t *testing.T) {
 // TestEventsCORS: the stream answers an allowed origin with CORS headers,
 // as the rest of the API does.
 func TestEventsCORS(t *testing.T) {
+	t.Parallel()
 	const origin = "http://app.example"
 	e := newEventsEnv(t, storeKinds[0].open, eventsOptions{cors: []string{origin}})
 	s, _ := e.ready(t, "/api/me/events", "Authorization", "Bearer "+token(t, "alice"), "Origin", origin)
@@ -570,6 +583,7 @@ func TestEventsCORS(t *testing.T) {
 // TestEventsAliases: /api/events and /api/events/ticket are the current
 // user's, as /api/tasks is.
 func TestEventsAliases(t *testing.T) {
+	t.Parallel()
 	e := newEventsEnv(t, storeKinds[0].open, eventsOptions{})
 	tok := token(t, "alice")
 	status, _, body := e.call(t, "POST", "/api/events/ticket", tok, "")
@@ -625,6 +639,7 @@ function waitFor(type, title) {
 // following the stream through an EventSource opened with a ticket, from
 // an allowed origin; a change made in one appears in the other.
 func TestEventsInBrowser(t *testing.T) {
+	t.Parallel()
 	browser := browsertest.Start(t)
 	origin := browsertest.ServePage(t, eventsPage)
 	e := newEventsEnv(t, openSQLite, eventsOptions{cors: []string{origin}})
@@ -672,6 +687,7 @@ func TestEventsInBrowser(t *testing.T) {
 // TestEventsExpiredPosition: a position older than the deletions the feed
 // keeps is a 410, so that the client knows to sync from scratch.
 func TestEventsExpiredPosition(t *testing.T) {
+	t.Parallel()
 	e := newEventsEnv(t, openSQLite, eventsOptions{})
 	auth := []string{"Authorization", "Bearer " + token(t, "alice")}
 	s, ready := e.ready(t, "/api/me/events", auth...)
@@ -688,6 +704,7 @@ func TestEventsExpiredPosition(t *testing.T) {
 // reads, on connect and after a wake-up, and still delivers every change
 // once, in order.
 func TestEventsCatchUpInBatches(t *testing.T) {
+	t.Parallel()
 	eachEventsStore(t, eventsOptions{batch: 2}, func(t *testing.T, e *eventsEnv) {
 		tok := token(t, "alice")
 		auth := []string{"Authorization", "Bearer " + tok}
@@ -725,6 +742,7 @@ func TestEventsCatchUpInBatches(t *testing.T) {
 // TestEventsAndChangeFeedShareTokens: an event id reads the change feed
 // from there, and the feed's next opens a stream from there.
 func TestEventsAndChangeFeedShareTokens(t *testing.T) {
+	t.Parallel()
 	e := newEventsEnv(t, openSQLite, eventsOptions{})
 	tok := token(t, "alice")
 	auth := []string{"Authorization", "Bearer " + tok}
@@ -758,6 +776,7 @@ func TestEventsAndChangeFeedShareTokens(t *testing.T) {
 // TestEventsDoNotHoldInFlightPlaces: open streams are not requests in
 // flight; a user with streams open still gets every place for requests.
 func TestEventsDoNotHoldInFlightPlaces(t *testing.T) {
+	t.Parallel()
 	e := newEventsEnv(t, openSQLite, eventsOptions{maxInFlight: 1})
 	tok := token(t, "alice")
 	for range 3 {

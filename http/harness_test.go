@@ -137,10 +137,12 @@ func newEnvOn(t *testing.T, store testStore, opts ...option) *env {
 }
 
 // eachStore runs fn as one subtest per store, each with a fresh server.
+// The subtests run in parallel: fn must touch nothing but its own env.
 func eachStore(t *testing.T, fn func(t *testing.T, e *env), opts ...option) {
 	t.Helper()
 	for _, k := range storeKinds {
 		t.Run(k.name, func(t *testing.T) {
+			t.Parallel()
 			fn(t, newEnvOn(t, k.open(t), opts...))
 		})
 	}

@@ -35,6 +35,7 @@ func (h holdingService) ListTasks(ctx context.Context, u todoapi.User, q todoapi
 // and the first user's long-lived requests (event streams) neither count
 // nor are refused; once the requests finish, the user is served again.
 func TestUserMaxInFlight(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t) // for its store and verifier
 	hold := holdingService{TaskService: e.config.Tasks, entered: make(chan string), release: make(chan struct{})}
 	cfg := e.config

@@ -121,6 +121,7 @@ func seedHTTP(t *testing.T, e *env) []wireTask {
 }
 
 func TestListFilterParams(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		a := seedHTTP(t, e)
 		alice := token(t, "alice")
@@ -193,6 +194,7 @@ func TestListFilterParams(t *testing.T) {
 }
 
 func TestListInvalidParams(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		alice := token(t, "alice")
 		e.create(t, alice, `{"title":"x"}`)
@@ -251,6 +253,7 @@ func cursorOf(t *testing.T, link string) string {
 // order; every page has X-Total-Count, the last has no Link, and each link
 // keeps the request's other parameters.
 func TestListLinkWalk(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		alice := token(t, "alice")
 		var all []wireTask
@@ -305,6 +308,7 @@ func TestListLinkWalk(t *testing.T) {
 // A tampered cursor is a 422 on query.cursor, never a 500 and never
 // another position's tasks by accident of decoding.
 func TestListCursorTampering(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		alice := token(t, "alice")
 		for i := range 4 {
@@ -403,6 +407,7 @@ func sealRaw(t *testing.T, key []byte, plain string) string {
 // which no title can be read, and each replica on the same database (two
 // services here) understands the other's cursors.
 func TestListCursorOpaque(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		alice := token(t, "alice")
 		const secret = "Surprise party for Bob"
@@ -440,6 +445,7 @@ func TestListCursorOpaque(t *testing.T) {
 // cursor sees only his own tasks (after that position), and the count is
 // his.
 func TestListCursorOfAnotherUser(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		alice, bob := token(t, "alice"), token(t, "bob")
 		seedHTTP(t, e)
@@ -468,6 +474,7 @@ func TestListCursorOfAnotherUser(t *testing.T) {
 
 // The OpenAPI document describes every list parameter and both headers.
 func TestListOpenAPI(t *testing.T) {
+	t.Parallel()
 	rec := newEnv(t).do(t, http.MethodGet, "/openapi.json", "", "")
 	if rec.Status != http.StatusOK {
 		t.Fatalf("GET /openapi.json: %d", rec.Status)

@@ -16,6 +16,7 @@ import (
 // does (RFC 3986: dot segments removed) and followed over a real connection,
 // so that the server's own path cleaning and redirects apply.
 func TestLocationResolvesForEveryUserID(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	srv := httptest.NewServer(e.handler)
 	t.Cleanup(srv.Close)

@@ -16,6 +16,7 @@ import (
 // same on the wire: the same Content-Type for the same Accept, a correct
 // Content-Length, and the same fields.
 func TestProblemWritersAgree(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := token(t, "alice")
 	cases := []struct {
@@ -61,6 +62,7 @@ func TestProblemWritersAgree(t *testing.T) {
 // server that cannot be asked are both 503 with the same Retry-After, and
 // each says which of the two is down.
 func TestUnavailableProblems(t *testing.T) {
+	t.Parallel()
 	const dbDetail = "the database is unavailable; try again shortly"
 	const authDetail = "the authentication server is unavailable; try again shortly"
 	check := func(t *testing.T, name string, res *response, detail string) {
@@ -86,6 +88,7 @@ func TestUnavailableProblems(t *testing.T) {
 // a cancellation from below while the client still waits (the database's
 // work cancelled, not the request) is a 503 the client can retry.
 func TestCanceledIsTheClientsOnlyWhenItLeft(t *testing.T) {
+	t.Parallel()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cause := fmt.Errorf("get task: %w", context.Canceled)
 

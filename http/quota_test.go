@@ -14,6 +14,7 @@ func withTaskQuota(n int) option {
 // TestTaskQuota: creating a task beyond TASK_QUOTA is a 422 that stores
 // nothing, and deleting one makes room again.
 func TestTaskQuota(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		tok := token(t, "alice")
 		first := e.create(t, tok, `{"title":"one"}`)

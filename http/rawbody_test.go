@@ -38,6 +38,7 @@ func rawExchange(t *testing.T, srv *httptest.Server, raw string) (*http.Response
 // 400 on every route that takes a body, on both stores, with the server's
 // own words: no Go error text. The cause is logged with the request id.
 func TestMalformedChunkedBody(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		srv := httptest.NewServer(e.handler)
 		t.Cleanup(srv.Close)
@@ -82,6 +83,7 @@ func TestMalformedChunkedBody(t *testing.T) {
 // MAX_BODY_BYTES is a 413 before any of it is sent; with "Expect:
 // 100-continue" the server never says "100 Continue".
 func TestOversizeContentLengthRefusedAtOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, withMaxBody(1024))
 	srv := httptest.NewServer(e.handler)
 	t.Cleanup(srv.Close)

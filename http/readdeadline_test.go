@@ -13,6 +13,7 @@ import (
 // past it (for a database that is waking up, say), keeps its request's
 // context, with a body and without one.
 func TestReadDeadlineDoesNotCancelAWaitingRequest(t *testing.T) {
+	t.Parallel()
 	const readDeadline = 50 * time.Millisecond
 	h := guardReadDeadline(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)

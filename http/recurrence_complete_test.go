@@ -32,6 +32,7 @@ func decodeComplete(t *testing.T, r *response) (task wireTask, next *wireTask) {
 
 // Completing a recurring task by any path creates its next occurrence once.
 func TestCompletingCreatesNextOccurrence(t *testing.T) {
+	t.Parallel()
 	paths := []struct {
 		name         string
 		method, path string
@@ -118,6 +119,7 @@ func deref64(p *int64) int64 {
 // COUNT counts every task of the series, however it is completed; the last
 // creates none.
 func TestSeriesEnds(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		tok := token(t, "alice")
 		cur := e.create(t, tok, `{"title":"thrice","due_date":"2028-01-31T10:00:00Z","recurrence":"FREQ=MONTHLY;COUNT=3"}`)
@@ -149,6 +151,7 @@ func TestSeriesEnds(t *testing.T) {
 
 // Two completions of one task at the same moment create one occurrence.
 func TestConcurrentCompletionsCreateOne(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		tok := token(t, "alice")
 		const rounds = 10

@@ -14,6 +14,7 @@ const berlinWeekdays = `{"title":"Stand-up","due_date":"2026-03-27T08:00:00Z",` 
 	`"recurrence":"FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR","timezone":"Europe/Berlin","reminder_minutes":15}`
 
 func TestRecurringTaskFields(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		tok := token(t, "alice")
 		plain := e.create(t, tok, `{"title":"plain"}`)
@@ -44,6 +45,7 @@ func TestRecurringTaskFields(t *testing.T) {
 }
 
 func TestRecurrenceValidation(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		tok := token(t, "alice")
 		for name, c := range map[string]struct {
@@ -80,6 +82,7 @@ func TestRecurrenceValidation(t *testing.T) {
 }
 
 func TestRecurrenceAliases(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		tok := token(t, "alice")
 		for body, want := range map[string]struct{ rule, remind string }{
@@ -99,6 +102,7 @@ func TestRecurrenceAliases(t *testing.T) {
 }
 
 func TestListRecurringAndReminders(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		tok := token(t, "alice")
 		plain := e.create(t, tok, `{"title":"plain","remind_at":"2026-03-01T08:00:00Z"}`)
@@ -148,6 +152,7 @@ func TestListRecurringAndReminders(t *testing.T) {
 // The toggle's body documents completed (and its aliases) only: the task
 // fields a create or update takes are not the toggle's.
 func TestToggleBodyDocumentsCompletedOnly(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		var doc struct {
 			Components struct {

@@ -11,6 +11,7 @@ import (
 // TestCreateResponse: 201, the task with every field, and a canonical
 // Location even when the path said "me".
 func TestCreateResponse(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := token(t, "alice")
 	r := e.do(t, http.MethodPost, tasksPath("me"), tok, `{"title":"Buy milk"}`).want(t, http.StatusCreated)
@@ -33,6 +34,7 @@ func TestCreateResponse(t *testing.T) {
 
 // TestDelete: 204 with an empty body; then the task is gone.
 func TestDelete(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := token(t, "alice")
 	keep := e.create(t, tok, `{"title":"keep"}`)
@@ -54,6 +56,7 @@ func TestDelete(t *testing.T) {
 // TestList: a JSON array, [] for a new user, newest first, filtered by
 // status.
 func TestList(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		alice, bob := token(t, "alice"), token(t, "bob")
 		t.Run("new user", func(t *testing.T) {
@@ -114,6 +117,7 @@ func TestList(t *testing.T) {
 // TestTaskJSONShape: every response carrying a task has exactly the task's
 // documented fields (checked by wireTask decoding), with arrays and UTC timestamps.
 func TestTaskJSONShape(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := token(t, "alice")
 	created := e.create(t, tok, `{"title":"t","due_date":"2026-12-01T10:00:00+05:00","completed":true}`)
@@ -180,6 +184,7 @@ func errorCases(t *testing.T, e *env) []struct {
 // detail and message == detail, as application/json unless Accept lists
 // application/problem+json.
 func TestErrorBodies(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	accepts := []struct{ accept, contentType string }{
 		{"", "application/json"},
@@ -207,6 +212,7 @@ func TestErrorBodies(t *testing.T) {
 // TestMethodNotAllowed: a known path with another method is 405 with Allow
 // and a problem body.
 func TestMethodNotAllowed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := token(t, "alice")
 	task := e.create(t, tok, `{"title":"t"}`)
@@ -241,6 +247,7 @@ func TestMethodNotAllowed(t *testing.T) {
 // TestRequestID: every response has X-Request-ID; a sane client id is
 // echoed, an insane one replaced.
 func TestRequestID(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := token(t, "alice")
 	requests := []struct {

@@ -11,6 +11,7 @@ import (
 // TestHealth: /healthz and /readyz need no token; /readyz is 503 once the
 // database is gone.
 func TestHealth(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		for _, path := range []string{"/healthz", "/readyz"} {
 			r := e.do(t, http.MethodGet, path, "", "").want(t, http.StatusOK)
@@ -54,6 +55,7 @@ func checkNoLeak(t *testing.T, r *response) {
 // TestClosedStoreLeaksNothing: with the database gone every endpoint answers
 // 503 with a generic problem and no internal detail.
 func TestClosedStoreLeaksNothing(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		tok := token(t, "alice")
 		task := e.create(t, tok, `{"title":"t"}`)
@@ -81,6 +83,7 @@ func TestClosedStoreLeaksNothing(t *testing.T) {
 // TestOpenAPI: /openapi.json is OpenAPI 3.1 and describes every /api
 // operation with bearer security and the Task schema.
 func TestOpenAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.do(t, http.MethodGet, "/openapi.json", "", "").want(t, http.StatusOK)
 	var doc struct {

@@ -58,6 +58,9 @@ func (w *discardWriter) WriteHeader(int)             {}
 // it allocates a small fraction of its size, so that parallel pages do not
 // each hold a copy of their whole body; the body is still exactly what
 // encoding/json writes. A short list keeps its Content-Length.
+//
+// Not parallel: it reads the process's allocation counter, which tests
+// running beside it would move.
 func TestLongListIsStreamed(t *testing.T) {
 	verifier, err := auth.NewVerifier(auth.Config{Secret: testSecret})
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 // ETag, nothing changed), If-Match: * only needs the task to exist, and
 // If-None-Match on GET answers 304.
 func TestTaskETags(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		tok := token(t, "alice")
 		created := e.do(t, http.MethodPost, tasksPath("me"), tok, `{"title":"a"}`).want(t, http.StatusCreated)
@@ -106,8 +107,10 @@ func (s *countingStore) CollectionVersion(ctx context.Context, userID string) (i
 // query; If-None-Match answers 304 from one read of the version, without
 // the list query, until a task of the user changes.
 func TestListETag(t *testing.T) {
+	t.Parallel()
 	for _, k := range storeKinds {
 		t.Run(k.name, func(t *testing.T) {
+			t.Parallel()
 			store := &countingStore{testStore: k.open(t)}
 			e := newEnvOn(t, store, func(c *Config) { c.Tasks = todoapi.NewService(store) })
 			alice, bob := token(t, "alice"), token(t, "bob")
@@ -153,6 +156,7 @@ func TestListETag(t *testing.T) {
 // If-Match at once: exactly one wins, the other gets 412, and the stored
 // task is the winner's.
 func TestLostUpdate(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		tok := token(t, "alice")
 		for round := range 10 {
@@ -217,6 +221,7 @@ func (e *env) changes(t *testing.T, tok, query string) wireChanges {
 // from the token gives each later change once, latest state, deletions as
 // tombstones, in commit order, paged by limit with has_more.
 func TestChangesFeed(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		alice, bob := token(t, "alice"), token(t, "bob")
 		a := e.create(t, alice, `{"title":"a"}`)
@@ -287,6 +292,7 @@ func TestChangesFeed(t *testing.T) {
 // TestChangesBadInput: a tampered token, another user's token or a bad
 // limit is 422 naming the parameter; nothing is a 500.
 func TestChangesBadInput(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	alice, bob := token(t, "alice"), token(t, "bob")
 	e.create(t, alice, `{"title":"a"}`)
@@ -319,6 +325,7 @@ func TestChangesBadInput(t *testing.T) {
 // TestChangesExpired: a token older than the tombstone retention is 410,
 // telling the client to sync from scratch; the clock is injected.
 func TestChangesExpired(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		svc := todoapi.NewService(e.store)
 		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

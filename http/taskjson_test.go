@@ -18,6 +18,7 @@ import (
 // HTML escaping) writes, for tasks with every kind of field value and text
 // that needs escaping.
 func TestAppendTaskMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
 	texts := []string{
 		"", "plain", `quote " and backslash \`, "<b>html</b> & more", "tab\tnew\nline\rret",
 		"\b\f\x00\x01\x1f\x7f", "Ünïcödé ✓ 日本語 🎉", "\u2028\u2029 separators", "bad utf8 \xff\xfe end",
@@ -106,6 +107,7 @@ func TestAppendTaskMatchesEncodingJSON(t *testing.T) {
 // TestResponsesHaveContentLength checks that encoded responses say how long
 // they are instead of being chunked, and that the length is right.
 func TestResponsesHaveContentLength(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := token(t, "alice")
 	long := strings.Repeat("x", 200)

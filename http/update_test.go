@@ -23,6 +23,7 @@ func later(t *testing.T, name, a, b string) {
 
 // TestPutIsPartial: PUT replaces the fields present and keeps the rest.
 func TestPutIsPartial(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		tok := token(t, "alice")
 		t.Run("only completed", func(t *testing.T) {
@@ -95,6 +96,7 @@ func TestPutIsPartial(t *testing.T) {
 // description, due_date and tags, and is 422 for title, priority and
 // completed.
 func TestPatchMergeSemantics(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		tok := token(t, "alice")
 		patch := func(t *testing.T, id int64, body string) *response {
@@ -173,6 +175,7 @@ func TestPatchMergeSemantics(t *testing.T) {
 // TestCompletedAt: completed_at follows completed; setting completed to the
 // value it has changes nothing.
 func TestCompletedAt(t *testing.T) {
+	t.Parallel()
 	for _, method := range []string{http.MethodPut, http.MethodPatch} {
 		t.Run(method, func(t *testing.T) {
 			e := newEnv(t)
@@ -216,6 +219,7 @@ func TestCompletedAt(t *testing.T) {
 // TestToggle: PATCH …/complete flips without a body or with {}, and sets the
 // given value idempotently.
 func TestToggle(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := token(t, "alice")
 	toggle := func(t *testing.T, id int64, body string) wireTask {

@@ -167,6 +167,7 @@ func (e *env) serveRaw(t *testing.T, req *http.Request) *response {
 // TestValidationTitle: required, trimmed of Unicode white space, 1–200 code
 // points.
 func TestValidationTitle(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	f := newFixture(t, e)
 	for _, body := range []string{`{}`, `{"description":"no title"}`} {
@@ -218,6 +219,7 @@ func TestValidationTitle(t *testing.T) {
 // TestValidationDescription: at most 1000 code points after trimming; blank
 // is stored as null; line breaks and tabs inside are kept.
 func TestValidationDescription(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	f := newFixture(t, e)
 	for name, value := range map[string]string{
@@ -262,6 +264,7 @@ func TestValidationDescription(t *testing.T) {
 // a title, a tag or a description is a 422, never a 500 (NUL in particular
 // must not reach PostgreSQL); a description alone may hold \n, \r and \t.
 func TestValidationControlCharacters(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	f := newFixture(t, e)
 	everywhere := []rune{0x00, 0x01, 0x07, 0x1b, 0x1f, 0x7f, 0x80, 0x85, 0x9f}
@@ -296,6 +299,7 @@ func TestValidationControlCharacters(t *testing.T) {
 // nothing is stored or changed (README: every body problem is a
 // 422).
 func TestValidationInvalidUTF8(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	f := newFixture(t, e)
 	cases := map[string]string{
@@ -329,6 +333,7 @@ func TestValidationInvalidUTF8(t *testing.T) {
 // the character it encodes, and an escaped backslash before "ud800" is just
 // text (README: Errors).
 func TestValidationSurrogateEscapes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	f := newFixture(t, e)
 	for name, body := range map[string]string{
@@ -377,6 +382,7 @@ func TestValidationSurrogateEscapes(t *testing.T) {
 // TestValidationWrongTypes: a value of the wrong JSON type is a 422 naming
 // that field, on every operation.
 func TestValidationWrongTypes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	f := newFixture(t, e)
 	for _, c := range []struct{ field, value string }{
@@ -417,6 +423,7 @@ func TestValidationWrongTypes(t *testing.T) {
 // TestValidationManyFieldsAtOnce: one 422 lists every invalid field, type
 // errors and value errors together.
 func TestValidationManyFieldsAtOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	f := newFixture(t, e)
 	for _, c := range []struct {
@@ -448,6 +455,7 @@ func TestValidationManyFieldsAtOnce(t *testing.T) {
 // JSON at all, is a 422 at "body" on every operation with a body, and the
 // task is unchanged (README: 422, not 400).
 func TestValidationBodyNotAnObject(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	f := newFixture(t, e)
 	bodies := map[string]string{
@@ -484,6 +492,7 @@ func TestValidationBodyNotAnObject(t *testing.T) {
 // TestValidationExactKeys: JSON keys match exactly; another spelling is an
 // unknown field, ignored, and never overrides the real one (README Errors).
 func TestValidationExactKeys(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	f := newFixture(t, e)
 	for _, body := range []string{`{"Title":"x"}`, `{"TITLE":"x","Description":"d"}`} {
@@ -527,6 +536,7 @@ func TestValidationExactKeys(t *testing.T) {
 // TestValidationPriority: low, medium or high, matched case-insensitively
 // and returned in lower case; medium by default.
 func TestValidationPriority(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	f := newFixture(t, e)
 	for _, value := range []string{"urgent", "", "hi", "highest", "none", "critical"} {
@@ -559,6 +569,7 @@ func TestValidationPriority(t *testing.T) {
 // duplicates collapse to the first spelling, order kept; at most 20 after
 // collapsing.
 func TestValidationTags(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	distinct := func(n int) []string {
 		out := make([]string, n)
@@ -618,6 +629,7 @@ func TestValidationTags(t *testing.T) {
 // or a time outside the years 0001–9999 once in UTC, is a 422, and the list
 // keeps working.
 func TestValidationDueDate(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	f := newFixture(t, e)
 	for _, value := range []string{
@@ -673,6 +685,7 @@ func TestValidationDueDate(t *testing.T) {
 // TestValidationIgnoredFields: unknown fields, and the fields the server
 // owns, are ignored when sent, whatever their type.
 func TestValidationIgnoredFields(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	const owned = `"id":999999,"user_id":"bob","created_at":"2000-01-01T00:00:00Z",` +
 		`"updated_at":"2000-01-01T00:00:00Z","completed_at":"2000-01-01T00:00:00Z"`
@@ -721,6 +734,7 @@ func TestValidationIgnoredFields(t *testing.T) {
 // changes nothing; JSON with parameters, merge-patch+json on PATCH, and a
 // body with no Content-Type at all are accepted.
 func TestValidationContentType(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	f := newFixture(t, e)
 	for _, ct := range []string{
@@ -788,6 +802,7 @@ func TestValidationContentType(t *testing.T) {
 // TestValidationEmptyBody: no body at all is "no fields": POST needs a
 // title, PUT and PATCH change nothing, …/complete flips.
 func TestValidationEmptyBody(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	f := newFixture(t, e)
 	for _, headers := range [][]string{nil, {"Content-Type", "application/json"}} {
@@ -823,6 +838,7 @@ func TestValidationEmptyBody(t *testing.T) {
 // TestValidationBodySize: a body over MAX_BODY_BYTES is a 413 and nothing is
 // stored or changed; a body of exactly the limit is accepted.
 func TestValidationBodySize(t *testing.T) {
+	t.Parallel()
 	// sized is a valid body of exactly n bytes: the title, padded with an
 	// unknown field.
 	sized := func(t *testing.T, n int) string {
