@@ -608,7 +608,7 @@ async function follow(api, token) {
   if (!res.ok) throw new Error("ticket: " + res.status);
   const {ticket} = await res.json();
   const source = new EventSource(api + "/api/me/events?ticket=" + encodeURIComponent(ticket));
-  for (const type of ["task.created", "task.updated", "task.deleted"]) {
+  for (const type of ["task.created", "task.updated", "task.deleted", "task.reminder"]) {
     source.addEventListener(type, (e) => window.events.push({type, id: e.lastEventId, task: JSON.parse(e.data)}));
   }
   await new Promise((resolve, reject) => {
@@ -637,7 +637,8 @@ function waitFor(type, title) {
 
 // TestEventsInBrowser: two pages of one user in headless Chromium, each
 // following the stream through an EventSource opened with a ticket, from
-// an allowed origin; a change made in one appears in the other.
+// an allowed origin; a change made in one appears in the other, and a
+// reminder falling due appears in both.
 func TestEventsInBrowser(t *testing.T) {
 	t.Parallel()
 	browser := browsertest.Start(t)
@@ -682,6 +683,16 @@ func TestEventsInBrowser(t *testing.T) {
 
 	eval(tabB, fmt.Sprintf(`send(%q, %q, "PATCH", "/api/me/tasks/%d", {title: "renamed in tab B"}).then(String)`, e.srv.URL, tok, ev.Task.ID))
 	eval(tabA, `waitFor("task.updated", "renamed in tab B")`)
+
+	// A reminder falling due reaches both tabs as task.reminder.
+	due := e.clock.now().UTC().Format(time.RFC3339Nano)
+	eval(tabA, fmt.Sprintf(`send(%q, %q, "POST", "/api/me/tasks", {title: "call the dentist", remind_at: %q}).then(String)`, e.srv.URL, tok, due))
+	if n, err := e.svc.SendDueReminders(t.Context()); err != nil || n != 1 {
+		t.Fatalf("SendDueReminders = %d, %v; want 1 sent", n, err)
+	}
+	for _, tab := range []context.Context{tabA, tabB} {
+		eval(tab, `waitFor("task.reminder", "call the dentist")`)
+	}
 }
 
 // TestEventsExpiredPosition: a position older than the deletions the feed
