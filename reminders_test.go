@@ -32,7 +32,8 @@ func openSQLite(t *testing.T) *sqlite.Store {
 // goes out exactly at its time (the scheduler sleeps until the next one it
 // knows of, and a write that sets an earlier one wakes it), once; a
 // reminder moved later goes out at its new time; none goes out for a task
-// completed or deleted before its time; and one set while the scheduler
+// completed or deleted before its time, or reopened after it (one reopened
+// before its time goes out then); and one set while the scheduler
 // sleeps for an hour is not kept waiting for that hour.
 func TestRunReminders(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -40,6 +41,10 @@ func TestRunReminders(t *testing.T) {
 		svc := todoapi.NewService(openSQLite(t))
 		user := todoapi.User{ID: "alice"}
 		start := time.Now()
+		origin, err := svc.ChangesEnd(ctx, user)
+		if err != nil {
+			t.Fatal(err)
+		}
 
 		var mu sync.Mutex
 		var lates []time.Duration
@@ -68,6 +73,13 @@ func TestRunReminders(t *testing.T) {
 			return task
 		}
 		hour := create("in an hour", time.Hour)
+		reopened := create("reopened after its time", 40*time.Minute)
+		reopenedEarly := create("reopened before its time", 50*time.Minute)
+		for _, id := range []int64{reopened.ID, reopenedEarly.ID} {
+			if _, err := svc.CompleteTask(ctx, user, id, todoapi.Value(true)); err != nil {
+				t.Fatal(err)
+			}
+		}
 		soon := create("in ten minutes", 10*time.Minute) // earlier than the scheduler's plan
 		done := create("completed first", 30*time.Minute)
 		gone := create("deleted first", 30*time.Minute)
@@ -85,13 +97,13 @@ func TestRunReminders(t *testing.T) {
 
 		reminded := func() []int64 {
 			t.Helper()
-			page, err := svc.Changes(ctx, user, "", 1000)
+			page, err := svc.Changes(ctx, user, origin, 1000)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var ids []int64
 			for _, c := range page.Changes {
-				if c.Task != nil && !c.Task.ReminderPending && c.Task.RemindAt != nil && !c.Task.Completed {
+				if c.Reminder {
 					ids = append(ids, c.ID)
 				}
 			}
@@ -110,20 +122,29 @@ func TestRunReminders(t *testing.T) {
 		if got := reminded(); !slices.Equal(got, []int64{soon.ID}) {
 			t.Fatalf("at 10 min sent %v, want [%d]", got, soon.ID)
 		}
+		// Reopened after its time (45 min), a task's reminder is not sent
+		// late; reopened before its time, it goes out at its time.
+		at(45 * time.Minute)
+		for _, id := range []int64{reopened.ID, reopenedEarly.ID} {
+			if _, err := svc.CompleteTask(ctx, user, id, todoapi.Value(false)); err != nil {
+				t.Fatal(err)
+			}
+		}
 		at(time.Hour)
-		if got := reminded(); !slices.Equal(got, ids(soon.ID, hour.ID)) {
-			t.Fatalf("at 1 h sent %v, want [%d %d]", got, soon.ID, hour.ID)
+		if got := reminded(); !slices.Equal(got, ids(soon.ID, reopenedEarly.ID, hour.ID)) {
+			t.Fatalf("at 1 h sent %v, want %v", got, ids(soon.ID, reopenedEarly.ID, hour.ID))
 		}
 		at(3 * time.Hour)
-		if got := reminded(); !slices.Equal(got, ids(soon.ID, hour.ID, moved.ID)) {
-			t.Fatalf("at 3 h sent %v, want [%d %d %d] (and none of the completed or deleted task)", got, soon.ID, hour.ID, moved.ID)
+		if got := reminded(); !slices.Equal(got, ids(soon.ID, reopenedEarly.ID, hour.ID, moved.ID)) {
+			t.Fatalf("at 3 h sent %v, want %v (and none of the completed, deleted or late-reopened task)",
+				got, ids(soon.ID, reopenedEarly.ID, hour.ID, moved.ID))
 		}
 		stop()
 		<-ended
 		mu.Lock()
 		defer mu.Unlock()
-		if len(lates) != 3 || slices.Max(lates) != 0 {
-			t.Errorf("sent %d reminders, late by %v; want 3, each at its time", len(lates), lates)
+		if len(lates) != 4 || slices.Max(lates) != 0 {
+			t.Errorf("sent %d reminders, late by %v; want 4, each at its time", len(lates), lates)
 		}
 	})
 }

@@ -226,6 +226,11 @@ func (c taskChange) apply(t *Task, now time.Time) bool {
 		t.CompletedAt = nil
 		if t.Completed {
 			t.CompletedAt = &now
+		} else if t.ReminderPending && t.RemindAt != nil && !t.RemindAt.After(now) {
+			// Reopened after its reminder's time: the reminder was not
+			// sent while the task was done, and is not sent late now. A
+			// reminder still ahead stays due.
+			t.ReminderPending = false
 		}
 	}
 	if c.priority.Set && c.priority.Value != t.Priority {
