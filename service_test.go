@@ -2,6 +2,7 @@ package todoapi_test
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -96,5 +97,51 @@ func TestInvalidCreateWritesNothing(t *testing.T) {
 	page, err := svc.ListTasks(ctx, bob, todoapi.ListQuery{})
 	if err != nil || len(page.Tasks) != 0 {
 		t.Fatalf("after a rejected create: %v, %v; want no tasks", page.Tasks, err)
+	}
+}
+
+// failingPurges is the real SQLite store whose tombstone purge fails, as
+// it would with the database in trouble, counting the attempts.
+type failingPurges struct {
+	*sqlite.Store
+	attempts atomic.Int32
+}
+
+func (s *failingPurges) PurgeTombstones(context.Context, time.Time, int) (int, error) {
+	s.attempts.Add(1)
+	return 0, errors.New("database unavailable")
+}
+
+// TestPurgeFailureBacksOff: a failing purge does not fail the write that
+// triggered it, and is not tried again by every following write, only by
+// one a minute later.
+func TestPurgeFailureBacksOff(t *testing.T) {
+	_, db := newService(t)
+	store := &failingPurges{Store: db.Store}
+	svc := todoapi.NewService(store)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	svc.Now = func() time.Time { return now }
+	user := todoapi.User{ID: "alice"}
+	write := func() {
+		t.Helper()
+		if _, err := svc.CreateTask(t.Context(), user, todoapi.TaskPatch{Title: todoapi.Value("t")}); err != nil {
+			t.Fatalf("a write failed with its purge: %v", err)
+		}
+	}
+	for range 5 {
+		write()
+	}
+	if n := store.attempts.Load(); n != 1 {
+		t.Fatalf("5 writes made %d purge attempts, want 1", n)
+	}
+	now = now.Add(59 * time.Second)
+	write()
+	if n := store.attempts.Load(); n != 1 {
+		t.Fatalf("a write 59 s after a failed purge retried it (%d attempts)", n)
+	}
+	now = now.Add(time.Second)
+	write()
+	if n := store.attempts.Load(); n != 2 {
+		t.Fatalf("a write a minute after a failed purge made %d attempts in all, want 2", n)
 	}
 }

@@ -246,12 +246,16 @@ func (s *Service) Changes(ctx context.Context, user User, since string, limit in
 const (
 	purgeEvery = time.Hour
 	purgeBatch = 1000
+	// purgeRetry is how soon a failed purge is tried again: not at every
+	// write, which would add a failing statement to each while the
+	// database is in trouble.
+	purgeRetry = time.Minute
 )
 
 // purgeNowAndThen purges expired tombstones when this process has not done
 // so for purgeEvery, after a write, so that a running service keeps its
 // feed within the retention with no scheduler of its own. Its failure does
-// not fail the write that triggered it: the next one retries.
+// not fail the write that triggered it: a write purgeRetry later retries.
 func (s *Service) purgeNowAndThen(ctx context.Context) {
 	now := s.Now()
 	s.sync.mu.Lock()
@@ -266,8 +270,9 @@ func (s *Service) purgeNowAndThen(ctx context.Context) {
 	_, err := s.PurgeTombstones(context.WithoutCancel(ctx))
 	s.sync.mu.Lock()
 	s.sync.purging = false
-	if err == nil {
-		s.sync.lastPurge = now
+	s.sync.lastPurge = now
+	if err != nil {
+		s.sync.lastPurge = now.Add(purgeRetry - purgeEvery)
 	}
 	s.sync.mu.Unlock()
 }
