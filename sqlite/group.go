@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"sync"
 )
 
@@ -183,5 +184,37 @@ func (c *committer) try(batch []*job, errs []error, done []bool) error {
 	if ran == 0 {
 		return nil // nothing to commit; the deferred rollback ends tx
 	}
+	if err := c.s.syncSearch(ctx, tx); err != nil {
+		return err
+	}
 	return tx.Commit()
+}
+
+// syncSearch re-indexes, in tx, the tasks whose text the transaction's
+// writes changed (noted in search_pending by triggers, migration 0011), so
+// that the trigram index is written once per batch and commits with it.
+// Whatever writes tasks must call it before committing.
+func (s *Store) syncSearch(ctx context.Context, tx *sql.Tx) error {
+	var pending bool
+	if err := s.writes.txQueryRow(ctx, tx, searchPending).Scan(&pending); err != nil {
+		return fmt.Errorf("update the search index: %w", err)
+	}
+	if !pending { // toggles and other writes that leave the text alone
+		return nil
+	}
+	for _, q := range searchSync {
+		if _, err := s.writes.txExec(ctx, tx, q); err != nil {
+			return fmt.Errorf("update the search index: %w", err)
+		}
+	}
+	return nil
+}
+
+const searchPending = `SELECT EXISTS (SELECT 1 FROM search_pending)`
+
+var searchSync = []string{
+	`DELETE FROM tasks_search WHERE rowid IN (SELECT id FROM search_pending WHERE indexed = 1)`,
+	`INSERT INTO tasks_search (rowid, title, description)
+		SELECT t.id, t.title_key, t.description_key FROM search_pending p JOIN tasks t ON t.id = p.id`,
+	`DELETE FROM search_pending`,
 }

@@ -24,6 +24,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return s.migrate(ctx, math.MaxInt64)
 }
 
+// searchInBatches is the migration from which writes leave the search
+// index to syncSearch.
+const searchInBatches = 11
+
 // migrate applies the pending migrations up to version upTo; tests use it
 // to build a database as an older release left it.
 func (s *Store) migrate(ctx context.Context, upTo int64) error {
@@ -50,6 +54,12 @@ func (s *Store) migrate(ctx context.Context, upTo int64) error {
 	}
 	if err := migrate.Apply(ctx, migrationTx{tx}, all, upTo, afterMigration, s.fail); err != nil {
 		return err
+	}
+	if upTo >= searchInBatches {
+		// Steps that rewrote tasks' text leave them to re-index.
+		if err := s.syncSearch(ctx, tx); err != nil {
+			return s.fail("migrate", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return s.fail("migrate: commit", err)

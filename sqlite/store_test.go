@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -181,5 +182,69 @@ func TestSearchEitherWay(t *testing.T) {
 			s.ForceSearchIndex(index)
 			storetest.CheckListFilters(t, s)
 		})
+	}
+}
+
+// TestSearchIndexFollowsWrites: the trigram index is brought up to date
+// at the end of each batch of writes (migration 0011), so every search
+// read through it after a write's answer sees that write: creates made at
+// once (batched together), a retitle and a deletion.
+func TestSearchIndexFollowsWrites(t *testing.T) {
+	s := openMigrated(t, filepath.Join(t.TempDir(), "todo.db"))
+	s.ForceSearchIndex(true)
+	svc := todoapi.NewService(s)
+	ctx := t.Context()
+	user := todoapi.User{ID: "alice"}
+	search := func(term string) []string {
+		t.Helper()
+		page, err := svc.ListTasks(ctx, user, todoapi.ListQuery{Q: term})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var titles []string
+		for _, task := range page.Tasks {
+			titles = append(titles, task.Title)
+		}
+		slices.Sort(titles)
+		return titles
+	}
+	const n = 40
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := svc.CreateTask(ctx, user, todoapi.TaskPatch{Title: todoapi.Value(fmt.Sprintf("walnut %02d", i))})
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := search("walnut"); len(got) != n {
+		t.Fatalf("after %d creates at once, a search finds %d: %q", n, len(got), got)
+	}
+	first, err := svc.ListTasks(ctx, user, todoapi.ListQuery{Q: "walnut 00"})
+	if err != nil || len(first.Tasks) != 1 {
+		t.Fatalf("walnut 00: %v, %v", first.Tasks, err)
+	}
+	id := first.Tasks[0].ID
+	if _, err := svc.UpdateTask(ctx, user, id, todoapi.TaskPatch{Title: todoapi.Value("hazelnut")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := search("walnut 00"); len(got) != 0 {
+		t.Errorf("after a retitle, the old title is still found: %q", got)
+	}
+	if got := search("hazelnut"); !slices.Equal(got, []string{"hazelnut"}) {
+		t.Errorf("after a retitle, the new title: %q", got)
+	}
+	if err := svc.DeleteTask(ctx, user, id); err != nil {
+		t.Fatal(err)
+	}
+	if got := search("hazelnut"); len(got) != 0 {
+		t.Errorf("after a delete, still found: %q", got)
+	}
+	if got := search("walnut"); len(got) != n-1 {
+		t.Errorf("the other tasks: %d found, want %d", len(got), n-1)
 	}
 }

@@ -48,7 +48,8 @@ const (
 	taskExists = `SELECT 1 FROM tasks WHERE id = ? AND user_id = ?`
 )
 
-var writeStatements = []string{userExists, insertTask, saveTask, deleteTask, insertTomb, loadTask, taskExists, remindTask}
+var writeStatements = append([]string{userExists, insertTask, saveTask, deleteTask, insertTomb, loadTask, taskExists, remindTask,
+	searchPending}, searchSync...)
 
 // Write runs fn in the committer's next batch (group.go), in one
 // transaction with the other writes waiting at that moment, and returns
