@@ -33,10 +33,10 @@ func sessionEnv(ba *betterAuth, extra ...string) map[string]string {
 // session tokens, raw and signed, beside the JWTs of the same sessions.
 func TestBetterAuthSessionTokens(t *testing.T) {
 	t.Parallel()
-	ba := startBetterAuth(t, e2eFreePort(t), "EdDSA")
+	ba := sharedBetterAuth(t)
 	base := startTodoapiE2E(t, sessionEnv(ba))
-	alice := ba.signUp(t, "alice@example.com", "Alice")
-	bob := ba.signUp(t, "bob@example.com", "Bob")
+	alice := ba.signUp(t, baEmail(t, "alice"), "Alice")
+	bob := ba.signUp(t, baEmail(t, "bob"), "Bob")
 
 	a := e2eAPI{t, base, alice.session}
 	aPath := "/api/" + alice.id + "/tasks"
@@ -113,7 +113,7 @@ func TestBetterAuthSessionTokens(t *testing.T) {
 // BETTER_AUTH_SESSION_CACHE_SIZE sessions.
 func TestBetterAuthSessionCache(t *testing.T) {
 	t.Parallel()
-	ba := startBetterAuth(t, e2eFreePort(t), "EdDSA")
+	ba := startBetterAuth(t, e2eFreePort(t), "EdDSA") // its own: it counts the lookups that reach it
 	const ttl = 3 * time.Second
 	base := startTodoapiE2E(t, sessionEnv(ba, "BETTER_AUTH_SESSION_CACHE_TTL", ttl.String()))
 	alice := ba.signUp(t, "alice@example.com", "Alice")
@@ -199,7 +199,7 @@ func TestBetterAuthSessionCache(t *testing.T) {
 // once the bucket refills.
 func TestBetterAuthSessionFlood(t *testing.T) {
 	t.Parallel()
-	ba := startBetterAuth(t, e2eFreePort(t), "EdDSA")
+	ba := startBetterAuth(t, e2eFreePort(t), "EdDSA") // its own: it counts the lookups that reach it
 	const rps, burst = 2, 5
 	base := startTodoapiE2E(t, sessionEnv(ba,
 		"BETTER_AUTH_SESSION_LOOKUP_RPS", fmt.Sprint(rps),

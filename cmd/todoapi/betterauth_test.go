@@ -29,6 +29,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -63,25 +64,52 @@ func baHarness(t *testing.T) (node, script string) {
 // be pointed at a Better Auth server before it starts.
 func e2eFreePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeLoopbackPort()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return port
+}
+
+func freeLoopbackPort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
 	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // betterAuth is a running harness.
 type betterAuth struct {
-	url string
-	out *syncBuffer
+	url  string
+	out  *syncBuffer
+	stop func() // ends the process and waits for it
 }
 
 // startBetterAuth runs the harness on port with the jwt plugin signing with
-// alg, waits until it listens, and stops it when the test ends.
+// alg, waits until it listens, and stops it when the test ends. Tests that
+// rotate or retire keys, pick the port, or count the calls that reach the
+// harness start their own; the others share one (sharedBetterAuth).
 func startBetterAuth(t *testing.T, port int, alg string) *betterAuth {
 	t.Helper()
 	node, script := baHarness(t)
+	ba, err := launchBetterAuth(node, script, port, alg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ba.stop()
+		if t.Failed() {
+			t.Logf("Better Auth harness output:\n%s", ba.out.String())
+		}
+	})
+	return ba
+}
+
+// launchBetterAuth starts the harness and waits until it listens; the
+// caller stops it.
+func launchBetterAuth(node, script string, port int, alg string) (*betterAuth, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, node, script, strconv.Itoa(port), alg)
 	cmd.Dir = filepath.Dir(script)
@@ -94,17 +122,15 @@ func startBetterAuth(t *testing.T, port int, alg string) *betterAuth {
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
 		cancel()
-		t.Fatalf("start the Better Auth harness: %v", err)
+		return nil, fmt.Errorf("start the Better Auth harness: %w", err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
+	stop := func() {
 		cancel()
-		<-exited
-		if t.Failed() {
-			t.Logf("Better Auth harness output:\n%s", out.String())
-		}
-	})
+		err := <-exited
+		exited <- err // a second stop returns at once
+	}
 
 	ready := regexp.MustCompile(`listening on (http://\S+)`)
 	deadline := time.After(30 * time.Second)
@@ -112,13 +138,60 @@ func startBetterAuth(t *testing.T, port int, alg string) *betterAuth {
 		select {
 		case err := <-exited:
 			exited <- err
-			t.Fatalf("the Better Auth harness exited (%v):\n%s", err, out.String())
+			cancel()
+			return nil, fmt.Errorf("the Better Auth harness exited (%v):\n%s", err, out.String())
 		case <-deadline:
-			t.Fatalf("the Better Auth harness did not start within 30s:\n%s", out.String())
+			stop()
+			return nil, fmt.Errorf("the Better Auth harness did not start within 30s:\n%s", out.String())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	return &betterAuth{url: ready.FindStringSubmatch(out.String())[1], out: out}
+	return &betterAuth{url: ready.FindStringSubmatch(out.String())[1], out: out, stop: stop}, nil
+}
+
+var (
+	sharedBAOnce sync.Once
+	sharedBA     *betterAuth
+	sharedBAErr  error
+)
+
+// sharedBetterAuth is one harness (EdDSA, on a port of its own choosing)
+// for the tests that only sign users up and in and ask for their tokens:
+// it starts on first use, and TestMain stops it. Its users are the tests'
+// together, so each test signs up addresses of its own (baEmail).
+func sharedBetterAuth(t *testing.T) *betterAuth {
+	t.Helper()
+	node, script := baHarness(t)
+	sharedBAOnce.Do(func() {
+		port, err := freeLoopbackPort()
+		if err == nil {
+			sharedBA, err = launchBetterAuth(node, script, port, "EdDSA")
+		}
+		sharedBAErr = err
+	})
+	if sharedBAErr != nil {
+		t.Fatalf("the shared Better Auth harness: %v", sharedBAErr)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("shared Better Auth harness output so far:\n%s", sharedBA.out.String())
+		}
+	})
+	return sharedBA
+}
+
+// stopSharedBetterAuth ends the shared harness, if one was started.
+func stopSharedBetterAuth() {
+	if sharedBA != nil {
+		sharedBA.stop()
+	}
+}
+
+// baEmail is an address for user that no other test signs up, for the
+// shared harness: the test's name makes it unique.
+func baEmail(t *testing.T, user string) string {
+	name := strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(t.Name(), "-"))
+	return user + "-" + strings.Trim(name, "-") + "@example.com"
 }
 
 // baAccount is a Better Auth user with a session: its cookie, and the
@@ -392,7 +465,7 @@ func TestBetterAuthEndToEnd(t *testing.T) {
 	for _, alg := range []string{"EdDSA", "RS256", "ES256"} {
 		t.Run(alg, func(t *testing.T) {
 			t.Parallel()
-			ba := startBetterAuth(t, e2eFreePort(t), alg)
+			ba := startBetterAuth(t, e2eFreePort(t), alg) // its own: its algorithm, and it rotates keys
 			base := startTodoapiE2E(t, map[string]string{
 				"BETTER_AUTH_URL": ba.url,
 				// Short, so the rotation below is seen quickly.
@@ -655,11 +728,11 @@ func TestBetterAuthStartsAfterTodoapi(t *testing.T) {
 // work, each held to its own iss/aud rules.
 func TestBetterAuthWithSecretSideBySide(t *testing.T) {
 	t.Parallel()
-	ba := startBetterAuth(t, e2eFreePort(t), "EdDSA")
+	ba := sharedBetterAuth(t)
 	const secret = "side-by-side-secret-0123456789abcdef"
 	base := startTodoapiE2E(t, map[string]string{"BETTER_AUTH_URL": ba.url, "BETTER_AUTH_SECRET": secret})
 
-	alice := ba.signUp(t, "alice@example.com", "Alice")
+	alice := ba.signUp(t, baEmail(t, "alice"), "Alice")
 	e2eAPI{t, base, ba.token(t, alice)}.expect(200, "GET", "/api/me/tasks", nil, nil)
 
 	var out bytes.Buffer
@@ -689,7 +762,7 @@ func TestBetterAuthWithSecretSideBySide(t *testing.T) {
 // the default JWKS intervals the first request with the new key is a 200.
 func TestBetterAuthRotationAfterBogusKid(t *testing.T) {
 	t.Parallel()
-	ba := startBetterAuth(t, e2eFreePort(t), "EdDSA")
+	ba := startBetterAuth(t, e2eFreePort(t), "EdDSA") // its own: it rotates the signing key
 	base := startTodoapiE2E(t, map[string]string{"BETTER_AUTH_URL": ba.url})
 	alice := ba.signUp(t, "alice@example.com", "Alice")
 	oldTok := ba.token(t, alice)

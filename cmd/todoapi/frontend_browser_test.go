@@ -83,10 +83,10 @@ type frontendRun struct {
 // sort_by=priority lists high first.
 func TestFrontendInBrowser(t *testing.T) {
 	browser := browsertest.Start(t)
-	ba := startBetterAuth(t, e2eFreePort(t), "EdDSA")
+	ba := sharedBetterAuth(t)
 	origin := browsertest.ServePage(t, frontendPage)
 	api := startTodoapiE2E(t, sessionEnv(ba, "CORS_ORIGINS", origin))
-	alice := ba.signUp(t, "alice@example.com", "Alice")
+	alice := ba.signUp(t, baEmail(t, "alice"), "Alice")
 
 	if err := chromedp.Do(browser, chromedp.Navigate(origin+"/")); err != nil {
 		t.Fatalf("open the page: %v", err)

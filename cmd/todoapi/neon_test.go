@@ -41,7 +41,8 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	code := m.Run()
-	stopSharedAgent() // mcp_test.go's Node process, shared by its tests
+	stopSharedAgent()      // mcp_test.go's Node process, shared by its tests
+	stopSharedBetterAuth() // betterauth_test.go's, shared likewise
 	os.Exit(code)
 }
 
