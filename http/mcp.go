@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/todoapi/todoapi"
@@ -162,7 +163,75 @@ func (w *mcpProblemWriter) Write(b []byte) (int, error) {
 		}
 		return len(b), nil
 	}
+	if w.Header().Get("Content-Type") == "application/json" {
+		// The SDK writes a JSON answer whole, in one Write.
+		if reworded, ok := rewordParamsError(b); ok {
+			if _, err := w.ResponseWriter.Write(reworded); err != nil {
+				return 0, err
+			}
+			return len(b), nil
+		}
+	}
 	return w.ResponseWriter.Write(b)
+}
+
+// rpcError is a JSON-RPC error answer.
+type rpcError struct {
+	JSONRPC string          `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id,omitempty"`
+	Error   *struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// sdkDecodeError matches what the SDK's decoder says of params of the wrong
+// shape: the method, and for a field of the wrong type, its path and Go
+// type.
+var (
+	sdkMethod     = regexp.MustCompile(`^handling '([^']+)'`)
+	sdkFieldError = regexp.MustCompile(`Go struct field [A-Za-z0-9_]+\.[A-Za-z0-9_]+\.([A-Za-z0-9_.]+) of type ([][*A-Za-z0-9_.]+)`)
+)
+
+// rewordParamsError rewrites a JSON-RPC error answer in which the SDK
+// describes params it could not decode ("cannot unmarshal … into Go value
+// of type mcp.ListToolsParams") as an invalid-params error in the
+// service's words, naming the field and the JSON type it must have when
+// the SDK said which. Any other answer is left alone (ok false).
+func rewordParamsError(b []byte) ([]byte, bool) {
+	if !bytes.Contains(b, []byte(`"error"`)) || !bytes.Contains(b, []byte("unmarshal")) {
+		return nil, false
+	}
+	var e rpcError
+	if json.Unmarshal(b, &e) != nil || e.Error == nil || !strings.Contains(e.Error.Message, "unmarshal") {
+		return nil, false
+	}
+	msg := "invalid params: they must be a JSON object with the fields the method takes"
+	if m := sdkMethod.FindStringSubmatch(e.Error.Message); m != nil {
+		msg = "invalid params: " + m[1] + " takes a JSON object with the fields the MCP specification gives it"
+	}
+	if m := sdkFieldError.FindStringSubmatch(e.Error.Message); m != nil {
+		msg = "invalid params: params." + m[1] + " must be " + jsonTypeOf(m[2])
+	}
+	e.Error.Code, e.Error.Message = -32602, msg // JSON-RPC's "Invalid params"
+	out, err := json.Marshal(e)
+	return out, err == nil
+}
+
+// jsonTypeOf names the JSON type that a Go type decodes from.
+func jsonTypeOf(goType string) string {
+	t := strings.TrimLeft(goType, "*")
+	switch {
+	case t == "string":
+		return "a string"
+	case t == "bool":
+		return "true or false"
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"), strings.HasPrefix(t, "float"):
+		return "a number"
+	case strings.HasPrefix(t, "[]"):
+		return "an array"
+	}
+	return "a JSON object"
 }
 
 // Flush lets the SDK stream events; a held-back refusal has nothing to flush.

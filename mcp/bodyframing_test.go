@@ -98,3 +98,48 @@ func TestMCPRefusalsAreProblems(t *testing.T) {
 		})
 	}
 }
+
+// TestMCPParamsOfTheWrongShape: params the SDK cannot decode get a
+// JSON-RPC invalid-params error in the service's words, naming the field
+// and its JSON type when there is one, never the SDK's Go types.
+func TestMCPParamsOfTheWrongShape(t *testing.T) {
+	s := newServer(t, stores[0].open, api.RateLimit{})
+	for _, c := range []struct{ body, want string }{
+		{`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":5}`, "tools/call takes a JSON object"},
+		{`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":5}}`, "params.name must be a string"},
+		{`{"jsonrpc":"2.0","id":3,"method":"tools/list","params":[1]}`, "tools/list takes a JSON object"},
+		{`{"jsonrpc":"2.0","id":4,"method":"initialize","params":"x"}`, "initialize takes a JSON object"},
+	} {
+		req, err := http.NewRequest(http.MethodPost, s.url+"/mcp", strings.NewReader(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token(t, "alice"))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var answer struct {
+			ID    int `json:"id"`
+			Error struct {
+				Code    int    `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(b, &answer); err != nil {
+			t.Fatalf("%s: %d %q is not JSON-RPC: %v", c.body, resp.StatusCode, b, err)
+		}
+		if answer.Error.Code != -32602 || !strings.Contains(answer.Error.Message, c.want) || answer.ID == 0 {
+			t.Errorf("%s: %s, want invalid params (-32602) saying %q, with the request's id", c.body, b, c.want)
+		}
+		for _, leak := range []string{"Go value", "Go struct", "unmarshal", "mcp."} {
+			if strings.Contains(string(b), leak) {
+				t.Errorf("%s: %s shows the SDK's internals (%q)", c.body, b, leak)
+			}
+		}
+	}
+}
