@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/todoapi/todoapi"
+	"github.com/todoapi/todoapi/internal/schema"
 )
 
 // ListTasks runs one statement, in one round trip and one snapshot: the
@@ -144,18 +145,10 @@ func countQuery(userID string, f todoapi.TaskFilter) (string, []any) {
 }
 
 // total is an expression for the number of the user's tasks that match f:
-// read from the user row when f filters by status at most (the counts its
-// triggers keep, 0007_list_costs.sql), else counted with cond, f's
-// conditions.
+// read from the user row when it keeps that number (schema.KeptTotal),
+// else counted with cond, f's conditions.
 func total(args *params, userID string, f todoapi.TaskFilter, cond string) string {
-	if f.StatusOnly() {
-		count := "task_count"
-		switch f.Status {
-		case todoapi.StatusPending:
-			count = "task_count - completed_count"
-		case todoapi.StatusCompleted:
-			count = "completed_count"
-		}
+	if count, ok := schema.KeptTotal(f); ok {
 		return "coalesce((SELECT " + count + " FROM users WHERE id = " + args.add(userID) + "), 0)"
 	}
 	return "(SELECT count(*) FROM tasks WHERE " + cond + ")"

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/todoapi/todoapi"
+	"github.com/todoapi/todoapi/internal/schema"
 )
 
 // ListTasks runs one statement: the page, read with a seek on the sort
@@ -139,17 +140,10 @@ func countQuery(userID string, f todoapi.TaskFilter, tri string) (string, []any)
 }
 
 // total writes an expression for the number of the user's tasks that
-// match f: read from the user row when f filters by status at most (the
-// counts its triggers keep, 0007_list_costs.sql), else counted.
+// match f: read from the user row when it keeps that number
+// (schema.KeptTotal), else counted.
 func total(b *strings.Builder, args []any, userID string, f todoapi.TaskFilter, tri string) []any {
-	if f.StatusOnly() {
-		count := "task_count"
-		switch f.Status {
-		case todoapi.StatusPending:
-			count = "task_count - completed_count"
-		case todoapi.StatusCompleted:
-			count = "completed_count"
-		}
+	if count, ok := schema.KeptTotal(f); ok {
 		b.WriteString("coalesce((SELECT " + count + " FROM users WHERE id = ?), 0)")
 		return append(args, userID)
 	}
