@@ -146,6 +146,11 @@ func (e *limited) Error() string { return e.reason }
 // neither hammer a recovering server nor keep their users waiting.
 const retryAfterUnavailable = "1"
 
+// unavailable is a 503 saying why, with the Retry-After every 503 carries.
+func unavailable(why string) *problem {
+	return withHeader(newProblem(http.StatusServiceUnavailable, why), "Retry-After", retryAfterUnavailable)
+}
+
 // problemFor is the one mapping from an error to the problem a client sees.
 // Every error response goes through it: huma operations return its result,
 // and writeProblem (middleware, routing, panics, streams) calls it. A
@@ -221,14 +226,12 @@ func explain(ctx context.Context, log *slog.Logger, err error, location string) 
 		return newProblem(http.StatusUnprocessableEntity, "task quota reached: delete some tasks before creating more").(*problem)
 	case errors.Is(err, todoapi.ErrDatabaseUnavailable):
 		log.WarnContext(ctx, "database unavailable", "request_id", requestID(ctx), "err", err)
-		return withHeader(newProblem(http.StatusServiceUnavailable, "the database is unavailable; try again shortly"),
-			"Retry-After", retryAfterUnavailable)
+		return unavailable("the database is unavailable; try again shortly")
 	case errors.Is(err, todoapi.ErrAuthUnavailable):
 		// No verdict on the token: neither a 401, which would sign the user
 		// out, nor (see authenticate) a failure counted against the address.
 		log.DebugContext(ctx, "token not verified", "request_id", requestID(ctx), "reason", err)
-		return withHeader(newProblem(http.StatusServiceUnavailable, "the authentication server is unavailable; try again shortly"),
-			"Retry-After", retryAfterUnavailable)
+		return unavailable("the authentication server is unavailable; try again shortly")
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		// The client went away; nobody reads this response.
 		return newProblem(499, "request canceled").(*problem)
@@ -237,12 +240,10 @@ func explain(ctx context.Context, log *slog.Logger, err error, location string) 
 		// database's work (a connection attempt another waiter gave up,
 		// say), so the database did not answer this request in time.
 		log.WarnContext(ctx, "database work cancelled", "request_id", requestID(ctx), "err", err)
-		return withHeader(newProblem(http.StatusServiceUnavailable, "the database is unavailable; try again shortly"),
-			"Retry-After", retryAfterUnavailable)
+		return unavailable("the database is unavailable; try again shortly")
 	case errors.Is(err, context.DeadlineExceeded):
 		log.WarnContext(ctx, "request timed out", "request_id", requestID(ctx), "err", err)
-		return withHeader(newProblem(http.StatusServiceUnavailable, "the request took too long; try again shortly"),
-			"Retry-After", retryAfterUnavailable)
+		return unavailable("the request took too long; try again shortly")
 	}
 	log.ErrorContext(ctx, "unexpected error", "request_id", requestID(ctx), "err", err)
 	return newProblem(http.StatusInternalServerError, "an unexpected error occurred").(*problem)

@@ -291,8 +291,7 @@ func renameSince(err error, fromHeader bool) error {
 	return newProblem(http.StatusUnprocessableEntity, "validation failed", errs...)
 }
 
-var errShuttingDown = withHeader(newProblem(http.StatusServiceUnavailable,
-	"this server is shutting down; reconnect to resume the stream"), "Retry-After", retryAfterUnavailable)
+var errShuttingDown = unavailable("this server is shutting down; reconnect to resume the stream")
 
 // changesEnd is implemented by change feeds that can give the position at
 // the current end of a user's feed in one read.
