@@ -13,19 +13,21 @@ import (
 )
 
 // Writes are optimistic. Each write step (insert, save, delete) is one
-// statement that takes the user's next sequence number by updating the
-// user's row, writes the task with the number and keeps a tombstone for a
-// deletion: one round trip, atomic by itself, and holding the user's row
-// lock until it commits, so that a user's writes commit in sequence order.
-// A save or delete happens only when the task still has the version the
-// write read; when it has not, the step stores nothing and reports
-// ErrStale, and Write runs the write again with fresh reads. An update is
-// then two round trips (read, then save) with no transaction to open and
-// close, where locking first (BEGIN, SELECT … FOR UPDATE, UPDATE, COMMIT)
-// would be four. After a few conflicts in a row (one task hammered by many
-// clients at once), Write falls back to a transaction that locks the
-// user's row first, which queues the writers and so guarantees progress.
-// Once a write is committed, the notifier tells other processes (notify.go).
+// statement that locks the user's row and takes the user's next sequence
+// number from it, writes the task with the number, keeps a tombstone for a
+// deletion, and then records in the user's row the number and what the
+// step changed in the user's counts (counted): one round trip, atomic by
+// itself, and holding the user's row lock until it commits, so that a
+// user's writes commit in sequence order. A save or delete happens only
+// when the task still has the version the write read; when it has not, the
+// step stores nothing and reports ErrStale, and Write runs the write again
+// with fresh reads. An update is then two round trips (read, then save)
+// with no transaction to open and close, where locking first (BEGIN,
+// SELECT … FOR UPDATE, UPDATE, COMMIT) would be four. After a few
+// conflicts in a row (one task hammered by many clients at once), Write
+// falls back to a transaction that locks the user's row first, which
+// queues the writers and so guarantees progress. Once a write is
+// committed, the notifier tells other processes (notify.go).
 
 const optimisticTries = 3
 
@@ -115,25 +117,48 @@ func (w *writeTx) Task(ctx context.Context, id int64) (todoapi.Task, error) {
 // clauses of statements that join other tables.
 var qualified = "tasks." + strings.ReplaceAll(taskColumns, ", ", ", tasks.")
 
+// counted is the last part of every write step's statement, and the one
+// place where a user's row follows the user's tasks: once the step has
+// written, it stores the number the step took as the user's latest
+// (change_seq, the collection version) and adds what the step changed to
+// the user's counts of tasks and of completed tasks, which the quota and
+// the totals of lists read (list.go). change is a query of one row (seq,
+// tasks, completed: the number and the two changes) when the step wrote,
+// of none when it did not. The step locked the user's row before it wrote
+// (owner) and holds the lock until it commits, so no other write of the
+// user comes between the number it took there and the row it updates here.
+//
+// Triggers kept the counts before (0011_counts_in_writes.sql): a second
+// UPDATE of the user's row, and a PL/pgSQL call, in every write.
+func counted(user, change string) string {
+	return `counted AS (
+		UPDATE users SET change_seq = c.seq,
+			task_count = users.task_count + c.tasks,
+			completed_count = users.completed_count + c.completed
+		FROM (` + change + `) AS c
+		WHERE users.id = ` + user + `
+	)`
+}
+
 // insertTask takes the next number only while the user holds fewer tasks
 // than the quota. The user's row lock makes a user's concurrent inserts
 // queue there; after the wait PostgreSQL re-reads the row, so each sees
-// the count that the trigger of the insert before it left. The casts type
-// the parameters, which an INSERT … SELECT does not infer from the target
+// the count that the insert before it left. The casts type the
+// parameters, which an INSERT … SELECT does not infer from the target
 // columns.
 var insertTask = `
 	WITH owner AS (
-		UPDATE users SET change_seq = change_seq + 1 WHERE id = $1 AND task_count < $14 RETURNING change_seq
+		SELECT change_seq + 1 AS seq FROM users WHERE id = $1 AND task_count < $14 FOR UPDATE
 	), created AS (
 		INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at,
 			title_key, description_key, tag_keys, version, change_seq, created_seq,
 			recurrence, timezone, remind_at, next_occurrence_id, series_start, reminder_pending)
 		SELECT $1::text, $2::text, $3::text, $4::boolean, $5::timestamptz, $6::smallint, $7::text[], $8::timestamptz,
-			$9::timestamptz, $10::timestamptz, $11::text, $12::text, $13::text[], 1, owner.change_seq, owner.change_seq,
+			$9::timestamptz, $10::timestamptz, $11::text, $12::text, $13::text[], 1, owner.seq, owner.seq,
 			$15::text, $16::text, $17::timestamptz, $18::bigint, $19::timestamptz, $20::boolean
 		FROM owner
-		RETURNING ` + taskColumns + `
-	)
+		RETURNING ` + taskColumns + `, change_seq
+	), ` + counted("$1", `SELECT change_seq AS seq, 1 AS tasks, completed::int AS completed FROM created`) + `
 	SELECT ` + taskColumns + ` FROM created`
 
 func (w *writeTx) Insert(ctx context.Context, t todoapi.Task, maxTasks int) (todoapi.Task, error) {
@@ -162,24 +187,27 @@ func (w *writeTx) Insert(ctx context.Context, t todoapi.Task, maxTasks int) (tod
 }
 
 // saveTask writes a task's changeable columns and its new version when its
-// stored version is the one expected. The user's number is taken only when
-// that version is there to be replaced; a write that loses a race after
-// this check leaves a number unused, a gap the feed skips.
+// stored version is the one expected. The user's row is locked, and its
+// number taken, only when that version is there to be replaced; owner also
+// reads whether that version was completed, for the count. A write that
+// loses a race after this check (another write of the task committed while
+// this one waited for the lock) saves nothing and counts nothing.
 var saveTask = `
 	WITH owner AS (
-		UPDATE users SET change_seq = change_seq + 1
-		WHERE id = $13 AND EXISTS (SELECT 1 FROM tasks WHERE id = $12 AND user_id = $13 AND version = $15)
-		RETURNING change_seq
+		SELECT users.change_seq + 1 AS seq, tasks.completed AS was_completed
+		FROM users JOIN tasks ON tasks.user_id = users.id
+		WHERE users.id = $13 AND tasks.id = $12 AND tasks.version = $15
+		FOR UPDATE OF users
 	), saved AS (
 		UPDATE tasks SET title = $1, description = $2, completed = $3, completed_at = $4,
 			priority = $5, tags = $6, due_date = $7, updated_at = $8,
-			title_key = $9, description_key = $10, tag_keys = $11, version = $14, change_seq = owner.change_seq,
+			title_key = $9, description_key = $10, tag_keys = $11, version = $14, change_seq = owner.seq,
 			recurrence = $16, timezone = $17, remind_at = $18, next_occurrence_id = $19, series_start = $20,
 			reminder_pending = $21
 		FROM owner
 		WHERE tasks.id = $12 AND tasks.user_id = $13 AND tasks.version = $15
-		RETURNING ` + qualified + `
-	)
+		RETURNING ` + qualified + `, tasks.change_seq, tasks.completed::int - owner.was_completed::int AS completed_change
+	), ` + counted("$13", `SELECT change_seq AS seq, 0 AS tasks, completed_change AS completed FROM saved`) + `
 	SELECT ` + taskColumns + ` FROM saved`
 
 func (w *writeTx) Save(ctx context.Context, t todoapi.Task) (todoapi.Task, error) {
@@ -206,17 +234,17 @@ func (w *writeTx) Save(ctx context.Context, t todoapi.Task) (todoapi.Task, error
 
 var deleteTask = `
 	WITH owner AS (
-		UPDATE users SET change_seq = change_seq + 1
+		SELECT change_seq + 1 AS seq FROM users
 		WHERE id = $2 AND EXISTS (SELECT 1 FROM tasks WHERE id = $1 AND user_id = $2 AND version = $3)
-		RETURNING change_seq
+		FOR UPDATE
 	), gone AS (
 		DELETE FROM tasks USING owner WHERE tasks.id = $1 AND tasks.user_id = $2 AND tasks.version = $3
-		RETURNING tasks.id, owner.change_seq
+		RETURNING tasks.id, owner.seq, tasks.completed
 	), tomb AS (
 		INSERT INTO tombstones (user_id, seq, task_id, deleted_at)
-		SELECT $2, change_seq, id, $4 FROM gone
+		SELECT $2, seq, id, $4 FROM gone
 		RETURNING task_id
-	)
+	), ` + counted("$2", `SELECT seq, -1 AS tasks, -completed::int AS completed FROM gone`) + `
 	SELECT task_id FROM tomb`
 
 func (w *writeTx) Delete(ctx context.Context, id, version int64, at time.Time) error {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -839,4 +840,57 @@ func testListTotalsFollowWrites(t *testing.T, s todoapi.Store) {
 		}
 	}
 	check("after toggling and deleting")
+}
+
+// testListTotalsUnderRacingWrites races toggles of a few tasks against
+// each other and against creates and deletions of the same user: writes
+// that lose a race and run again must count once, so the totals of status
+// lists still match the tasks.
+func testListTotalsUnderRacingWrites(t *testing.T, s todoapi.Store) {
+	addUser(t, s, "alice")
+	ctx := ctxFor(t)
+	var ids []int64
+	for i := range 4 {
+		ids = append(ids, create(t, s, newTask("alice", fmt.Sprint("hot ", i), base)).ID)
+	}
+	var kept atomic.Int32
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 12 {
+				var err error
+				switch id := ids[(w+i)%len(ids)]; {
+				case i%6 == 5 && w%2 == 0:
+					var task todoapi.Task
+					if task, err = CreateTask(s, ctx, newTask("alice", fmt.Sprint("new ", w, i), base), todoapi.DefaultTaskQuota); err == nil {
+						err = DeleteTask(s, ctx, "alice", task.ID)
+					}
+				case i%6 == 5:
+					task := newTask("alice", fmt.Sprint("kept ", w, i), base)
+					task.Completed, task.CompletedAt = true, ptr(base)
+					if _, err = CreateTask(s, ctx, task, todoapi.DefaultTaskQuota); err == nil {
+						kept.Add(1)
+					}
+				default:
+					_, err = UpdateTask(s, ctx, "alice", id, func(task *todoapi.Task) bool {
+						task.Completed = !task.Completed
+						return true
+					})
+				}
+				if err != nil {
+					t.Errorf("writer %d, write %d: %v", w, i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	// list fails unless each status list's total is its number of tasks.
+	all := list(t, s, "alice", todoapi.StatusAll)
+	pending := list(t, s, "alice", todoapi.StatusPending)
+	completed := list(t, s, "alice", todoapi.StatusCompleted)
+	if want := len(ids) + int(kept.Load()); len(pending)+len(completed) != len(all) || len(all) != want {
+		t.Errorf("alice holds %d tasks, %d pending and %d completed; want %d in all",
+			len(all), len(pending), len(completed), want)
+	}
 }

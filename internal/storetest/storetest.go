@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) todoapi.Store) {
 		{"ListWalkWhileChanging", testListWalkWhileChanging},
 		{"ListOffset", testListOffset},
 		{"ListTotalsFollowWrites", testListTotalsFollowWrites},
+		{"ListTotalsUnderRacingWrites", testListTotalsUnderRacingWrites},
 		{"ListTags", testListTags},
 		{"UpdateNoChange", testUpdateNoChange},
 		{"UpdatePersists", testUpdatePersists},
