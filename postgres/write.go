@@ -13,12 +13,12 @@ import (
 )
 
 // Writes are optimistic. Each write step (insert, save, delete) is one
-// statement that locks the user's row and takes the user's next sequence
-// number from it, writes the task with the number, keeps a tombstone for a
-// deletion, and then records in the user's row the number and what the
-// step changed in the user's counts (counted): one round trip, atomic by
-// itself, and holding the user's row lock until it commits, so that a
-// user's writes commit in sequence order. A save or delete happens only
+// statement that takes the user's next sequence number under the user's
+// row lock, writes the task with the number, keeps a tombstone for a
+// deletion, and records the write in the user's row with one UPDATE
+// (recordWrite): one round trip, atomic by itself, and holding the user's
+// row lock until it commits, so that a user's writes commit in sequence
+// order. A save or delete happens only
 // when the task still has the version the write read; when it has not, the
 // step stores nothing and reports ErrStale, and Write runs the write again
 // with fresh reads. An update is then two round trips (read, then save)
@@ -117,48 +117,57 @@ func (w *writeTx) Task(ctx context.Context, id int64) (todoapi.Task, error) {
 // clauses of statements that join other tables.
 var qualified = "tasks." + strings.ReplaceAll(taskColumns, ", ", ", tasks.")
 
-// counted is the last part of every write step's statement, and the one
-// place where a user's row follows the user's tasks: once the step has
-// written, it stores the number the step took as the user's latest
-// (change_seq, the collection version) and adds what the step changed to
-// the user's counts of tasks and of completed tasks, which the quota and
-// the totals of lists read (list.go). change is a query of one row (seq,
-// tasks, completed: the number and the two changes) when the step wrote,
-// of none when it did not. The step locked the user's row before it wrote
-// (owner) and holds the lock until it commits, so no other write of the
-// user comes between the number it took there and the row it updates here.
+// recordWrite is the SET list of the one UPDATE of the user's row that
+// every write step makes, and the one place where that row follows the
+// user's tasks: it stores seq, the number the step took, as the user's
+// latest (change_seq, the collection version), and adds what the step
+// changed to the user's counts of tasks and of completed tasks, which the
+// quota and the totals of lists read (list.go). tasks and completed are
+// those changes, as SQL expressions.
 //
-// Triggers kept the counts before (0011_counts_in_writes.sql): a second
-// UPDATE of the user's row, and a PL/pgSQL call, in every write.
+// Triggers kept the counts before (0011_counts_in_writes.sql), with a
+// second UPDATE of the row, and a PL/pgSQL call, in every write.
+func recordWrite(seq, tasks, completed string) string {
+	return `change_seq = ` + seq + `, task_count = users.task_count + ` + tasks +
+		`, completed_count = users.completed_count + ` + completed
+}
+
+// counted ends the statement of a save or a deletion: once the step has
+// written, it records the write in the user's row (recordWrite). change is
+// a query of one row (seq, tasks, completed) when the step wrote, of none
+// when it did not. The step locked the user's row before it wrote (owner)
+// and holds the lock until it commits, so no other write of the user
+// comes between the number it took there and the row it updates here.
 func counted(user, change string) string {
 	return `counted AS (
-		UPDATE users SET change_seq = c.seq,
-			task_count = users.task_count + c.tasks,
-			completed_count = users.completed_count + c.completed
+		UPDATE users SET ` + recordWrite("c.seq", "c.tasks", "c.completed") + `
 		FROM (` + change + `) AS c
 		WHERE users.id = ` + user + `
 	)`
 }
 
-// insertTask takes the next number only while the user holds fewer tasks
-// than the quota. The user's row lock makes a user's concurrent inserts
-// queue there; after the wait PostgreSQL re-reads the row, so each sees
-// the count that the insert before it left. The casts type the
-// parameters, which an INSERT … SELECT does not infer from the target
-// columns.
+// insertTask records the write in the user's row first, and only while the
+// user holds fewer tasks than the quota; the insert that follows cannot
+// fail but with an error, which undoes the statement. The UPDATE's row
+// lock makes a user's concurrent inserts queue there; after the wait
+// PostgreSQL re-reads the row, so each sees the count that the insert
+// before it left. The casts type the parameters, which an INSERT … SELECT
+// does not infer from the target columns.
 var insertTask = `
 	WITH owner AS (
-		SELECT change_seq + 1 AS seq FROM users WHERE id = $1 AND task_count < $14 FOR UPDATE
+		UPDATE users SET ` + recordWrite("users.change_seq + 1", "1", "$4::boolean::int") + `
+		WHERE id = $1 AND task_count < $14
+		RETURNING change_seq
 	), created AS (
 		INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, tags, due_date, created_at, updated_at,
 			title_key, description_key, tag_keys, version, change_seq, created_seq,
 			recurrence, timezone, remind_at, next_occurrence_id, series_start, reminder_pending)
 		SELECT $1::text, $2::text, $3::text, $4::boolean, $5::timestamptz, $6::smallint, $7::text[], $8::timestamptz,
-			$9::timestamptz, $10::timestamptz, $11::text, $12::text, $13::text[], 1, owner.seq, owner.seq,
+			$9::timestamptz, $10::timestamptz, $11::text, $12::text, $13::text[], 1, owner.change_seq, owner.change_seq,
 			$15::text, $16::text, $17::timestamptz, $18::bigint, $19::timestamptz, $20::boolean
 		FROM owner
-		RETURNING ` + taskColumns + `, change_seq
-	), ` + counted("$1", `SELECT change_seq AS seq, 1 AS tasks, completed::int AS completed FROM created`) + `
+		RETURNING ` + taskColumns + `
+	)
 	SELECT ` + taskColumns + ` FROM created`
 
 func (w *writeTx) Insert(ctx context.Context, t todoapi.Task, maxTasks int) (todoapi.Task, error) {
