@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,11 +28,13 @@ import (
 //     once, and not at all for a task completed, deleted or moved to a
 //     later time before it fell due.
 //   - Between rounds it sleeps until the next reminder it knows of
-//     (Store.NextReminder), and wakes early when a write in this process
-//     sets an earlier one. Reminders set through other replicas are found
-//     by asking the database again at least every Reminders.Poll, so that
-//     one replica's failure delays them at most that long; a process that
-//     was down when reminders fell due sends them when it starts.
+//     (Store.NextReminder, which sees every replica's), and wakes early
+//     when a write in this process sets an earlier one. A reminder set
+//     through another replica after this one last asked is that replica's
+//     to send; in case it died, this one asks again on its first request
+//     once Reminders.Poll has passed since it last asked. An idle process
+//     asks nothing, so that a database that scales to zero can. A process
+//     that was down when reminders fell due sends them when it starts.
 
 // DefaultReminderPoll is Reminders.Poll unless configured otherwise.
 const DefaultReminderPoll = time.Minute
@@ -57,8 +60,9 @@ const (
 
 // Reminders configures RunReminders.
 type Reminders struct {
-	// Poll is the longest the scheduler waits before it asks the database
-	// for the next reminder, however far away the next one it knows of.
+	// Poll is how long after asking the database for the next reminder
+	// the scheduler asks again, on the process's next request (see
+	// Service.touch), however far away the next one it knows of.
 	Poll time.Duration
 	// Sent, when set, is called for each reminder this process sends,
 	// with how long after its time it went out.
@@ -77,6 +81,10 @@ type reminderState struct {
 	// that sets a reminder before then wakes it.
 	waiting bool
 	planned time.Time
+	// askAgain is when, in Unix nanoseconds, a request should wake the
+	// scheduler to ask the database again; 0 while it is awake. Every
+	// request reads it, so it is an atomic, not under mu.
+	askAgain atomic.Int64
 }
 
 func (r *reminderState) wakeChan() chan struct{} {
@@ -88,7 +96,8 @@ func (r *reminderState) wakeChan() chan struct{} {
 	return r.wake
 }
 
-// sleepUntil records that the scheduler waits until at.
+// sleepUntil records that the scheduler waits until at (zero: until
+// woken).
 func (r *reminderState) sleepUntil(at time.Time) {
 	r.mu.Lock()
 	r.waiting, r.planned = true, at
@@ -111,7 +120,7 @@ func (s *Service) reminderSet(t Task) {
 	}
 	r := &s.reminders
 	r.mu.Lock()
-	poke := r.wake != nil && (!r.waiting || t.RemindAt.Before(r.planned))
+	poke := r.wake != nil && (!r.waiting || r.planned.IsZero() || t.RemindAt.Before(r.planned))
 	wake := r.wake
 	r.mu.Unlock()
 	if poke {
@@ -119,6 +128,21 @@ func (s *Service) reminderSet(t Task) {
 		case wake <- struct{}{}:
 		default: // already woken
 		}
+	}
+}
+
+// remindersActive is called on every request: once Reminders.Poll has
+// passed since the scheduler last asked the database, the first request
+// wakes it to ask again. It costs one atomic read per request.
+func (s *Service) remindersActive(now time.Time) {
+	r := &s.reminders
+	at := r.askAgain.Load()
+	if at == 0 || now.UnixNano() < at || !r.askAgain.CompareAndSwap(at, 0) {
+		return
+	}
+	select {
+	case r.wake <- struct{}{}:
+	default: // already woken
 	}
 }
 
@@ -135,37 +159,47 @@ func (s *Service) RunReminders(ctx context.Context, opt Reminders) {
 			return
 		}
 		now := s.Now()
-		wait := opt.Poll
+		var timer <-chan time.Time // none: sleep until woken
+		var stop func() bool
+		at := now
 		switch {
 		case err != nil:
 			failures++
 			if opt.Failed != nil {
 				opt.Failed(err)
 			}
-			wait = min(wait, reminderBackoffMax, time.Second<<min(failures-1, 5))
+			at = now.Add(min(reminderBackoffMax, time.Second<<min(failures-1, 5)))
 		case !next.IsZero():
 			failures = 0
-			wait = min(wait, next.Sub(now))
+			at = next
 			if !next.After(now) {
 				// Something due could not be claimed (a write held its
 				// row): look again soon, not in a tight loop.
-				wait = max(wait, reminderSpin)
+				at = now.Add(reminderSpin)
 			}
 		default:
 			failures = 0
+			at = time.Time{} // nothing pending anywhere
 		}
-		wait = max(wait, 0)
-		s.reminders.sleepUntil(now.Add(wait))
-		timer := time.NewTimer(wait)
+		if !at.IsZero() {
+			t := time.NewTimer(max(at.Sub(now), 0))
+			timer, stop = t.C, t.Stop
+		}
+		s.reminders.sleepUntil(at)
+		s.reminders.askAgain.Store(now.Add(opt.Poll).UnixNano())
 		select {
 		case <-ctx.Done():
-			timer.Stop()
-			return
-		case <-timer.C:
+		case <-timer:
 		case <-wake:
-			timer.Stop()
 		}
+		if stop != nil {
+			stop()
+		}
+		s.reminders.askAgain.Store(0)
 		s.reminders.awake()
+		if ctx.Err() != nil {
+			return
+		}
 	}
 }
 

@@ -66,6 +66,7 @@ func (s *Service) now() time.Time {
 // with the same email and name, so that most requests cost no write.
 func (s *Service) touch(ctx context.Context, user User) error {
 	now := s.now()
+	s.remindersActive(now)
 	if s.users.fresh(user, now) {
 		return nil
 	}

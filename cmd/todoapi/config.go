@@ -59,9 +59,9 @@ type config struct {
 	TaskQuota      int
 	// TombstoneRetention is how long the change feed keeps deletions.
 	TombstoneRetention time.Duration
-	// ReminderPoll is the longest the reminder scheduler goes without
-	// asking the database for reminders set through other processes; 0
-	// runs no scheduler in this process.
+	// ReminderPoll is how often a busy process asks the database for
+	// reminders set through other processes; 0 runs no scheduler in this
+	// process.
 	ReminderPoll    time.Duration
 	ShutdownTimeout time.Duration
 	DebugAddr       string     // where to serve net/http/pprof; "" = nowhere
@@ -191,7 +191,7 @@ func settingsOf(c *config) []setting {
 		{name: "TOMBSTONE_RETENTION", def: formatDuration(todoapi.DefaultTombstoneRetention), parse: duration(&c.TombstoneRetention, positive),
 			doc: "how long the change feed remembers deleted tasks; a client away longer gets 410 and syncs from scratch"},
 		{name: "REMINDER_POLL", def: formatDuration(todoapi.DefaultReminderPoll), parse: duration(&c.ReminderPoll, orZero),
-			doc: "the longest the reminder scheduler waits before looking for reminders set through other replicas (those set through this one go out on time regardless); 0 sends no reminders from this process"},
+			doc: "while this process serves requests, how often it looks for reminders set through other replicas (those it knows of go out on time regardless; an idle process looks for none); 0 sends no reminders from this process"},
 		{name: "SHUTDOWN_TIMEOUT", def: "15s", parse: duration(&c.ShutdownTimeout, positive),
 			doc: "how long in-flight requests may take to finish on SIGTERM"},
 		{name: "DEBUG_ADDR", parse: text(&c.DebugAddr),
