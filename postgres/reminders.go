@@ -13,21 +13,22 @@ import (
 
 // remindTask marks a task's pending reminder sent under the user's next
 // change number, as saveTask saves a task: only while the task is at the
-// version read and its reminder still pending. Of two processes sending
-// the same reminder, the second waits for the first's row lock, finds the
-// reminder no longer pending and stores nothing.
+// version read and its reminder still pending, with the user's row locked
+// from the check to the commit. Of two processes sending the same
+// reminder, the second waits for the first's lock, finds the reminder no
+// longer pending and stores nothing. The write changes no count.
 var remindTask = `
 	WITH owner AS (
-		UPDATE users SET change_seq = change_seq + 1
+		SELECT change_seq + 1 AS seq FROM users
 		WHERE id = $2 AND EXISTS (SELECT 1 FROM tasks WHERE id = $1 AND user_id = $2 AND version = $3 AND reminder_pending)
-		RETURNING change_seq
+		FOR UPDATE
 	), reminded AS (
 		UPDATE tasks SET reminder_pending = false, reminder_claimed_until = NULL,
-			change_seq = owner.change_seq, reminded_seq = owner.change_seq
+			change_seq = owner.seq, reminded_seq = owner.seq
 		FROM owner
 		WHERE tasks.id = $1 AND tasks.user_id = $2 AND tasks.version = $3 AND tasks.reminder_pending
-		RETURNING tasks.id
-	)
+		RETURNING tasks.id, owner.seq
+	), ` + counted("$2", `SELECT seq, 0 AS tasks, 0 AS completed FROM reminded`) + `
 	SELECT id FROM reminded`
 
 func (w *writeTx) Remind(ctx context.Context, id, version int64) error {
