@@ -131,6 +131,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 }
 
 func TestEventsAcrossReplicas(t *testing.T) {
+	t.Parallel()
 	c := pgtest.StartCluster(t)
 	b := pgtest.StartPgBouncer(t, c, pgtest.PgBouncerOptions{PoolSize: 4})
 	db := c.CreateDatabase(t)

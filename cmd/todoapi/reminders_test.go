@@ -42,6 +42,7 @@ func post(base, tok, body string) (int64, error) {
 }
 
 func TestRemindersAcrossReplicas(t *testing.T) {
+	t.Parallel()
 	c := pgtest.StartCluster(t)
 	b := pgtest.StartPgBouncer(t, c, pgtest.PgBouncerOptions{PoolSize: 8})
 	db := c.CreateDatabase(t)
@@ -265,6 +266,7 @@ func TestRemindersAcrossReplicas(t *testing.T) {
 // TestReminderAfterDowntime: a reminder that fell due while no process
 // sent reminders goes out, once, when one starts.
 func TestReminderAfterDowntime(t *testing.T) {
+	t.Parallel()
 	dbURL := "sqlite:" + t.TempDir() + "/todo.db"
 	tok := mintToken(t, "alice")
 	off := startProcess(t, "DATABASE_URL="+dbURL, "REMINDER_POLL=0")
