@@ -130,25 +130,40 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]
 }
 
+// replicas is three todoapi processes on one PostgreSQL database: the
+// first two connect directly, the third through PgBouncer in transaction
+// mode, with its LISTEN (which a transaction pooler cannot carry) on
+// DATABASE_DIRECT_URL.
+type replicas struct {
+	procs  []*process
+	bases  []string // each one's base URL
+	direct string   // the database's direct URL
+}
+
+// startReplicas starts the three processes, each with env as well, on a
+// cluster of their own, and waits until each listens.
+func startReplicas(t *testing.T, bouncerPool int, env ...string) replicas {
+	t.Helper()
+	c := pgtest.StartCluster(t)
+	b := pgtest.StartPgBouncer(t, c, pgtest.PgBouncerOptions{PoolSize: bouncerPool})
+	db := c.CreateDatabase(t)
+	r := replicas{direct: c.URL(db, neonParams)}
+	pooled := b.URL(db, "sslmode=require&pgbouncer=true")
+	r.procs = []*process{
+		startProcess(t, append(env, "DATABASE_URL="+r.direct)...),
+		startProcess(t, append(env, "DATABASE_URL="+r.direct)...),
+		startProcess(t, append(env, "DATABASE_URL="+pooled, "DATABASE_DIRECT_URL="+r.direct)...),
+	}
+	for _, p := range r.procs {
+		r.bases = append(r.bases, p.ready(t))
+	}
+	return r
+}
+
 func TestEventsAcrossReplicas(t *testing.T) {
 	t.Parallel()
-	c := pgtest.StartCluster(t)
-	b := pgtest.StartPgBouncer(t, c, pgtest.PgBouncerOptions{PoolSize: 4})
-	db := c.CreateDatabase(t)
-	direct := c.URL(db, neonParams)
-	pooled := b.URL(db, "sslmode=require&pgbouncer=true")
-	common := []string{"SHUTDOWN_TIMEOUT=60s", "LOG_LEVEL=info"}
-	procs := []*process{
-		startProcess(t, append(common, "DATABASE_URL="+direct)...),
-		startProcess(t, append(common, "DATABASE_URL="+direct)...),
-		// Writes through the transaction pooler; the LISTEN cannot go
-		// there, so it takes the direct URL.
-		startProcess(t, append(common, "DATABASE_URL="+pooled, "DATABASE_DIRECT_URL="+direct)...),
-	}
-	bases := make([]string, len(procs))
-	for i, p := range procs {
-		bases[i] = p.ready(t)
-	}
+	r := startReplicas(t, 4, "SHUTDOWN_TIMEOUT=60s", "LOG_LEVEL=info")
+	procs, bases := r.procs, r.bases
 	tok := mintToken(t, "alice")
 
 	create := func(replica int, title string) eventTask {

@@ -18,8 +18,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/todoapi/todoapi/postgres/pgtest"
 )
 
 // post creates a task and returns its id; it may run off the test's
@@ -43,21 +41,9 @@ func post(base, tok, body string) (int64, error) {
 
 func TestRemindersAcrossReplicas(t *testing.T) {
 	t.Parallel()
-	c := pgtest.StartCluster(t)
-	b := pgtest.StartPgBouncer(t, c, pgtest.PgBouncerOptions{PoolSize: 8})
-	db := c.CreateDatabase(t)
-	direct := c.URL(db, neonParams)
-	pooled := b.URL(db, "sslmode=require&pgbouncer=true")
-	procs := []*process{
-		startProcess(t, "DATABASE_URL="+direct),
-		startProcess(t, "DATABASE_URL="+direct),
-		// Claims and sends through the transaction pooler.
-		startProcess(t, "DATABASE_URL="+pooled, "DATABASE_DIRECT_URL="+direct),
-	}
-	bases := make([]string, len(procs))
-	for i, p := range procs {
-		bases[i] = p.ready(t)
-	}
+	// The third replica claims and sends through the transaction pooler.
+	r := startReplicas(t, 8)
+	procs, bases, direct := r.procs, r.bases, r.direct
 
 	// Ten users with 100 reminders each, created through all three
 	// replicas (so that each knows the time), all due at the same moment.
