@@ -124,10 +124,16 @@ func (s *Service) reminderSet(t Task) {
 	wake := r.wake
 	r.mu.Unlock()
 	if poke {
-		select {
-		case wake <- struct{}{}:
-		default: // already woken
-		}
+		nudge(wake)
+	}
+}
+
+// nudge wakes the scheduler without blocking: a wake-up already pending
+// covers this one.
+func nudge(wake chan struct{}) {
+	select {
+	case wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -140,10 +146,9 @@ func (s *Service) remindersActive(now time.Time) {
 	if at == 0 || now.UnixNano() < at || !r.askAgain.CompareAndSwap(at, 0) {
 		return
 	}
-	select {
-	case r.wake <- struct{}{}:
-	default: // already woken
-	}
+	// wake was made before askAgain was first set (RunReminders), and
+	// the atomic orders the two.
+	nudge(r.wake)
 }
 
 // RunReminders sends reminders as they fall due, until ctx is done.
@@ -161,7 +166,7 @@ func (s *Service) RunReminders(ctx context.Context, opt Reminders) {
 		now := s.Now()
 		var timer <-chan time.Time // none: sleep until woken
 		var stop func() bool
-		at := now
+		var at time.Time // when to look again; zero: only when woken
 		switch {
 		case err != nil:
 			failures++
@@ -178,8 +183,7 @@ func (s *Service) RunReminders(ctx context.Context, opt Reminders) {
 				at = now.Add(reminderSpin)
 			}
 		default:
-			failures = 0
-			at = time.Time{} // nothing pending anywhere
+			failures = 0 // nothing pending anywhere
 		}
 		if !at.IsZero() {
 			t := time.NewTimer(max(at.Sub(now), 0))

@@ -63,7 +63,9 @@ func (s *Service) now() time.Time {
 }
 
 // touch records user in the users table unless this process did so recently
-// with the same email and name, so that most requests cost no write.
+// with the same email and name, so that most requests cost no write. Every
+// request of a user passes here first, which also makes it where a busy
+// process tells its reminder scheduler that it is busy (remindersActive).
 func (s *Service) touch(ctx context.Context, user User) error {
 	now := s.now()
 	s.remindersActive(now)

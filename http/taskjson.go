@@ -196,11 +196,7 @@ func appendTask(b []byte, t *todoapi.Task) []byte {
 	b = append(b, `,"title":`...)
 	b = appendString(b, t.Title)
 	b = append(b, `,"description":`...)
-	if t.Description == nil {
-		b = append(b, "null"...)
-	} else {
-		b = appendString(b, *t.Description)
-	}
+	b = appendStringPtr(b, t.Description)
 	b = append(b, `,"completed":`...)
 	b = strconv.AppendBool(b, t.Completed)
 	b = append(b, `,"completed_at":`...)
@@ -223,11 +219,7 @@ func appendTask(b []byte, t *todoapi.Task) []byte {
 	b = append(b, `,"due_date":`...)
 	b = appendTimePtr(b, t.DueDate)
 	b = append(b, `,"recurrence":`...)
-	if t.Recurrence == nil {
-		b = append(b, "null"...)
-	} else {
-		b = appendString(b, *t.Recurrence)
-	}
+	b = appendStringPtr(b, t.Recurrence)
 	b = append(b, `,"timezone":`...)
 	b = appendString(b, t.Timezone)
 	b = append(b, `,"remind_at":`...)
@@ -245,6 +237,14 @@ func appendTask(b []byte, t *todoapi.Task) []byte {
 	b = append(b, `,"version":`...)
 	b = strconv.AppendInt(b, t.Version, 10)
 	return append(b, '}')
+}
+
+// appendStringPtr writes s, or null when s is nil.
+func appendStringPtr(b []byte, s *string) []byte {
+	if s == nil {
+		return append(b, "null"...)
+	}
+	return appendString(b, *s)
 }
 
 func appendTimePtr(b []byte, t *time.Time) []byte {
