@@ -210,6 +210,16 @@ func (s *sessionSource) verify(ctx context.Context, token string) (todoapi.User,
 	s.mu.Lock()
 	call := s.inflight[key]
 	if call == nil {
+		// A lookup may have ended since the caches were read: it caches
+		// its answer before it leaves inflight, so the caches have it now.
+		if g, ok := s.known.get(key, now); ok {
+			s.mu.Unlock()
+			return g.user, nil
+		}
+		if _, ok := s.unknown.get(key, now); ok {
+			s.mu.Unlock()
+			return todoapi.User{}, reject("unknown session")
+		}
 		if !s.limiter.AllowN(now, 1) {
 			s.mu.Unlock()
 			s.log.Debug("session lookup rate-limited")
